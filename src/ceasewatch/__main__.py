@@ -1,0 +1,3 @@
+from ceasewatch.cli import main
+
+main()

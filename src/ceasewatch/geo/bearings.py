@@ -1,0 +1,119 @@
+"""Bearings as observers report them, turned into degrees true.
+
+Monitors report a bearing in degrees or as a 16-point compass direction (N, NNE, ...),
+true, magnetic or grid. A magnetic bearing is converted with the World Magnetic Model
+(coefficients shipped with pygeomag, offline), a grid bearing with the grid convergence
+of the theater's CRS. Ignoring a 6 degree declination moves a fix at 8 km by ~0.8 km.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from enum import StrEnum
+from functools import cache, lru_cache
+
+from pygeomag import GeoMag
+
+from ceasewatch.errors import InvalidInput
+from ceasewatch.geo.geodesy import LocalFrame
+
+__all__ = [
+    "COMPASS_POINTS",
+    "COMPASS_SIGMA_DEG",
+    "BearingRef",
+    "compass_to_deg",
+    "deg_to_compass",
+    "magnetic_declination_deg",
+    "to_true_bearing",
+]
+
+COMPASS_POINTS = (
+    "N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
+    "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW",
+)  # fmt: skip
+#: Standard deviation of a uniform error across one 22.5 degree compass sector.
+COMPASS_SIGMA_DEG = 22.5 / math.sqrt(12.0)
+
+# WMM releases and the years each is valid for (a model is valid for five years).
+_WMM_FILES = (
+    (2015.0, 2020.0, "wmm/WMM_2015v2.COF"),
+    (2020.0, 2025.0, "wmm/WMM_2020.COF"),
+    (2025.0, 2030.0, "wmm/WMM_2025.COF"),
+)
+
+
+class BearingRef(StrEnum):
+    """What north a reported bearing is measured from."""
+
+    TRUE = "true"
+    MAGNETIC = "magnetic"
+    GRID = "grid"
+
+
+def compass_to_deg(point: str) -> float | None:
+    """Degrees true at the centre of a 16-point compass direction, or None if not one."""
+    try:
+        return COMPASS_POINTS.index(point.strip().upper()) * 22.5
+    except ValueError:
+        return None
+
+
+def deg_to_compass(bearing_deg: float) -> str:
+    """The 16-point compass direction whose sector contains `bearing_deg`."""
+    return COMPASS_POINTS[int(math.floor((bearing_deg % 360.0) / 22.5 + 0.5)) % 16]
+
+
+def _decimal_year(t: datetime) -> float:
+    start = datetime(t.year, 1, 1, tzinfo=UTC)
+    end = datetime(t.year + 1, 1, 1, tzinfo=UTC)
+    return t.year + (t - start).total_seconds() / (end - start).total_seconds()
+
+
+@cache
+def _model(path: str) -> GeoMag:
+    return GeoMag(coefficients_file=path)
+
+
+@lru_cache(maxsize=65536)
+def _declination(lat_c: float, lon_c: float, year_c: float) -> float:
+    for start, end, path in _WMM_FILES:
+        if start <= year_c < end:
+            return float(_model(path).calculate(glat=lat_c, glon=lon_c, alt=0.0, time=year_c).d)
+    first, last = _WMM_FILES[0][0], _WMM_FILES[-1][1]
+    raise InvalidInput(
+        f"no World Magnetic Model covers {year_c:.2f} (models cover {first:.0f}-{last:.0f}); "
+        "report this bearing as true or grid"
+    )
+
+
+def magnetic_declination_deg(lat: float, lon: float, t: datetime) -> float:
+    """Magnetic declination (degrees, east positive) at sea level, from the WMM.
+
+    Inputs are rounded to 0.01 degree and 0.001 year before the model is evaluated:
+    the declination changes by well under 0.01 degree over such steps, and the cache
+    makes a day of sightings from a few dozen posts cost a few dozen evaluations.
+    """
+    if t.tzinfo is None:
+        raise InvalidInput("magnetic declination needs a timezone-aware time")
+    return _declination(round(lat, 2), round(lon, 2), round(_decimal_year(t), 3))
+
+
+def to_true_bearing(
+    bearing_deg: float,
+    ref: BearingRef,
+    lat: float,
+    lon: float,
+    t: datetime,
+    frame: LocalFrame | None = None,
+) -> float:
+    """Convert a bearing measured from `ref` north at (lat, lon, t) to degrees true."""
+    if ref is BearingRef.TRUE:
+        out = bearing_deg
+    elif ref is BearingRef.MAGNETIC:
+        out = bearing_deg + magnetic_declination_deg(lat, lon, t)
+    else:
+        if frame is None:
+            raise InvalidInput("a grid bearing needs the theater's CRS to convert it to true")
+        out = bearing_deg + float(frame.grid_north_deg(lon, lat)[0])
+    return out % 360.0

@@ -1,0 +1,219 @@
+"""`ceasewatch theater check`: everything that can be wrong with a theater, explained.
+
+Reading (theater.toml, GeoJSON, each feature's geometry and properties) is
+`read_theater`'s; this module adds the checks that need the whole theater over time:
+one feature id valid twice at once, two sides' areas overlapping, and a contact line
+that does not follow the boundary between the sides' areas, in every period between
+change times (validity bounds and handovers).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ceasewatch.errors import Problem
+from ceasewatch.geo.features import Feature
+from ceasewatch.geo.theater import Theater, TheaterState, read_theater
+from ceasewatch.records.types import format_time
+
+__all__ = ["DEFAULT_TOLERANCE_M", "CheckReport", "check_theater"]
+
+#: How far (metres) the contact line may stray from the areas' common boundary.
+DEFAULT_TOLERANCE_M = 50.0
+
+
+@dataclass
+class CheckReport:
+    """All problems found in a theater; it is valid when there is no error."""
+
+    directory: Path
+    problems: list[Problem] = field(default_factory=list)
+    theater: Theater | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check_theater(directory: Path, tolerance_m: float | None = None) -> CheckReport:
+    """Check a theater directory and return every problem found.
+
+    Args:
+        directory: the theater directory (or its theater.toml).
+        tolerance_m: how far the contact line may be from the boundary between the sides'
+            areas; default: `[check] contact_line_tolerance_m` in theater.toml, else 50 m.
+    """
+    theater, problems = read_theater(directory)
+    report = CheckReport(directory, list(problems), theater)
+    if theater is None:
+        return report
+    if tolerance_m is None:
+        tolerance_m = float(
+            theater.settings.get("check", {}).get("contact_line_tolerance_m", DEFAULT_TOLERANCE_M)
+        )
+    report.problems += _overlapping_validity(theater.features)
+    for start, end in theater.intervals():
+        state = theater.at(_probe_time(start, end))
+        when = _period(start, end)
+        report.problems += _overlapping_areas(theater, state, when, tolerance_m)
+        report.problems += _line_vs_boundary(theater, state, when, tolerance_m)
+    return report
+
+
+def _probe_time(start: datetime | None, end: datetime | None) -> datetime:
+    """A time inside [start, end): the state is the same at every one of them."""
+    if start is not None:
+        return start
+    if end is not None:
+        return end - timedelta(microseconds=1)
+    return datetime(2000, 1, 1, tzinfo=UTC)  # no change times: any time will do
+
+
+def _period(start: datetime | None, end: datetime | None) -> str:
+    if start is None and end is None:
+        return "at all times"
+    if start is None:
+        return f"before {format_time(end)}" if end else ""
+    if end is None:
+        return f"from {format_time(start)}"
+    return f"from {format_time(start)} to {format_time(end)}"
+
+
+def _overlapping_validity(features: tuple[Feature, ...]) -> list[Problem]:
+    by_id: dict[str, list[Feature]] = {}
+    for f in features:
+        if f.id is not None:
+            by_id.setdefault(f.id, []).append(f)
+    out = []
+    for fid, group in sorted(by_id.items()):
+        for a, b in itertools.combinations(group, 2):
+            lo = max((t for t in (a.valid_from, b.valid_from) if t), default=None)
+            hi = min((t for t in (a.valid_to, b.valid_to) if t), default=None)
+            if lo is None or hi is None or lo < hi:
+                out.append(
+                    Problem(
+                        f"feature {a.index} and feature {b.index} (id {fid!r})",
+                        f"both are valid {_period(lo, hi)}; one id must be valid once at a time: "
+                        "give them disjoint valid_from/valid_to or different ids",
+                    )
+                )
+    return out
+
+
+def _where(theater: Theater, geom: BaseGeometry) -> str:
+    """ "near lon, lat" for a geometry in local metres."""
+    pt = geom.representative_point()
+    lon, lat = theater.frame.to_wgs84(pt.x, pt.y)
+    return f"near lon {lon[0]:.5f}, lat {lat[0]:.5f}"
+
+
+def _overlapping_areas(
+    theater: Theater, state: TheaterState, when: str, tol_m: float
+) -> list[Problem]:
+    out = []
+    local = {s: theater.frame.to_local_geometry(g) for s, g in state.areas.items()}
+    for a, b in itertools.combinations(sorted(local), 2):
+        overlap = local[a].intersection(local[b])
+        if overlap.area > tol_m * tol_m:
+            out.append(
+                Problem(
+                    f"control areas of {a} and {b}",
+                    f"overlap by {overlap.area / 1e6:.3f} km² {when}, {_where(theater, overlap)}; "
+                    "a place can be controlled by one side at a time: fix the polygons or their validity",
+                )
+            )
+    return out
+
+
+def _sample(geom: BaseGeometry, step_m: float) -> np.ndarray:
+    """Points every `step_m` along a (multi)line in local metres, ends included."""
+    pts = []
+    for line in getattr(geom, "geoms", [geom]):
+        if line.geom_type != "LineString" or line.length == 0:
+            continue
+        n = max(int(np.ceil(line.length / step_m)), 1)
+        pts.append(
+            shapely.get_coordinates(
+                shapely.line_interpolate_point(line, np.linspace(0, line.length, n + 1))
+            )
+        )
+    return np.vstack(pts) if pts else np.empty((0, 2))
+
+
+def _line_vs_boundary(
+    theater: Theater, state: TheaterState, when: str, tol_m: float
+) -> list[Problem]:
+    sides = sorted(state.areas)
+    if len(sides) < 2:
+        return []
+    line = theater.frame.to_local_geometry(state.contact_line)
+    local = {s: theater.frame.to_local_geometry(g) for s, g in state.areas.items()}
+    # Where two sides' areas meet: each area's boundary within tolerance of another area.
+    shared = shapely.union_all(
+        [
+            local[a].boundary.intersection(local[b].buffer(tol_m))
+            for a, b in itertools.permutations(sides, 2)
+        ]
+    )
+    step = max(tol_m / 2, 10.0)
+    out = []
+    if line.is_empty:
+        if shared.length > 0:
+            return [
+                Problem(
+                    "contact line",
+                    f"there is none {when}, but the sides' areas meet; add a contact_line feature",
+                )
+            ]
+        return []
+    pts = _sample(line, step)
+    d = (
+        shapely.distance(shared, shapely.points(pts))
+        if not shared.is_empty
+        else np.full(len(pts), np.inf)
+    )
+    off = d > tol_m
+    if off.any():
+        i = int(np.argmax(d))
+        lon, lat = theater.frame.to_wgs84(pts[i, 0], pts[i, 1])
+        out.append(
+            Problem(
+                "contact line",
+                f"does not follow the boundary between the sides' areas {when}: about "
+                f"{off.sum() * step / 1000:.1f} km of it lies more than {tol_m:g} m away "
+                f"(worst {d[i]:.0f} m, at lon {lon[0]:.5f}, lat {lat[0]:.5f}); "
+                "move the line or the areas, or raise the tolerance (--tolerance-m)",
+            )
+        )
+    bpts = _sample(shared, step)
+    if len(bpts):
+        d2 = shapely.distance(line, shapely.points(bpts))
+        # Points of `shared` within tol of an area's end (the theater's edge) are fine.
+        uncovered = d2 > 2 * tol_m
+        if uncovered.any():
+            i = int(np.argmax(d2))
+            lon, lat = theater.frame.to_wgs84(bpts[i, 0], bpts[i, 1])
+            out.append(
+                Problem(
+                    "contact line",
+                    f"is missing along part of the boundary between the sides' areas {when}: about "
+                    f"{uncovered.sum() * step / 1000:.1f} km with no line within {2 * tol_m:g} m "
+                    f"(worst at lon {lon[0]:.5f}, lat {lat[0]:.5f}); extend the contact line",
+                )
+            )
+    return out

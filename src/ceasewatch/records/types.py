@@ -1,0 +1,74 @@
+"""Field types shared by every record kind: UTC times, WGS84 positions, ids, bearings."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+
+__all__ = [
+    "Bearing",
+    "Lat",
+    "Lon",
+    "OrgId",
+    "PositiveM",
+    "RecordId",
+    "UtcDatetime",
+    "format_time",
+    "parse_time",
+]
+
+_ORG_RE = re.compile(r"[a-z0-9-]+")
+
+
+def parse_time(value: Any) -> datetime:
+    """An ISO 8601 time with an offset (or a timezone-aware datetime), as UTC.
+
+    Raises:
+        ValueError: the text is not ISO 8601 or carries no offset; the message says what
+            to write instead.
+    """
+    if isinstance(value, datetime):
+        t = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            t = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an ISO 8601 time; write e.g. 2026-11-26T14:05:00Z"
+            ) from None
+    else:
+        raise ValueError(f"expected an ISO 8601 time, got {type(value).__name__}")
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(
+            f"{value!s} has no UTC offset; a local time is ambiguous: add Z (UTC) or +HH:MM"
+        )
+    return t.astimezone(UTC)
+
+
+def format_time(t: datetime) -> str:
+    """ISO 8601 in UTC with a Z, microseconds only when there are any."""
+    t = t.astimezone(UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if t.microsecond else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_org(value: str) -> str:
+    if not _ORG_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not an org id: use lowercase letters, digits and '-'")
+    return value
+
+
+UtcDatetime = Annotated[
+    datetime,
+    BeforeValidator(parse_time),
+    PlainSerializer(format_time, return_type=str),
+]
+Lat = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
+Lon = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
+Bearing = Annotated[float, Field(ge=0.0, lt=360.0, allow_inf_nan=False)]
+PositiveM = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+OrgId = Annotated[str, AfterValidator(_check_org), Field(max_length=64)]
+RecordId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
