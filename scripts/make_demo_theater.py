@@ -373,6 +373,12 @@ role = "side"
 id = "side-e"
 name = "Eastern Forces"
 role = "side"
+
+# What `ceasewatch sim` and `ceasewatch demo` simulate by default: a day during which the
+# Taligor district is handed over (at 12:00).
+[sim]
+start = "2026-11-26T00:00:00Z"
+hours = 24
 """
 
 

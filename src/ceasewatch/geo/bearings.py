@@ -60,11 +60,18 @@ def compass_to_deg(point: str) -> float | None:
 
 
 def deg_to_compass(bearing_deg: float) -> str:
-    """The 16-point compass direction whose sector contains `bearing_deg`."""
-    return COMPASS_POINTS[int(math.floor((bearing_deg % 360.0) / 22.5 + 0.5)) % 16]
+    """The 16-point compass direction whose sector contains `bearing_deg`.
+
+    Raises:
+        InvalidInput: the bearing is NaN or infinite.
+    """
+    if not math.isfinite(bearing_deg):
+        raise InvalidInput(f"bearing {bearing_deg!r} is not a finite number of degrees")
+    return COMPASS_POINTS[math.floor((bearing_deg % 360.0) / 22.5 + 0.5) % 16]
 
 
 def _decimal_year(t: datetime) -> float:
+    t = t.astimezone(UTC)  # the year starts at midnight UTC, not local midnight
     start = datetime(t.year, 1, 1, tzinfo=UTC)
     end = datetime(t.year + 1, 1, 1, tzinfo=UTC)
     return t.year + (t - start).total_seconds() / (end - start).total_seconds()
@@ -76,15 +83,8 @@ def _model(path: str) -> GeoMag:
 
 
 @lru_cache(maxsize=65536)
-def _declination(lat_c: float, lon_c: float, year_c: float) -> float:
-    for start, end, path in _WMM_FILES:
-        if start <= year_c < end:
-            return float(_model(path).calculate(glat=lat_c, glon=lon_c, alt=0.0, time=year_c).d)
-    first, last = _WMM_FILES[0][0], _WMM_FILES[-1][1]
-    raise InvalidInput(
-        f"no World Magnetic Model covers {year_c:.2f} (models cover {first:.0f}-{last:.0f}); "
-        "report this bearing as true or grid"
-    )
+def _declination(path: str, lat_c: float, lon_c: float, year_c: float) -> float:
+    return float(_model(path).calculate(glat=lat_c, glon=lon_c, alt=0.0, time=year_c).d)
 
 
 def magnetic_declination_deg(lat: float, lon: float, t: datetime) -> float:
@@ -93,21 +93,59 @@ def magnetic_declination_deg(lat: float, lon: float, t: datetime) -> float:
     Inputs are rounded to 0.01 degree and 0.001 year before the model is evaluated:
     the declination changes by well under 0.01 degree over such steps, and the cache
     makes a day of sightings from a few dozen posts cost a few dozen evaluations.
+
+    Raises:
+        InvalidInput: t is naive, (lat, lon) is not a WGS84 position, or no WMM release
+            covers t.
     """
-    if t.tzinfo is None:
+    if t.tzinfo is None or t.utcoffset() is None:
         raise InvalidInput("magnetic declination needs a timezone-aware time")
-    return _declination(round(lat, 2), round(lon, 2), round(_decimal_year(t), 3))
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise InvalidInput(f"({lat}, {lon}) is not a WGS84 latitude, longitude")
+    year = _decimal_year(t)
+    for start, end, path in _WMM_FILES:
+        # The model is chosen on the exact time, then the rounded time is kept inside
+        # the model's span: rounding 2029.9996 up to 2030.0 would leave every model.
+        if start <= year < end:
+            year_c = min(max(round(year, 3), start), end - 0.001)
+            return _declination(path, round(lat, 2), round(lon, 2), year_c)
+    first, last = _WMM_FILES[0][0], _WMM_FILES[-1][1]
+    raise InvalidInput(
+        f"no World Magnetic Model covers {year:.2f} (models cover {first:.0f}-{last:.0f}); "
+        "report this bearing as true or grid"
+    )
 
 
 def to_true_bearing(
     bearing_deg: float,
-    ref: BearingRef,
+    ref: BearingRef | str,
     lat: float,
     lon: float,
     t: datetime,
+    *,
     frame: LocalFrame | None = None,
 ) -> float:
-    """Convert a bearing measured from `ref` north at (lat, lon, t) to degrees true."""
+    """Convert a bearing measured from `ref` north at (lat, lon, t) to degrees true.
+
+    Magnetic: true = magnetic + declination (east positive). Grid: true = grid + the
+    true azimuth of grid north (the convergence), which is positive east of the CRS's
+    central meridian in the northern hemisphere.
+
+    Returns:
+        Degrees true in [0, 360).
+
+    Raises:
+        InvalidInput: the bearing is not a finite number, `ref` is not true, magnetic or
+            grid, no WMM covers t (magnetic), or a grid bearing comes without a frame.
+    """
+    if not math.isfinite(bearing_deg):
+        raise InvalidInput(f"bearing {bearing_deg!r} is not a finite number of degrees")
+    try:
+        # A plain "magnetic" must not fall through the `is` tests below to grid.
+        ref = BearingRef(ref)
+    except ValueError:
+        allowed = ", ".join(r.value for r in BearingRef)
+        raise InvalidInput(f"bearing reference {ref!r} is not one of {allowed}") from None
     if ref is BearingRef.TRUE:
         out = bearing_deg
     elif ref is BearingRef.MAGNETIC:
@@ -116,4 +154,5 @@ def to_true_bearing(
         if frame is None:
             raise InvalidInput("a grid bearing needs the theater's CRS to convert it to true")
         out = bearing_deg + float(frame.grid_north_deg(lon, lat)[0])
-    return out % 360.0
+    out %= 360.0
+    return 0.0 if out >= 360.0 else out  # (-1e-17) % 360.0 == 360.0

@@ -10,16 +10,18 @@ change times (validity bounds and handovers).
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import shapely
+import shapely.errors
 from shapely.geometry.base import BaseGeometry
 
 from ceasewatch.errors import Problem
-from ceasewatch.geo.features import Feature
+from ceasewatch.geo.features import Feature, FeatureKind
 from ceasewatch.geo.theater import Theater, TheaterState, read_theater
 from ceasewatch.records.types import format_time
 
@@ -62,17 +64,49 @@ def check_theater(directory: Path, tolerance_m: float | None = None) -> CheckRep
     report = CheckReport(directory, list(problems), theater)
     if theater is None:
         return report
-    if tolerance_m is None:
-        tolerance_m = float(
-            theater.settings.get("check", {}).get("contact_line_tolerance_m", DEFAULT_TOLERANCE_M)
-        )
+    tol, tol_problems = _tolerance(theater, tolerance_m)
+    report.problems += tol_problems
+    if tol is None:
+        return report
     report.problems += _overlapping_validity(theater.features)
     for start, end in theater.intervals():
-        state = theater.at(_probe_time(start, end))
         when = _period(start, end)
-        report.problems += _overlapping_areas(theater, state, when, tolerance_m)
-        report.problems += _line_vs_boundary(theater, state, when, tolerance_m)
+        try:
+            probe = _probe_time(start, end)
+            state = theater.at(probe)
+            active = [f for f in theater.features if f.active(probe)]
+            report.problems += _overlapping_areas(theater, state, active, when, tol)
+            report.problems += _line_vs_boundary(theater, state, active, when, tol)
+        except shapely.errors.GEOSException as exc:
+            # Valid polygons can still defeat GEOS's overlay (near-coincident edges).
+            report.problems.append(
+                Problem(
+                    f"theater geometry {when}",
+                    f"cannot be combined ({exc}); look for nearly but not exactly shared "
+                    "edges between areas, districts and the contact line, and snap them",
+                )
+            )
     return report
+
+
+def _tolerance(theater: Theater, tolerance_m: float | None) -> tuple[float | None, list[Problem]]:
+    """The contact line tolerance in metres, from the argument or `[check]` in theater.toml."""
+    where = "tolerance_m"
+    value: object = tolerance_m
+    if tolerance_m is None:
+        where = f"{theater.root / 'theater.toml'} [check] contact_line_tolerance_m"
+        check = theater.settings.get("check", {})
+        if not isinstance(check, dict):
+            return None, [Problem(f"{theater.root / 'theater.toml'} [check]", "must be a table")]
+        value = check.get("contact_line_tolerance_m", DEFAULT_TOLERANCE_M)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        return None, [Problem(where, f"{value!r} is not a positive number of metres")]
+    return float(value), []
 
 
 def _probe_time(start: datetime | None, end: datetime | None) -> datetime:
@@ -122,19 +156,38 @@ def _where(theater: Theater, geom: BaseGeometry) -> str:
     return f"near lon {lon[0]:.5f}, lat {lat[0]:.5f}"
 
 
+def _handed_by(district: Feature, t: datetime | None) -> bool:
+    """Whether the district had been handed over by t (None: the start of time)."""
+    by = district.time("handover_by")
+    return t is not None and by is not None and by <= t
+
+
+def _labels(features: list[Feature]) -> str:
+    return ", ".join(f.label for f in features)
+
+
 def _overlapping_areas(
-    theater: Theater, state: TheaterState, when: str, tol_m: float
+    theater: Theater, state: TheaterState, active: list[Feature], when: str, tol_m: float
 ) -> list[Problem]:
     out = []
     local = {s: theater.frame.to_local_geometry(g) for s, g in state.areas.items()}
     for a, b in itertools.combinations(sorted(local), 2):
         overlap = local[a].intersection(local[b])
         if overlap.area > tol_m * tol_m:
+            # Name the features to fix: each side's active areas that reach the overlap.
+            culprits = [
+                f
+                for f in active
+                if f.kind is FeatureKind.CONTROL_AREA
+                and f.properties.get("side") in (a, b)
+                and theater.frame.to_local_geometry(f.geometry).intersection(overlap).area > 0
+            ]
             out.append(
                 Problem(
-                    f"control areas of {a} and {b}",
+                    f"control areas of {a} and {b} ({_labels(culprits)})",
                     f"overlap by {overlap.area / 1e6:.3f} km² {when}, {_where(theater, overlap)}; "
-                    "a place can be controlled by one side at a time: fix the polygons or their validity",
+                    "a place can be controlled by one side at a time: "
+                    "fix the polygons or their validity",
                 )
             )
     return out
@@ -156,11 +209,21 @@ def _sample(geom: BaseGeometry, step_m: float) -> np.ndarray:
 
 
 def _line_vs_boundary(
-    theater: Theater, state: TheaterState, when: str, tol_m: float
+    theater: Theater, state: TheaterState, active: list[Feature], when: str, tol_m: float
 ) -> list[Problem]:
     sides = sorted(state.areas)
     if len(sides) < 2:
         return []
+    lines = [f for f in active if f.kind is FeatureKind.CONTACT_LINE]
+    # After a handover the line is partly derived from districts; name its sources too.
+    districts = [
+        f
+        for f in theater.features
+        if f.kind is FeatureKind.ZONE
+        and f.properties.get("handover_to") is not None
+        and _handed_by(f, state.start)
+    ]
+    whom = f"contact line ({_labels(lines + districts)})" if lines or districts else "contact line"
     line = theater.frame.to_local_geometry(state.contact_line)
     local = {s: theater.frame.to_local_geometry(g) for s, g in state.areas.items()}
     # Where two sides' areas meet: each area's boundary within tolerance of another area.
@@ -176,7 +239,7 @@ def _line_vs_boundary(
         if shared.length > 0:
             return [
                 Problem(
-                    "contact line",
+                    whom,
                     f"there is none {when}, but the sides' areas meet; add a contact_line feature",
                 )
             ]
@@ -193,7 +256,7 @@ def _line_vs_boundary(
         lon, lat = theater.frame.to_wgs84(pts[i, 0], pts[i, 1])
         out.append(
             Problem(
-                "contact line",
+                whom,
                 f"does not follow the boundary between the sides' areas {when}: about "
                 f"{off.sum() * step / 1000:.1f} km of it lies more than {tol_m:g} m away "
                 f"(worst {d[i]:.0f} m, at lon {lon[0]:.5f}, lat {lat[0]:.5f}); "
@@ -210,7 +273,7 @@ def _line_vs_boundary(
             lon, lat = theater.frame.to_wgs84(bpts[i, 0], bpts[i, 1])
             out.append(
                 Problem(
-                    "contact line",
+                    whom,
                     f"is missing along part of the boundary between the sides' areas {when}: about "
                     f"{uncovered.sum() * step / 1000:.1f} km with no line within {2 * tol_m:g} m "
                     f"(worst at lon {lon[0]:.5f}, lat {lat[0]:.5f}); extend the contact line",

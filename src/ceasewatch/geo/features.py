@@ -108,15 +108,28 @@ def _positions(coords: Any, depth: int) -> list[list[Any]] | None:
 _DEPTH = {"Point": 0, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
 
 
+def _text(v: Any) -> str:
+    """A property value for an enum lookup; a non-string never matches (and never raises)."""
+    return v if isinstance(v, str) else f"<{type(v).__name__}>"
+
+
+def _is_number(v: Any) -> bool:
+    """A finite JSON number. An int too large for a float (JSON allows 1000 digits) is not."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
 def _check_coordinates(where: str, gtype: str, coords: Any) -> list[Problem]:
     positions = _positions(coords, _DEPTH[gtype])
     if positions is None or (gtype != "Point" and not positions):
         return [Problem(where, f"coordinates are not a well-formed {gtype} array")]
     problems: list[Problem] = []
     for pos in positions:
-        if len(pos) not in (2, 3) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in pos
-        ):
+        if len(pos) not in (2, 3) or not all(_is_number(v) for v in pos):
             return [Problem(where, f"position {pos!r} is not [longitude, latitude] numbers")]
         lon, lat = pos[0], pos[1]
         if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
@@ -170,14 +183,15 @@ def _parse_feature(
         return None, [Problem(f"feature {index}", "has no properties object; add properties.kind")]
     where = _label(index, props)
     try:
-        kind = FeatureKind(props.get("kind"))
+        kind = FeatureKind(_text(props.get("kind")))
     except ValueError:
         allowed = ", ".join(k.value for k in FeatureKind)
         return None, [
             Problem(where, f"properties.kind {props.get('kind')!r} is not one of {allowed}")
         ]
     gj = raw.get("geometry")
-    if not isinstance(gj, dict) or gj.get("type") not in _DEPTH:
+    # isinstance first: `"type": [...]` is unhashable and would raise in the dict lookup.
+    if not isinstance(gj, dict) or not isinstance(gj.get("type"), str) or gj["type"] not in _DEPTH:
         got = gj.get("type") if isinstance(gj, dict) else gj
         want = " or ".join(ALLOWED_GEOMETRY[kind])
         return None, [Problem(where, f"{kind} needs a {want} geometry, got {got!r}")]
@@ -217,7 +231,7 @@ def _check_properties(
             if required:
                 problems.append(Problem(where, f"{kind} needs properties.{key} (an org id)"))
             return
-        if value not in orgs:
+        if not isinstance(value, str) or value not in orgs:
             known = ", ".join(sorted(orgs)) or "none"
             problems.append(
                 Problem(where, f"properties.{key} {value!r} is not an org of the theater ({known})")
@@ -241,7 +255,7 @@ def _check_properties(
         org_ref("org", ("monitor", "both"))
     elif kind is FeatureKind.ZONE:
         try:
-            ztype = ZoneType(props.get("zone"))
+            ztype: ZoneType | None = ZoneType(_text(props.get("zone")))
         except ValueError:
             allowed = ", ".join(z.value for z in ZoneType)
             problems.append(
@@ -283,11 +297,14 @@ def read_features(path: Path, orgs: Mapping[str, str]) -> tuple[list[Feature], l
         return [], [
             Problem(f"{where}:{exc.lineno}", f"not valid JSON: {exc.msg} (column {exc.colno})")
         ]
+    except RecursionError:
+        return [], [Problem(where, "JSON nested too deeply to be GeoJSON")]
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         return [], [
             Problem(
                 where,
-                'expected a GeoJSON FeatureCollection ({"type": "FeatureCollection", "features": [...]})',
+                "expected a GeoJSON FeatureCollection "
+                '({"type": "FeatureCollection", "features": [...]})',
             )
         ]
     raw_features = data.get("features")

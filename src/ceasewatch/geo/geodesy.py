@@ -84,7 +84,7 @@ def utm_crs_for(lon: float, lat: float) -> str:
     """The EPSG code of the UTM zone that contains (lon, lat), e.g. "EPSG:32638"."""
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
         raise InvalidInput(f"({lon}, {lat}) is not a WGS84 longitude, latitude")
-    zone = min(int(math.floor((lon + 180.0) / 6.0)) + 1, 60)
+    zone = min(math.floor((lon + 180.0) / 6.0) + 1, 60)
     return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
 
 
@@ -109,6 +109,14 @@ class LocalFrame:
             raise InvalidInput(
                 f"crs {self.crs!r} is not projected; give a projected CRS in metres "
                 "(e.g. the theater's UTM zone, EPSG:326xx) or leave it out"
+            )
+        # Tolerances and distances in the plane are metres: a CRS in feet would silently
+        # make every one of them 3.3 times too strict.
+        units = {a.unit_name for a in crs.axis_info[:2]}
+        if units != {"metre"}:
+            raise InvalidInput(
+                f"crs {self.crs!r} has axes in {', '.join(sorted(units))}; give a projected "
+                "CRS in metres (e.g. the theater's UTM zone, EPSG:326xx) or leave it out"
             )
         object.__setattr__(self, "_fwd", Transformer.from_crs(4326, crs, always_xy=True))
         object.__setattr__(self, "_inv", Transformer.from_crs(crs, 4326, always_xy=True))

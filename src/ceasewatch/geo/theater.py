@@ -11,6 +11,7 @@ computed once and cached.
 from __future__ import annotations
 
 import bisect
+import itertools
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -132,6 +133,7 @@ class Theater:
         orgs: Sequence[Org],
         features: Sequence[Feature],
         crs: str | None = None,
+        *,
         settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.name = name
@@ -146,7 +148,21 @@ class Theater:
         self.frame = LocalFrame(crs)
         times: set[datetime] = set()
         for f in self.features:
-            times.update(t for t in (f.valid_from, f.valid_to, f.time("handover_by")) if t)
+            times.update(t for t in (f.valid_from, f.valid_to) if t)
+        # Only zones' handover_by is validated when read; on any other kind it is an
+        # unknown property, kept but meaningless (and possibly not a time at all).
+        # A handover holds from handover_by on, also after the district zone itself
+        # expires (a district often ends the day it is handed over), if the district was
+        # in force when it was handed over.
+        handovers: list[tuple[datetime, Zone]] = []
+        for f in self.features:
+            if f.kind is FeatureKind.ZONE and f.properties.get("handover_to") is not None:
+                zone = _zone(f)
+                if zone.handover_by is not None and f.active(zone.handover_by):
+                    handovers.append((zone.handover_by, zone))
+        handovers.sort(key=lambda hz: (hz[0], hz[1].id))
+        self._handovers: tuple[Zone, ...] = tuple(z for _, z in handovers)
+        times.update(t for t, _ in handovers)
         self.change_times: tuple[datetime, ...] = tuple(sorted(times))
         self._states: dict[int, TheaterState] = {}
 
@@ -165,7 +181,7 @@ class Theater:
     def intervals(self) -> list[tuple[datetime | None, datetime | None]]:
         """The periods during which the geometry does not change, in time order."""
         bounds: list[datetime | None] = [None, *self.change_times, None]
-        return list(zip(bounds[:-1], bounds[1:], strict=True))
+        return list(itertools.pairwise(bounds))
 
     def at(self, t: datetime) -> TheaterState:
         """The geometry in force at t (valid_from <= t < valid_to; handovers at handover_by)."""
@@ -195,16 +211,9 @@ class Theater:
                 areas[side] = unary_union(parts)
         line = unary_union([f.geometry for f in active if f.kind is FeatureKind.CONTACT_LINE])
         zones = tuple(_zone(f) for f in active if f.kind is FeatureKind.ZONE)
-        handed = sorted(
-            (
-                z
-                for z in zones
-                if z.handover_by is not None and z.handover_by <= t and z.handover_to
-            ),
-            key=lambda z: (z.handover_by, z.id),
-        )
-        for zone in handed:
-            areas, line = _hand_over(areas, line, zone)
+        for zone in self._handovers:
+            if zone.handover_by is not None and zone.handover_by <= t:
+                areas, line = _hand_over(areas, line, zone)
         return TheaterState(
             start=start,
             end=end,
@@ -265,7 +274,7 @@ def _merge_lines(geom: BaseGeometry) -> BaseGeometry:
         for g in getattr(geom, "geoms", [geom])
         if g.geom_type in ("LineString", "MultiLineString") and not g.is_empty
     ]
-    lines = []
+    lines: list[BaseGeometry] = []
     for g in parts:
         lines.extend(getattr(g, "geoms", [g]))
     if not lines:
@@ -328,11 +337,14 @@ def _read_toml(path: Path) -> tuple[_Parsed, list[Problem]]:
             problems.append(Problem(w, f"org id {oid!r} is defined twice"))
             continue
         try:
-            org_role = OrgRole(role)
+            org_role = OrgRole(role if isinstance(role, str) else f"<{type(role).__name__}>")
         except ValueError:
             problems.append(Problem(w, f"role {role!r} must be monitor, side or both"))
             continue
         seen.add(oid)
+        if not isinstance(raw.get("name"), str) or not raw["name"].strip():
+            problems.append(Problem(w, f'has no name = "..."; {oid!r} is shown instead', "warning"))
+            name = oid
         parsed.orgs.append(Org(oid, str(name), org_role))
     parsed.settings = {k: v for k, v in data.items() if k not in ("theater", "orgs")}
     return parsed, problems
@@ -357,7 +369,12 @@ def read_theater(directory: Path) -> tuple[Theater | None, list[Problem]]:
         return None, [*problems, Problem(str(parsed.geometry), "has no features")]
     try:
         theater = Theater(
-            parsed.name, toml_path.parent, parsed.orgs, features, parsed.crs, parsed.settings
+            parsed.name,
+            toml_path.parent,
+            parsed.orgs,
+            features,
+            parsed.crs,
+            settings=parsed.settings,
         )
     except InvalidInput as exc:
         return None, [*problems, Problem(f"{toml_path} [theater]", exc.message)]
@@ -377,7 +394,8 @@ def load_theater(directory: Path) -> Theater:
     errors = [p for p in problems if p.severity == "error"]
     if theater is None or errors:
         raise InvalidInput(
-            f"theater {directory} has {len(errors)} error(s); run `ceasewatch theater check {directory}`",
+            f"theater {directory} has {len(errors)} error(s); "
+            f"run `ceasewatch theater check {directory}`",
             errors,
         )
     return theater

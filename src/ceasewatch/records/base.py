@@ -53,6 +53,7 @@ class Record(BaseModel):
     #: The record type, under the key "type" in the canonical JSON.
     record_type: ClassVar[str]
     #: Extra columns a user kept (prefixed x_ in CSV): carried along, never interpreted.
+    #: Empty values are dropped (an empty CSV cell and a missing column are the same).
     extra: dict[str, str] = {}
 
     @field_validator("extra")
@@ -61,6 +62,41 @@ class Record(BaseModel):
         for key in value:
             if not key.startswith("x_"):
                 raise ValueError(f"extra field {key!r} must start with x_")
+        return {k: v for k, v in value.items() if v}
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        # A CSV reader strips cells, so a record that kept surrounding blanks would not
+        # survive write -> read, and two spellings of one report would hash differently.
+        # str.strip() here, not pydantic's str_strip_whitespace: that one leaves \x1c-\x1f,
+        # which str.strip() removes, so the two would disagree.
+        if isinstance(value, str):
+            return value.strip()
+        if isinstance(value, dict):
+            return {
+                k.strip() if isinstance(k, str) else k: v.strip() if isinstance(v, str) else v
+                for k, v in value.items()
+            }
+        return value
+
+    @field_validator("*")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        # NUL cannot be stored in PostgreSQL text and usually means a UTF-16 or binary
+        # file; a lone surrogate cannot be encoded as UTF-8, so RFC 8785 refuses it.
+        texts = [*value.keys(), *value.values()] if isinstance(value, dict) else [value]
+        for text in texts:
+            if not isinstance(text, str):
+                continue
+            if "\x00" in text:
+                raise ValueError("contains a NUL character; remove it")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    "contains a lone surrogate code point, which is not valid Unicode text"
+                ) from None
         return value
 
     def as_json(self) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from ceasewatch.errors import InvalidInput, Problem
-from ceasewatch.geo.bearings import compass_to_deg
 from ceasewatch.records.base import ORGS_CONTEXT, Record
 from ceasewatch.records.kinds import Allegation, Crater, Detection, Sighting
 from ceasewatch.records.types import format_time
@@ -83,28 +82,98 @@ class LoadResult:
     rows_read: int = 0
 
 
+def _line_at(data: bytes | str, offset: int) -> int:
+    """The 1-based line of `offset`, counting CRLF, CR and LF breaks as the csv reader does."""
+    head = data[:offset]
+    if isinstance(head, bytes):
+        return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
+    return head.count("\n") + head.count("\r") - head.count("\r\n") + 1
+
+
 def _decode(path: Path) -> str:
     try:
         size = path.stat().st_size
+        data = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read ({exc.strerror})") from exc
-    if size > MAX_FILE_BYTES:
-        raise InvalidInput(f"{path}: {size} bytes is larger than {MAX_FILE_BYTES}; split it")
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
         raise InvalidInput(
-            f"{path}:{line}: not UTF-8 (byte {exc.start}); save the file as UTF-8 CSV"
+            f"{path}: cannot read ({exc.strerror})", [Problem(str(path), "cannot be read")]
+        ) from exc
+    if size > MAX_FILE_BYTES:
+        raise InvalidInput(
+            f"{path}: {size} bytes is larger than {MAX_FILE_BYTES}; split it",
+            [Problem(str(path), f"{size} bytes; split it into files under {MAX_FILE_BYTES}")],
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = _line_at(data, exc.start)
+        raise InvalidInput(
+            f"{path}:{line}: not UTF-8 (byte {exc.start}); save the file as UTF-8 CSV",
+            [
+                Problem(
+                    f"{path}:{line}",
+                    f"byte 0x{data[exc.start]:02x} (offset {exc.start}) is not UTF-8; "
+                    "save the file as UTF-8 CSV (Excel: 'CSV UTF-8')",
+                )
+            ],
         ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = _line_at(text, nul)
+        raise InvalidInput(
+            f"{path}:{line}: contains a NUL character; nothing was loaded",
+            [
+                Problem(
+                    f"{path}:{line}",
+                    "contains a NUL character: the file is not UTF-8 text (UTF-16? "
+                    "a spreadsheet or binary file?); save it as UTF-8 CSV",
+                )
+            ],
+        )
+    return text
 
 
-def _row_data(spec: CsvSpec, header: list[str], row: list[str]) -> dict[str, Any]:
+def _csv_error_text(exc: csv.Error) -> str:
+    msg = str(exc)
+    if "unexpected end of data" in msg:
+        return "a quoted field that starts on this line is never closed (is the file truncated?)"
+    if "field larger than field limit" in msg:
+        return f"a field is too long ({msg}); is a closing quote missing?"
+    return f'not valid CSV ({msg}); a quote inside a quoted field must be doubled ("")'
+
+
+def _parse(path: Path, text: str) -> list[tuple[int, list[str]]]:
+    """Every row with the line it starts on; a CSV syntax error refuses the whole file.
+
+    After a syntax error the csv reader restarts at the next physical line, which may be in
+    the middle of a quoted field: rows read after that point cannot be trusted, so a file
+    with one is never loaded in part, whatever `on_error` says.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as exc:
+            raise InvalidInput(
+                f"{path}:{line}: not valid CSV; nothing was loaded",
+                [Problem(f"{path}:{line}", _csv_error_text(exc))],
+            ) from None
+        rows.append((line, row))
+
+
+def _blank(row: list[str]) -> bool:
+    return not any(cell.strip() for cell in row)
+
+
+def _row_data(header: list[str], row: list[str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     extra: dict[str, str] = {}
-    for name, value in zip(header, row, strict=True):
-        value = value.strip()
+    for name, cell in zip(header, row, strict=True):
+        value = cell.strip()
         if name.startswith("x_"):
             if value:
                 extra[name] = value
@@ -112,15 +181,13 @@ def _row_data(spec: CsvSpec, header: list[str], row: list[str]) -> dict[str, Any
             data[name] = value
     if extra:
         data["extra"] = extra
-    if spec.record is Sighting and "bearing_deg" in data:
-        centre = compass_to_deg(data["bearing_deg"])
-        if centre is not None:
-            data["bearing_compass"] = data["bearing_deg"].upper()
-            data["bearing_deg"] = centre
+    # A compass point in bearing_deg is turned into bearing_compass by Sighting itself.
     return data
 
 
 def _field_of(loc: tuple[int | str, ...]) -> str:
+    if len(loc) > 1 and loc[0] == "extra":
+        return str(loc[1])
     name = str(loc[0]) if loc else "row"
     return {"bearing_compass": "bearing_deg", "class_": "class"}.get(name, name)
 
@@ -130,7 +197,9 @@ def _problems(where: str, exc: ValidationError) -> list[Problem]:
     for err in exc.errors(include_url=False):
         msg = err["msg"].removeprefix("Value error, ")
         given = err.get("input")
-        if err["type"] != "value_error" and isinstance(given, str | int | float):
+        if err["type"] == "missing":
+            msg = "is empty; this column needs a value on every row"
+        elif err["type"] != "value_error" and isinstance(given, str | int | float):
             msg = f"{msg} (got {str(given)[:40]!r})"
         col = _field_of(err["loc"])
         out.append(Problem(f"{where} {col}" if err["loc"] else where, msg))
@@ -146,55 +215,47 @@ def read_records(
     """Read one contract CSV file into records.
 
     Args:
-        path: the file.
+        path: the file (UTF-8, with or without a BOM; LF, CRLF or CR line ends).
         spec: which contract file it is (`SPECS["sightings"]`, ...).
         orgs: {org id: role} of the theater; org columns are checked against it.
         on_error: "raise" refuses the whole file at any bad row (listing all of them);
             "skip" leaves bad rows out and lists them in `LoadResult.skipped`.
 
     Raises:
-        InvalidInput: the file cannot be read as this contract file at all, or a row is
-            bad and on_error is "raise". Nothing is returned in that case.
+        InvalidInput: the file cannot be read as this contract file at all (encoding,
+            CSV syntax, header), or a row is bad and on_error is "raise". Nothing is
+            returned in that case; `InvalidInput.problems` lists every problem found.
     """
-    text = _decode(path)
-    result = LoadResult(path=path)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise InvalidInput(f"{path}:1: the header row is not valid CSV ({exc})") from None
-    if header is None or not any(h.strip() for h in header):
+    path = Path(path)
+    rows = _parse(path, _decode(path))
+    start = next((i for i, (_, row) in enumerate(rows) if not _blank(row)), None)
+    if start is None:
         raise InvalidInput(
-            f"{path}: empty file; expected a header row such as: {','.join(spec.columns)}"
+            f"{path}: empty file; nothing was loaded",
+            [Problem(f"{path}:1", f"no header row; expected e.g.: {','.join(spec.columns)}")],
         )
+    header_line, header = rows[start]
     header = [h.strip() for h in header]
-    _check_header(path, spec, header)
+    _check_header(f"{path}:{header_line}", spec, header)
     context = {ORGS_CONTEXT: orgs} if orgs is not None else None
+    result = LoadResult(path=path)
     seen: dict[str, int] = {}
-    line = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            result.skipped.append(Problem(f"{path}:{line}", f"not valid CSV: {exc}"))
-            if on_error == "raise":
-                break  # the csv reader cannot resynchronise safely; report what we have
-            line = reader.line_num + 1
-            continue
-        where = f"{path}:{line}"
-        line = reader.line_num + 1
-        if not row or (len(row) == 1 and not row[0].strip()):
+    for line, row in rows[start + 1 :]:
+        if _blank(row):
             continue
         result.rows_read += 1
+        where = f"{path}:{line}"
         if len(row) != len(header):
             result.skipped.append(
-                Problem(where, f"{len(row)} fields, but the header has {len(header)}")
+                Problem(
+                    where,
+                    f"{len(row)} fields, but the header has {len(header)}; "
+                    "a value that contains a comma must be in double quotes",
+                )
             )
             continue
         try:
-            record = spec.record.model_validate(_row_data(spec, header, row), context=context)
+            record = spec.record.model_validate(_row_data(header, row), context=context)
         except ValidationError as exc:
             result.skipped.extend(_problems(where, exc))
             continue
@@ -204,7 +265,7 @@ def read_records(
                 Problem(f"{where} id", f"id {rid!r} is already used on line {seen[rid]}")
             )
             continue
-        seen[rid] = int(where.rsplit(":", 1)[1])
+        seen[rid] = line
         result.records.append(record)
     if result.skipped and on_error == "raise":
         raise InvalidInput(
@@ -214,25 +275,31 @@ def read_records(
     return result
 
 
-def _check_header(path: Path, spec: CsvSpec, header: list[str]) -> None:
+def _check_header(where: str, spec: CsvSpec, header: list[str]) -> None:
     problems = []
-    dupes = sorted({h for h in header if header.count(h) > 1})
+    dupes = sorted({h for h in header if h and header.count(h) > 1})
     for name in dupes:
-        problems.append(Problem(f"{path}:1", f"column {name!r} appears more than once"))
-    for name in header:
-        if name not in spec.columns and not name.startswith("x_"):
+        problems.append(Problem(f"{where} {name}", f"column {name!r} appears more than once"))
+    for i, name in enumerate(header, start=1):
+        if not name:
+            problems.append(
+                Problem(where, f"column {i} has no name; name it or delete it (a stray comma?)")
+            )
+        elif name not in spec.columns and not name.startswith("x_"):
             problems.append(
                 Problem(
-                    f"{path}:1",
+                    f"{where} {name}",
                     f"unknown column {name!r}; the {spec.name} columns are "
                     f"{','.join(spec.columns)} (prefix your own columns with x_)",
                 )
             )
     for name in spec.required:
         if name not in header:
-            problems.append(Problem(f"{path}:1", f"missing required column {name!r}"))
+            problems.append(Problem(f"{where} {name}", f"missing required column {name!r}; add it"))
     if problems:
-        raise InvalidInput(f"{path}: the header is wrong; nothing was loaded", problems)
+        raise InvalidInput(
+            f"{where.rsplit(':', 1)[0]}: the header is wrong; nothing was loaded", problems
+        )
 
 
 def _cell(value: Any) -> str:
@@ -252,10 +319,21 @@ def write_records(path: Path, spec: CsvSpec, records: Iterable[Record]) -> int:
         The number of rows written.
     """
     rows = list(records)
+    for rec in rows:
+        if not isinstance(rec, spec.record):
+            raise TypeError(f"{spec.name} holds {spec.record.__name__} records, not {rec!r}")
     extras = sorted({k for r in rows for k in r.extra})
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow([*spec.columns, *extras])
+    with Path(path).open("w", encoding="utf-8", newline="") as fh:
+        plain = csv.writer(fh, lineterminator="\n")
+        # With an LF line terminator the csv writer does not quote a bare CR, which every
+        # reader takes as a line break: a text holding one would split its row (or inject
+        # a row). Such rows are written with every field quoted.
+        quoted = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+        def put(values: list[str]) -> None:
+            (quoted if any("\r" in v for v in values) else plain).writerow(values)
+
+        put([*spec.columns, *extras])
         for rec in rows:
             values = []
             for col in spec.columns:
@@ -265,5 +343,5 @@ def write_records(path: Path, spec: CsvSpec, records: Iterable[Record]) -> int:
                     value = rec.bearing_compass  # type: ignore[attr-defined]
                 values.append(_cell(value))
             values.extend(rec.extra.get(k, "") for k in extras)
-            writer.writerow(values)
+            put(values)
     return len(rows)

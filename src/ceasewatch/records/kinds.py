@@ -8,7 +8,7 @@ happen in analysis, so the record keeps the observer's own words.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -83,7 +83,8 @@ class Sighting(Record):
     """What an observer at a known position saw or heard, with a bearing to it.
 
     `bearing_deg` is measured from `bearing_ref` north. When the observer gave a 16-point
-    compass direction, `bearing_compass` keeps it and `bearing_deg` is its centre.
+    compass direction, `bearing_compass` keeps it and `bearing_deg` is its centre; a
+    compass point given as `bearing_deg` (as the CSV contract allows) is read that way.
     """
 
     record_type = "sighting"
@@ -109,26 +110,54 @@ class Sighting(Record):
     def _org_known(cls, value: str, info: ValidationInfo) -> str:
         return check_org_known(value, info)
 
-    @field_validator("bearing_compass")
+    @model_validator(mode="before")
     @classmethod
-    def _compass(cls, value: str | None) -> str | None:
-        if value is not None and compass_to_deg(value) is None:
-            raise ValueError(f"{value!r} is not one of the 16 compass points (N, NNE, ... NNW)")
+    def _compass_as_bearing(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("bearing_deg"), str):
+            centre = compass_to_deg(data["bearing_deg"])
+            if centre is not None:
+                compass = data.get("bearing_compass") or data["bearing_deg"]
+                data = {**data, "bearing_deg": centre, "bearing_compass": compass}
+        return data
+
+    @field_validator("bearing_deg", mode="before")
+    @classmethod
+    def _degrees_or_compass(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is neither degrees in [0, 360) nor one of the 16 compass "
+                    "points (N, NNE, ... NNW)"
+                ) from None
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        if self.bearing_compass is not None:
-            centre = compass_to_deg(self.bearing_compass)
-            if centre != self.bearing_deg:
-                raise ValueError(
-                    f"bearing_compass {self.bearing_compass} is {centre} degrees, "
-                    f"not bearing_deg {self.bearing_deg}"
-                )
-        lo, hi = self.range_min_m, self.range_max_m
-        if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"range_min_m {lo} is greater than range_max_m {hi}; swap them")
-        return self
+    # Cross-field checks are field validators on the later field (not model validators)
+    # so that an error names a column: "sightings.csv:7 range_max_m", not just the row.
+    @field_validator("bearing_compass")
+    @classmethod
+    def _compass(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        centre = compass_to_deg(value)
+        if centre is None:
+            raise ValueError(f"{value!r} is not one of the 16 compass points (N, NNE, ... NNW)")
+        given = info.data.get("bearing_deg")
+        if given is not None and given != centre:
+            raise ValueError(
+                f"compass point {value.upper()} is {centre} degrees, not bearing_deg {given}; "
+                "give one or the other"
+            )
+        return value.upper()
+
+    @field_validator("range_max_m")
+    @classmethod
+    def _range_order(cls, value: float | None, info: ValidationInfo) -> float | None:
+        lo = info.data.get("range_min_m")
+        if value is not None and lo is not None and lo > value:
+            raise ValueError(f"range_min_m {lo:g} is greater than range_max_m {value:g}; swap them")
+        return value
 
     @property
     def sigma_deg(self) -> float | None:
@@ -204,11 +233,12 @@ class Allegation(Record):
     def _side_known(cls, value: str, info: ValidationInfo) -> str:
         return check_org_known(value, info, roles=("side", "both"))
 
-    @model_validator(mode="after")
-    def _two_sides(self) -> Self:
-        if self.by == self.against:
-            raise ValueError(f"an allegation by {self.by!r} against itself; check by/against")
-        return self
+    @field_validator("against")
+    @classmethod
+    def _two_sides(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("by"):
+            raise ValueError(f"an allegation by {value!r} against itself; check by/against")
+        return value
 
 
 class Assessment(Record):

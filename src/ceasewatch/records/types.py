@@ -46,13 +46,25 @@ def parse_time(value: Any) -> datetime:
         raise ValueError(
             f"{value!s} has no UTC offset; a local time is ambiguous: add Z (UTC) or +HH:MM"
         )
-    return t.astimezone(UTC)
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:00:00-02:00 parses, but its UTC instant is past datetime.max.
+        raise ValueError(f"{value!s} is out of range once converted to UTC") from None
 
 
 def format_time(t: datetime) -> str:
-    """ISO 8601 in UTC with a Z, microseconds only when there are any."""
-    t = t.astimezone(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if t.microsecond else "%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 in UTC with a Z, microseconds only when there are any.
+
+    Raises:
+        ValueError: `t` is naive (it would otherwise be taken as the machine's local time).
+    """
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"{t} has no UTC offset; cannot format it as UTC")
+    # isoformat, not strftime: strftime("%Y") does not zero-pad years before 1000 on glibc,
+    # which would give text that parse_time cannot read back.
+    t = t.astimezone(UTC).replace(tzinfo=None)
+    return t.isoformat(timespec="microseconds" if t.microsecond else "seconds") + "Z"
 
 
 def _check_org(value: str) -> str:

@@ -1,0 +1,190 @@
+"""The `ceasewatch` command: one Typer app, thin shells over library functions.
+
+Every command's docstring is its --help and carries an example. Errors meant for a user
+are `CeasewatchError`s, caught in exactly one place (`main`) and printed without a
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from ceasewatch import __version__
+from ceasewatch.config import Settings
+from ceasewatch.errors import CeasewatchError, InvalidInput, NotFound
+from ceasewatch.records import parse_time
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="ceasewatch",
+    help="Joint ceasefire monitoring: locate, attribute and jointly record violations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+theater_app = typer.Typer(help="Describe and check a theater.", no_args_is_help=True)
+app.add_typer(theater_app, name="theater")
+
+out = Console()
+err = Console(stderr=True)
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option("--data", help="Data directory [default: $CEASEWATCH_DATA or ./ceasewatch-data]."),
+]
+
+
+def _settings(data: Path | None) -> Settings:
+    return Settings(data=data) if data is not None else Settings()
+
+
+def _theater_dir(value: str) -> Path:
+    """A theater directory argument; the word `demo` names the bundled demo theater."""
+    if value == "demo":
+        from ceasewatch.demo import demo_theater_dir
+
+        return demo_theater_dir()
+    path = Path(value)
+    if not path.exists():
+        raise NotFound(f"theater {value}: no such directory (or use `demo` for the bundled one)")
+    return path
+
+
+def _time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: {exc}") from None
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"ceasewatch {__version__}")
+        raise typer.Exit()
+
+
+@theater_app.command("check")
+def theater_check(
+    directory: Annotated[str, typer.Argument(help="Theater directory (with theater.toml), or `demo`.")],
+    tolerance_m: Annotated[
+        float | None,
+        typer.Option("--tolerance-m", help="How far the contact line may stray from the areas' boundary (m)."),
+    ] = None,
+) -> None:
+    """Check a theater and explain every problem; exit 1 if there is any error.
+
+    Example: ceasewatch theater check ./my-theater --tolerance-m 100
+    """
+    from ceasewatch.geo.check import check_theater
+
+    report = check_theater(_theater_dir(directory), tolerance_m)
+    for p in report.problems:
+        (err if p.severity == "error" else out).print(str(p), markup=False, highlight=False)
+    th = report.theater
+    if report.ok and th is not None:
+        out.print(
+            f"[green]ok[/green] {th.name}: {len(th.orgs)} orgs, {len(th.features)} features, "
+            f"{len(th.change_times)} change time(s), CRS {th.crs}"
+            + (f", {len(report.warnings)} warning(s)" if report.warnings else "")
+        )
+        return
+    err.print(f"[red]{len(report.errors)} error(s)[/red] in {directory}")
+    raise typer.Exit(1)
+
+
+@app.command("sim")
+def sim(
+    theater: Annotated[str, typer.Argument(help="Theater directory, or `demo`.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the files into.")],
+    seed: Annotated[int, typer.Option(help="Random seed: one seed, one scenario.")] = 1,
+    hours: Annotated[float | None, typer.Option(help="Hours to simulate [default: theater's [sim] hours].")] = None,
+    start: Annotated[str | None, typer.Option(help="Start time, ISO 8601 with offset [default: theater's [sim] start].")] = None,
+) -> None:
+    """Simulate a scenario with ground truth: sightings, detections, craters, allegations.
+
+    Writes sightings.csv, detections.csv, craters.csv, allegations.csv and truth.json.
+    The same theater, seed, start and hours give byte-identical files.
+
+    Example: ceasewatch sim demo --seed 7 --hours 6 --out ./scenario
+    """
+    from ceasewatch.geo.theater import load_theater
+    from ceasewatch.sim import default_window, simulate, write_scenario
+
+    th = load_theater(_theater_dir(theater))
+    t0, h = default_window(th, _time(start, "--start"), hours)
+    scenario = simulate(th, seed, t0, h)
+    files = write_scenario(scenario, out_dir)
+    _print_scenario(scenario, files)
+
+
+def _print_scenario(scenario: object, files: dict[str, Path]) -> None:
+    from ceasewatch.sim import Scenario
+
+    assert isinstance(scenario, Scenario)
+    obs = scenario.observations
+    table = Table(title="Simulated", show_header=True)
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    table.add_column("what")
+    kinds = Counter(s.kind.value for s in obs.sightings)
+    table.add_row("sightings.csv", str(len(obs.sightings)), ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    table.add_row("detections.csv", str(len(obs.detections)), "drone imagery of weapons and forces")
+    table.add_row("craters.csv", str(len(obs.craters)), "crater analyses with direction of fire")
+    n_true = sum(1 for v in obs.allegation_truth.values() if v["true"])
+    table.add_row("allegations.csv", str(len(obs.allegations)), f"{n_true} true, {len(obs.allegations) - n_true} false")
+    table.add_row("truth.json", str(len(scenario.truth.occurrences)), f"occurrences in {len(scenario.truth.episodes)} episodes")
+    out.print(table)
+    out.print(f"written to {files['truth'].parent}")
+
+
+@app.command("demo")
+def demo(
+    data: DataOption = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated day.")] = 1,
+) -> None:
+    """Run everything ceasewatch does on the bundled demo theater, on a simulated day.
+
+    Writes into DATA/demo (rewritten on each run): a copy of the theater and the day's
+    contract files with their ground truth.
+
+    Example: ceasewatch demo --data /tmp/cw
+    """
+    from ceasewatch.demo import run_demo
+    from ceasewatch.demo.run import STEPS
+
+    settings = _settings(data)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=err, transient=True) as progress:
+        task = progress.add_task("demo", total=len(STEPS))
+
+        def step(name: str) -> None:
+            progress.update(task, advance=1, description=name)
+
+        result = run_demo(settings.data, seed, step)
+    th = result.scenario.theater
+    out.print(f"[bold]{th.name}[/bold]: {len(th.sides)} sides, {len(th.monitors)} monitor orgs, {len(th.at(result.scenario.truth.start).posts)} posts")
+    _print_scenario(result.scenario, result.files)
+    out.print(f"theater copy: {result.theater_dir}")
+
+
+def main() -> None:
+    """Entry point: run the app; print a user-facing error, never a traceback, for ours."""
+    try:
+        app()
+    except CeasewatchError as exc:
+        err.print(f"[red]error:[/red] {exc.diagnostics()}", markup=True, highlight=False)
+        sys.exit(1)

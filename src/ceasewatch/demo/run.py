@@ -1,0 +1,61 @@
+"""`ceasewatch demo`: a simulated day on the bundled demo theater, end to end.
+
+Later work extends the chain (analysis, two nodes and their ledger, report, dashboard);
+this stays the one command that shows everything ceasewatch does.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ceasewatch.errors import InvalidInput
+from ceasewatch.geo.check import check_theater
+from ceasewatch.sim import Scenario, default_window, simulate, write_scenario
+
+__all__ = ["DemoResult", "demo_theater_dir", "run_demo"]
+
+#: The demo's steps, in order, for progress display.
+STEPS = ("check theater", "simulate", "write files")
+
+
+def demo_theater_dir() -> Path:
+    """The bundled demo theater's directory (inside the installed package)."""
+    return Path(__file__).resolve().parent / "theater"
+
+
+@dataclass
+class DemoResult:
+    data_dir: Path
+    theater_dir: Path
+    scenario: Scenario
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def run_demo(data_dir: Path, seed: int = 1, step: Callable[[str], None] | None = None) -> DemoResult:
+    """Simulate the demo theater's default day into `data_dir/demo`.
+
+    The demo folder is rewritten on each run (its content is a pure function of the
+    seed); nothing else in `data_dir` is touched.
+    """
+    report = check_theater(demo_theater_dir())
+    if step:
+        step(STEPS[0])
+    if not report.ok or report.theater is None:
+        raise InvalidInput("the bundled demo theater does not check out", report.errors)
+    theater = report.theater
+    start, hours = default_window(theater)
+    scenario = simulate(theater, seed, start, hours)
+    if step:
+        step(STEPS[1])
+    out = data_dir / "demo"
+    theater_copy = out / "theater"
+    if theater_copy.exists():
+        shutil.rmtree(theater_copy)
+    shutil.copytree(demo_theater_dir(), theater_copy)
+    files = write_scenario(scenario, out / "scenario")
+    if step:
+        step(STEPS[2])
+    return DemoResult(data_dir, theater_copy, scenario, files)

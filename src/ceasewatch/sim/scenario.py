@@ -1,0 +1,131 @@
+"""`ceasewatch sim`: a seeded scenario with ground truth, written as the contract files.
+
+One numpy Generator (PCG64, seeded) drives everything in a fixed order, so the same
+theater, seed, start and hours give byte-identical files on every machine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ceasewatch.errors import InvalidInput
+from ceasewatch.geo.theater import Theater
+from ceasewatch.records import SPECS, Record, format_time, parse_time, write_records
+from ceasewatch.sim.observe import Observations, PostProfile, observe, post_profiles
+from ceasewatch.sim.truth import Truth, draw_truth
+
+__all__ = ["CONTRACT_FILES", "Scenario", "default_window", "simulate", "write_scenario"]
+
+#: The files a scenario writes, by contract name.
+CONTRACT_FILES = ("sightings", "detections", "craters", "allegations")
+
+
+@dataclass
+class Scenario:
+    theater: Theater
+    seed: int
+    truth: Truth
+    profiles: list[PostProfile]
+    observations: Observations
+
+    def records(self, name: str) -> list[Record]:
+        obs = self.observations
+        return {
+            "sightings": list(obs.sightings),
+            "detections": list(obs.detections),
+            "craters": list(obs.craters),
+            "allegations": list(obs.allegations),
+        }[name]
+
+
+def default_window(
+    theater: Theater, start: datetime | None = None, hours: float | None = None
+) -> tuple[datetime, float]:
+    """The window to simulate: the given start and hours, else the theater's [sim] ones.
+
+    Raises:
+        InvalidInput: no start given and the theater has no [sim] start.
+    """
+    sim = theater.settings.get("sim", {})
+    if hours is None:
+        hours = float(sim.get("hours", 24))
+    if start is not None:
+        return start, hours
+    if "start" not in sim:
+        raise InvalidInput(
+            f"theater {theater.name!r} has no [sim] start; give --start, e.g. 2026-11-26T00:00:00Z"
+        )
+    try:
+        return parse_time(sim["start"]), hours
+    except ValueError as exc:
+        raise InvalidInput(f"theater.toml [sim] start: {exc}") from None
+
+
+def simulate(
+    theater: Theater,
+    seed: int,
+    start: datetime,
+    hours: float,
+    progress: Callable[[str], None] | None = None,
+) -> Scenario:
+    """Simulate `hours` from `start` on the theater: ground truth and observations."""
+    if not 0 < hours <= 24 * 31:
+        raise InvalidInput(f"hours must be in (0, 744], got {hours}")
+    if start.tzinfo is None:
+        raise InvalidInput("the start time needs a UTC offset")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    profiles = post_profiles(theater.at(start).posts, rng)
+    if progress:
+        progress("drawing ground truth")
+    truth = draw_truth(theater, start, hours, rng)
+    if progress:
+        progress("observing")
+    obs = observe(truth, theater, profiles, rng)
+    return Scenario(theater, seed, truth, profiles, obs)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def write_scenario(scenario: Scenario, out: Path) -> dict[str, Path]:
+    """Write the contract CSV files and truth.json into `out`; return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in CONTRACT_FILES:
+        path = out / f"{name}.csv"
+        write_records(path, SPECS[name], scenario.records(name))
+        paths[name] = path
+    t, obs = scenario.truth, scenario.observations
+    truth = {
+        "theater": scenario.theater.name,
+        "seed": scenario.seed,
+        "start": format_time(t.start),
+        "end": format_time(t.start + timedelta(hours=t.hours)),
+        "posts": [asdict(p) for p in scenario.profiles],
+        "episodes": [asdict(e) for e in t.episodes],
+        "occurrences": [asdict(o) for o in t.occurrences],
+        "sites": [asdict(s) for s in t.sites],
+        "sightings": obs.sighting_truth,
+        "detections": obs.detection_truth,
+        "craters": obs.crater_truth,
+        "allegations": obs.allegation_truth,
+    }
+    paths["truth"] = out / "truth.json"
+    paths["truth"].write_text(json.dumps(_jsonable(truth), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return paths
