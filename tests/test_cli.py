@@ -19,7 +19,7 @@ runner = CliRunner()
 
 def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     """Every leaf command of a (click-style) group, as argument paths."""
-    out = []
+    out: list[tuple[str, ...]] = []
     for name, cmd in sorted(group.commands.items()):
         path = (*prefix, name)
         out += _commands(cmd, path) if hasattr(cmd, "commands") else [path]
@@ -43,7 +43,13 @@ def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "ceasewatch", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "ceasewatch", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=300,
     )
 
 
@@ -54,6 +60,7 @@ def test_demo_runs_into_the_data_dir_from_the_environment(tmp_path: Path) -> Non
         cwd=tmp_path,
         env={**os.environ, "CEASEWATCH_DATA": str(env_dir), "COLUMNS": "200"},
         capture_output=True,
+        check=False,
         text=True,
         timeout=300,
     )
@@ -68,7 +75,9 @@ def test_theater_check_exit_codes(tmp_path: Path) -> None:
     assert ok.returncode == 0 and "ok" in ok.stdout
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "theater.toml").write_text('[theater]\nname = "x"\ngeometry = "g.geojson"\n[[orgs]]\nid = "A"\n')
+    (bad / "theater.toml").write_text(
+        '[theater]\nname = "x"\ngeometry = "g.geojson"\n[[orgs]]\nid = "A"\n'
+    )
     (bad / "g.geojson").write_text("{not json")
     r = _run("theater", "check", str(bad), cwd=tmp_path)
     assert r.returncode == 1

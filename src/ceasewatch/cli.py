@@ -80,10 +80,14 @@ def _root(
 
 @theater_app.command("check")
 def theater_check(
-    directory: Annotated[str, typer.Argument(help="Theater directory (with theater.toml), or `demo`.")],
+    directory: Annotated[
+        str, typer.Argument(help="Theater directory (with theater.toml), or `demo`.")
+    ],
     tolerance_m: Annotated[
         float | None,
-        typer.Option("--tolerance-m", help="How far the contact line may stray from the areas' boundary (m)."),
+        typer.Option(
+            "--tolerance-m", help="How far the contact line may stray from the areas' boundary (m)."
+        ),
     ] = None,
 ) -> None:
     """Check a theater and explain every problem; exit 1 if there is any error.
@@ -112,8 +116,13 @@ def sim(
     theater: Annotated[str, typer.Argument(help="Theater directory, or `demo`.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the files into.")],
     seed: Annotated[int, typer.Option(help="Random seed: one seed, one scenario.")] = 1,
-    hours: Annotated[float | None, typer.Option(help="Hours to simulate [default: theater's [sim] hours].")] = None,
-    start: Annotated[str | None, typer.Option(help="Start time, ISO 8601 with offset [default: theater's [sim] start].")] = None,
+    hours: Annotated[
+        float | None, typer.Option(help="Hours to simulate [default: theater's [sim] hours].")
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="Start time, ISO 8601 with offset [default: theater's [sim] start]."),
+    ] = None,
 ) -> None:
     """Simulate a scenario with ground truth: sightings, detections, craters, allegations.
 
@@ -142,12 +151,24 @@ def _print_scenario(scenario: object, files: dict[str, Path]) -> None:
     table.add_column("rows", justify="right")
     table.add_column("what")
     kinds = Counter(s.kind.value for s in obs.sightings)
-    table.add_row("sightings.csv", str(len(obs.sightings)), ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    table.add_row(
+        "sightings.csv",
+        str(len(obs.sightings)),
+        ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())),
+    )
     table.add_row("detections.csv", str(len(obs.detections)), "drone imagery of weapons and forces")
     table.add_row("craters.csv", str(len(obs.craters)), "crater analyses with direction of fire")
     n_true = sum(1 for v in obs.allegation_truth.values() if v["true"])
-    table.add_row("allegations.csv", str(len(obs.allegations)), f"{n_true} true, {len(obs.allegations) - n_true} false")
-    table.add_row("truth.json", str(len(scenario.truth.occurrences)), f"occurrences in {len(scenario.truth.episodes)} episodes")
+    table.add_row(
+        "allegations.csv",
+        str(len(obs.allegations)),
+        f"{n_true} true, {len(obs.allegations) - n_true} false",
+    )
+    table.add_row(
+        "truth.json",
+        str(len(scenario.truth.occurrences)),
+        f"occurrences in {len(scenario.truth.episodes)} episodes",
+    )
     out.print(table)
     out.print(f"written to {files['truth'].parent}")
 
@@ -168,7 +189,13 @@ def demo(
     from ceasewatch.demo.run import STEPS
 
     settings = _settings(data)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=err, transient=True) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=err,
+        transient=True,
+    ) as progress:
         task = progress.add_task("demo", total=len(STEPS))
 
         def step(name: str) -> None:
@@ -176,7 +203,11 @@ def demo(
 
         result = run_demo(settings.data, seed, step)
     th = result.scenario.theater
-    out.print(f"[bold]{th.name}[/bold]: {len(th.sides)} sides, {len(th.monitors)} monitor orgs, {len(th.at(result.scenario.truth.start).posts)} posts")
+    n_posts = len(th.at(result.scenario.truth.start).posts)
+    out.print(
+        f"[bold]{th.name}[/bold]: {len(th.sides)} sides, "
+        f"{len(th.monitors)} monitor orgs, {n_posts} posts"
+    )
     _print_scenario(result.scenario, result.files)
     out.print(f"theater copy: {result.theater_dir}")
 

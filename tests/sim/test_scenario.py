@@ -28,7 +28,9 @@ def _files(path: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
 
 
-def test_same_seed_same_bytes_other_seed_other_scenario(demo_theater: Theater, tmp_path: Path) -> None:
+def test_same_seed_same_bytes_other_seed_other_scenario(
+    demo_theater: Theater, tmp_path: Path
+) -> None:
     start = parse_time("2026-11-26T06:00:00Z")
     for name, seed in (("a", 11), ("b", 11), ("c", 12)):
         write_scenario(simulate(demo_theater, seed, start, 6), tmp_path / name)
@@ -38,7 +40,9 @@ def test_same_seed_same_bytes_other_seed_other_scenario(demo_theater: Theater, t
     assert a["sightings.csv"] != c["sightings.csv"]
 
 
-def test_contract_files_read_back_strictly(demo_theater: Theater, day: Scenario, tmp_path: Path) -> None:
+def test_contract_files_read_back_strictly(
+    demo_theater: Theater, day: Scenario, tmp_path: Path
+) -> None:
     files = write_scenario(day, tmp_path)
     for name in CONTRACT_FILES:
         loaded = read_records(files[name], SPECS[name], demo_theater.org_roles(), on_error="raise")
@@ -71,7 +75,9 @@ def test_reporting_habits_and_noise_are_realistic(demo_theater: Theater, day: Sc
     for s in obs.sightings:
         o = occ[obs.sighting_truth[s.id]]
         true_az, _, dist = inverse(s.lon, s.lat, o.lon, o.lat)
-        got = to_true_bearing(s.bearing_deg, s.bearing_ref, s.lat, s.lon, s.time, demo_theater.frame)
+        got = to_true_bearing(
+            s.bearing_deg, s.bearing_ref, s.lat, s.lon, s.time, frame=demo_theater.frame
+        )
         err = (got - float(true_az[0]) + 180.0) % 360.0 - 180.0
         sigma = s.sigma_deg or profiles[s.observer].sigma_deg
         errors.append(abs(err) / sigma)
@@ -90,11 +96,19 @@ def test_violations_are_seeded_into_the_detections(demo_theater: Theater, day: S
     sites = {s.id: s for s in day.truth.sites}
     notes = Counter(sites[obs.detection_truth[d.id]].note for d in obs.detections)
     assert any(n == "in withdrawal zone" for n in notes)
-    lingering = [d for d in obs.detections if sites[obs.detection_truth[d.id]].note.startswith("after handover")]
+    lingering = [
+        d
+        for d in obs.detections
+        if sites[obs.detection_truth[d.id]].note.startswith("after handover")
+    ]
     assert lingering, "the demo day hands over a district: the old side should linger"
     for d in lingering:
         assert isinstance(d, Detection)
-        zone = next(z for z in demo_theater.at(d.time).zones_of(ZoneType.DISTRICT) if z.id in sites[obs.detection_truth[d.id]].note)
+        zone = next(
+            z
+            for z in demo_theater.at(d.time).zones_of(ZoneType.DISTRICT)
+            if z.id in sites[obs.detection_truth[d.id]].note
+        )
         assert zone.handover_by is not None and d.time >= zone.handover_by
         assert zone.geometry.buffer(0.001).contains(Point(d.lon, d.lat))
 
@@ -129,7 +143,13 @@ def test_sightings_sorted_and_within_the_window(day: Scenario) -> None:
 
 
 def test_window_needs_a_start(demo_theater: Theater) -> None:
-    bare = Theater("bare", demo_theater.root, list(demo_theater.orgs.values()), demo_theater.features, demo_theater.crs)
+    bare = Theater(
+        "bare",
+        demo_theater.root,
+        list(demo_theater.orgs.values()),
+        demo_theater.features,
+        demo_theater.crs,
+    )
     with pytest.raises(InvalidInput, match="no \\[sim\\] start"):
         default_window(bare)
     with pytest.raises(InvalidInput, match="hours"):

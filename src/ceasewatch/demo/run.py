@@ -34,7 +34,9 @@ class DemoResult:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def run_demo(data_dir: Path, seed: int = 1, step: Callable[[str], None] | None = None) -> DemoResult:
+def run_demo(
+    data_dir: Path, seed: int = 1, step: Callable[[str], None] | None = None
+) -> DemoResult:
     """Simulate the demo theater's default day into `data_dir/demo`.
 
     The demo folder is rewritten on each run (its content is a pure function of the

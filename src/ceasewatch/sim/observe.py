@@ -79,7 +79,7 @@ class Observations:
     detections: list[Detection]
     detection_truth: dict[str, str]  # detection id -> site id
     craters: list[Crater]
-    crater_truth: dict[str, dict[str, str | None]]
+    crater_truth: dict[str, dict[str, str]]  # crater id -> impact, origin occurrence ids
     allegations: list[Allegation]
     allegation_truth: dict[str, dict[str, object]]
 
@@ -90,7 +90,9 @@ def _band(est_m: float) -> tuple[float, float]:
     return RANGE_BANDS_M[i], RANGE_BANDS_M[i + 1]
 
 
-def _reported_bearing(p: PostProfile, true_deg: float, t: datetime, theater: Theater) -> tuple[float, str | None]:
+def _reported_bearing(
+    p: PostProfile, true_deg: float, t: datetime, theater: Theater
+) -> tuple[float, str | None]:
     if p.compass:
         point = deg_to_compass(true_deg)
         return float(compass_to_deg(point) or 0.0), point
@@ -103,7 +105,9 @@ def _reported_bearing(p: PostProfile, true_deg: float, t: datetime, theater: The
     return round(b % 360.0, 1) % 360.0, None
 
 
-def _sightings(truth: Truth, theater: Theater, profiles: list[PostProfile], rng: np.random.Generator) -> tuple[list[Sighting], dict[str, str]]:
+def _sightings(
+    truth: Truth, theater: Theater, profiles: list[PostProfile], rng: np.random.Generator
+) -> tuple[list[Sighting], dict[str, str]]:
     plon = np.array([p.lon for p in profiles])
     plat = np.array([p.lat for p in profiles])
     raw: list[tuple[datetime, str, Occurrence, dict[str, object]]] = []
@@ -118,17 +122,23 @@ def _sightings(truth: Truth, theater: Theater, profiles: list[PostProfile], rng:
             p_detect = 0.95 / (1.0 + (d / (d50 * p.reach)) ** 4)
             if rng.random() >= p_detect:
                 continue
-            seen = can_see and (not can_hear or d < 6000 and rng.random() < 0.7)
+            seen = can_see and (not can_hear or (d < 6000 and rng.random() < 0.7))
             heard = can_hear and (not seen or rng.random() < 0.4)
             sense = "both" if seen and heard else ("seen" if seen else "heard")
             delay = d / SPEED_OF_SOUND_M_S if sense == "heard" else 0.0
-            t_rep = occ.time + timedelta(seconds=round(delay + p.clock_offset_s + rng.normal(0, 1.5)))
+            t_rep = occ.time + timedelta(
+                seconds=round(delay + p.clock_offset_s + rng.normal(0, 1.5))
+            )
             t_rep = t_rep.replace(microsecond=0)
             err = rng.normal(0.0, p.sigma_deg)
             if rng.random() < GROSS_ERROR_RATE:
                 err = float(rng.choice([-1, 1]) * rng.uniform(20, 90))
             bearing, compass = _reported_bearing(p, (float(az[j]) + err) % 360.0, occ.time, theater)
-            band = _band(d * float(np.exp(rng.normal(0, 0.25)))) if rng.random() < 0.8 else (None, None)
+            band = (
+                _band(d * float(np.exp(rng.normal(0, 0.25))))
+                if rng.random() < 0.8
+                else (None, None)
+            )
             kind = occ.kind
             if kind in ("shot", "explosion") and rng.random() < 0.05:
                 kind = "explosion" if kind == "shot" else "shot"
@@ -150,7 +160,9 @@ def _sightings(truth: Truth, theater: Theater, profiles: list[PostProfile], rng:
     return out, link
 
 
-def _detections(truth: Truth, theater: Theater, rng: np.random.Generator) -> tuple[list[Detection], dict[str, str]]:
+def _detections(
+    truth: Truth, theater: Theater, rng: np.random.Generator
+) -> tuple[list[Detection], dict[str, str]]:
     monitors = theater.monitors
     end = truth.start + timedelta(hours=truth.hours)
     raw = []
@@ -166,11 +178,11 @@ def _detections(truth: Truth, theater: Theater, rng: np.random.Generator) -> tup
             raw.append((t, site, org, err, round(float(lon[0]), 6), round(float(lat[0]), 6)))
     raw.sort(key=lambda r: (r[0], r[1].id))
     out, link = [], {}
-    for i, (t, site, org, err, lon, lat) in enumerate(raw):
+    for i, (t, site, org, err, d_lon, d_lat) in enumerate(raw):
         did = f"D{i + 1:05d}"
         sortie = f"SRT-{org[-1].upper()}-{t:%m%d}-{t.hour // 6 + 1}"
         out.append(Detection.model_validate({
-            "id": did, "time": t, "org": org, "source": "drone", "lat": lat, "lon": lon,
+            "id": did, "time": t, "org": org, "source": "drone", "lat": d_lat, "lon": d_lon,
             "error_m": round(err, 1), "class": site.cls, "count": site.count,
             "sortie": sortie, "image": f"{sortie}/{did}.jpg",
         }))  # fmt: skip
@@ -178,7 +190,9 @@ def _detections(truth: Truth, theater: Theater, rng: np.random.Generator) -> tup
     return out, link
 
 
-def _craters(truth: Truth, theater: Theater, rng: np.random.Generator) -> tuple[list[Crater], dict[str, dict[str, str | None]]]:
+def _craters(
+    truth: Truth, theater: Theater, rng: np.random.Generator
+) -> tuple[list[Crater], dict[str, dict[str, str]]]:
     by_id = {o.id: o for o in truth.occurrences}
     monitors = theater.monitors
     raw = []
@@ -190,21 +204,33 @@ def _craters(truth: Truth, theater: Theater, rng: np.random.Generator) -> tuple[
         sigma = round(float(rng.uniform(4, 10)), 1)
         lon, lat = forward(occ.lon, occ.lat, rng.uniform(0, 360), abs(rng.normal(0, 4)))
         org = monitors[int(rng.integers(len(monitors)))]
-        raw.append((occ, src, org, sigma, round((az + rng.normal(0, sigma)) % 360.0, 1) % 360.0, float(lon[0]), float(lat[0])))
+        raw.append(
+            (
+                occ,
+                src,
+                org,
+                sigma,
+                round((az + rng.normal(0, sigma)) % 360.0, 1) % 360.0,
+                float(lon[0]),
+                float(lat[0]),
+            )
+        )
     raw.sort(key=lambda r: (r[0].time, r[0].id))
     out, link = [], {}
-    for i, (occ, src, org, sigma, direction, lon, lat) in enumerate(raw):
+    for i, (occ, src, org, sigma, direction, c_lon, c_lat) in enumerate(raw):
         cid = f"C{i + 1:04d}"
         out.append(Crater.model_validate({
             "id": cid, "time": occ.time.replace(second=0, microsecond=0), "org": org,
-            "lat": round(lat, 6), "lon": round(lon, 6), "direction_deg": direction,
+            "lat": round(c_lat, 6), "lon": round(c_lon, 6), "direction_deg": direction,
             "direction_sigma_deg": sigma, "caliber_mm": occ.caliber_mm, "weapon": occ.weapon,
         }))  # fmt: skip
         link[cid] = {"impact": occ.id, "origin": src.id}
     return out, link
 
 
-def _allegations(truth: Truth, theater: Theater, rng: np.random.Generator) -> tuple[list[Allegation], dict[str, dict[str, object]]]:
+def _allegations(
+    truth: Truth, theater: Theater, rng: np.random.Generator
+) -> tuple[list[Allegation], dict[str, dict[str, object]]]:
     by_id = {o.id: o for o in truth.occurrences}
     raw: list[tuple[datetime, str, str, float, float, float, str, dict[str, object]]] = []
     for ep in truth.episodes:
@@ -215,7 +241,18 @@ def _allegations(truth: Truth, theater: Theater, rng: np.random.Generator) -> tu
         lon, lat = forward(ref.lon, ref.lat, rng.uniform(0, 360), rng.uniform(0, 1500))
         t = ep.start.replace(second=0, microsecond=0) - timedelta(minutes=ep.start.minute % 5)
         text = f"{ep.type.replace('_', ' ')} fire on our positions by {ep.shooter}"
-        raw.append((t, ep.target, ep.shooter, float(lon[0]), float(lat[0]), float(rng.choice([1000.0, 2000.0, 3000.0])), text, {"true": True, "episode": ep.id}))
+        raw.append(
+            (
+                t,
+                ep.target,
+                ep.shooter,
+                float(lon[0]),
+                float(lat[0]),
+                float(rng.choice([1000.0, 2000.0, 3000.0])),
+                text,
+                {"true": True, "episode": ep.id},
+            )
+        )
     end_s = truth.hours * 3600.0
     for _ in range(int(rng.poisson(max(truth.hours / 6.0, 0.5)))):
         t = truth.start + timedelta(minutes=int(rng.uniform(0, end_s / 60)))
@@ -230,20 +267,34 @@ def _allegations(truth: Truth, theater: Theater, rng: np.random.Generator) -> tu
             lon_f, lat_f = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
             if state.side_at(lon_f, lat_f) == by:
                 break
-        raw.append((t, by, against, lon_f, lat_f, 2000.0, f"shelling by {against}", {"true": False, "episode": None}))
+        raw.append(
+            (
+                t,
+                by,
+                against,
+                lon_f,
+                lat_f,
+                2000.0,
+                f"shelling by {against}",
+                {"true": False, "episode": None},
+            )
+        )
     raw.sort(key=lambda r: (r[0], r[1], r[3]))
     out, link = [], {}
-    for i, (t, by, against, lon, lat, radius, text, info) in enumerate(raw):
+    for i, (t, by, against, a_lon, a_lat, radius, text, info) in enumerate(raw):
         aid = f"AL{i + 1:04d}"
         out.append(Allegation.model_validate({
-            "id": aid, "time": t, "by": by, "against": against, "lat": round(lat, 6),
-            "lon": round(lon, 6), "radius_m": radius, "text": text, "source": f"statement of {by}",
+            "id": aid, "time": t, "by": by, "against": against, "lat": round(a_lat, 6),
+            "lon": round(a_lon, 6), "radius_m": radius, "text": text,
+            "source": f"statement of {by}",
         }))  # fmt: skip
         link[aid] = info
     return out, link
 
 
-def observe(truth: Truth, theater: Theater, profiles: list[PostProfile], rng: np.random.Generator) -> Observations:
+def observe(
+    truth: Truth, theater: Theater, profiles: list[PostProfile], rng: np.random.Generator
+) -> Observations:
     """Everything the monitors and the sides report of one truth."""
     sightings, s_link = _sightings(truth, theater, profiles, rng)
     detections, d_link = _detections(truth, theater, rng)

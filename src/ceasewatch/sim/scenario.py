@@ -36,13 +36,15 @@ class Scenario:
     observations: Observations
 
     def records(self, name: str) -> list[Record]:
+        """The records of one contract file ("sightings", "detections", ...)."""
         obs = self.observations
-        return {
+        by_name: dict[str, list[Record]] = {
             "sightings": list(obs.sightings),
             "detections": list(obs.detections),
             "craters": list(obs.craters),
             "allegations": list(obs.allegations),
-        }[name]
+        }
+        return by_name[name]
 
 
 def default_window(
@@ -127,5 +129,7 @@ def write_scenario(scenario: Scenario, out: Path) -> dict[str, Path]:
         "allegations": obs.allegation_truth,
     }
     paths["truth"] = out / "truth.json"
-    paths["truth"].write_text(json.dumps(_jsonable(truth), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    paths["truth"].write_text(
+        json.dumps(_jsonable(truth), indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return paths

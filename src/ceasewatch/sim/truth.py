@@ -24,16 +24,26 @@ __all__ = ["Episode", "Occurrence", "Truth", "WeaponSite", "draw_truth"]
 
 SPEED_OF_SOUND_M_S = 343.0
 
-#: Episode types: weight, depth of the firing position behind the line (m), depth of the
-#: impact area beyond it (m), rounds per episode, weapon names and calibres (mm).
-EPISODES: dict[str, dict[str, object]] = {
-    "artillery": {"w": 0.22, "fire": (3000, 8000), "hit": (500, 4000), "n": (2, 8),
-                  "weapons": (("howitzer D-30", 122.0), ("howitzer 2A65", 152.0))},
-    "mortar": {"w": 0.2, "fire": (800, 2500), "hit": (300, 1800), "n": (2, 6),
-               "weapons": (("mortar 2B14", 82.0), ("mortar 2S12", 120.0))},
-    "small_arms": {"w": 0.38, "fire": (200, 1200), "n": (2, 6)},
-    "flare": {"w": 0.1, "fire": (300, 2000), "n": (1, 3)},
-    "movement": {"w": 0.1, "fire": (400, 3000), "n": (1, 2)},
+
+@dataclass(frozen=True)
+class EpisodeSpec:
+    """One type of episode: how often, how deep behind the line, how many rounds."""
+
+    weight: float
+    fire_m: tuple[float, float]  # depth of the shooter's position behind the line
+    rounds: tuple[int, int]
+    hit_m: tuple[float, float] | None = None  # depth of the impact area beyond the line
+    weapons: tuple[tuple[str, float], ...] = ()  # (name, calibre in mm)
+
+
+EPISODES: dict[str, EpisodeSpec] = {
+    "artillery": EpisodeSpec(0.22, (3000, 8000), (2, 8), (500, 4000),
+                             (("howitzer D-30", 122.0), ("howitzer 2A65", 152.0))),
+    "mortar": EpisodeSpec(0.2, (800, 2500), (2, 6), (300, 1800),
+                          (("mortar 2B14", 82.0), ("mortar 2S12", 120.0))),
+    "small_arms": EpisodeSpec(0.38, (200, 1200), (2, 6)),
+    "flare": EpisodeSpec(0.1, (300, 2000), (1, 3)),
+    "movement": EpisodeSpec(0.1, (400, 3000), (1, 2)),
 }  # fmt: skip
 
 
@@ -89,7 +99,9 @@ class Truth:
     sites: list[WeaponSite] = field(default_factory=list)
 
 
-def _line_point(state: TheaterState, theater: Theater, rng: np.random.Generator) -> tuple[float, float, float, float] | None:
+def _line_point(
+    state: TheaterState, theater: Theater, rng: np.random.Generator
+) -> tuple[float, float, float, float] | None:
     """A random point on the contact line, with its unit normal, in local metres."""
     line = theater.frame.to_local_geometry(state.contact_line)
     if line.is_empty or line.length == 0:
@@ -113,31 +125,42 @@ def _to_lonlat(theater: Theater, x: float, y: float) -> tuple[float, float]:
     return round(float(lon[0]), 6), round(float(lat[0]), 6)
 
 
-def draw_truth(theater: Theater, start: datetime, hours: float, rng: np.random.Generator, fire_rate_per_h: float = 1.5) -> Truth:
+def draw_truth(
+    theater: Theater,
+    start: datetime,
+    hours: float,
+    rng: np.random.Generator,
+    fire_rate_per_h: float = 1.5,
+) -> Truth:
     """Draw the ground truth of a scenario."""
     truth = Truth(start=start, hours=hours)
-    sides = theater.sides
     n_episodes = int(rng.poisson(fire_rate_per_h * hours))
     starts = np.sort(rng.uniform(0.0, hours * 3600.0, n_episodes))
     types = list(EPISODES)
-    weights = np.array([float(EPISODES[t]["w"]) for t in types])  # type: ignore[arg-type]
+    weights = np.array([EPISODES[t].weight for t in types])
     for k, t0_s in enumerate(starts):
         t0 = start + timedelta(seconds=round(float(t0_s), 3))
         etype = types[int(rng.choice(len(types), p=weights / weights.sum()))]
-        _draw_episode(truth, theater, theater.at(t0), f"E{k + 1:04d}", etype, t0, sides, rng)
+        _draw_episode(truth, theater, rng, eid=f"E{k + 1:04d}", etype=etype, t0=t0)
     _draw_sites(truth, theater, rng)
     truth.occurrences.sort(key=lambda o: (o.time, o.id))
     return truth
 
 
-def _draw_episode(truth: Truth, theater: Theater, state: TheaterState, eid: str, etype: str, t0: datetime, sides: list[str], rng: np.random.Generator) -> None:
+def _draw_episode(
+    truth: Truth, theater: Theater, rng: np.random.Generator, *, eid: str, etype: str, t0: datetime
+) -> None:
+    state = theater.at(t0)
     spec = EPISODES[etype]
     for _ in range(20):  # find a stretch of line with a side on each hand
         lp = _line_point(state, theater, rng)
         if lp is None:
             return
         x, y, nx, ny = lp
-        hands = [_side_of_local(theater, state, x + sgn * 2500 * nx, y + sgn * 2500 * ny) for sgn in (1, -1)]
+        hands = [
+            _side_of_local(theater, state, x + sgn * 2500 * nx, y + sgn * 2500 * ny)
+            for sgn in (1, -1)
+        ]
         if hands[0] and hands[1] and hands[0] != hands[1]:
             break
     else:
@@ -146,9 +169,8 @@ def _draw_episode(truth: Truth, theater: Theater, state: TheaterState, eid: str,
     shooter = hands[0] if sgn == 1 else hands[1]
     target = hands[1] if sgn == 1 else hands[0]
     assert shooter is not None and target is not None
-    lo, hi = spec["fire"]  # type: ignore[misc]
-    n_lo, n_hi = spec["n"]  # type: ignore[misc]
-    n = int(rng.integers(n_lo, n_hi + 1))
+    lo, hi = spec.fire_m
+    n = int(rng.integers(spec.rounds[0], spec.rounds[1] + 1))
     along = rng.normal(0.0, 400.0)
     tx, ty = ny, -nx  # tangent
     depth = rng.uniform(lo, hi)
@@ -164,11 +186,9 @@ def _draw_episode(truth: Truth, theater: Theater, state: TheaterState, eid: str,
         occ_ids.append(oid)
         return oid
 
-    if etype in ("artillery", "mortar"):
-        weapons = spec["weapons"]
-        weapon, cal = weapons[int(rng.integers(len(weapons)))]  # type: ignore[index, arg-type]
-        h_lo, h_hi = spec["hit"]  # type: ignore[misc]
-        hit_depth = rng.uniform(h_lo, h_hi)
+    if spec.hit_m is not None:
+        weapon, cal = spec.weapons[int(rng.integers(len(spec.weapons)))]
+        hit_depth = rng.uniform(*spec.hit_m)
         ax = x - sgn * hit_depth * nx + rng.normal(0, 600) * tx
         ay = y - sgn * hit_depth * ny + rng.normal(0, 600) * ty
         t = t0
@@ -177,7 +197,16 @@ def _draw_episode(truth: Truth, theater: Theater, state: TheaterState, eid: str,
             shot = add("shot", t, gx, gy, shooter, weapon=weapon, caliber_mm=cal)
             ix, iy = ax + rng.normal(0, 120), ay + rng.normal(0, 120)
             flight_s = float(np.hypot(ix - gx, iy - gy)) / 300.0
-            add("explosion", t + timedelta(seconds=round(flight_s, 3)), ix, iy, shooter, weapon=weapon, caliber_mm=cal, origin=shot)
+            add(
+                "explosion",
+                t + timedelta(seconds=round(flight_s, 3)),
+                ix,
+                iy,
+                shooter,
+                weapon=weapon,
+                caliber_mm=cal,
+                origin=shot,
+            )
             t += timedelta(seconds=round(float(rng.uniform(25, 120)), 3))
     else:
         kind = {"small_arms": "burst", "flare": "flare", "movement": "movement"}[etype]
@@ -191,7 +220,9 @@ def _draw_episode(truth: Truth, theater: Theater, state: TheaterState, eid: str,
     truth.episodes.append(Episode(eid, etype, t0, shooter, target, lon, lat, tuple(occ_ids)))
 
 
-def _random_point_in(geom: BaseGeometry, rng: np.random.Generator, avoid: BaseGeometry | None = None) -> tuple[float, float] | None:
+def _random_point_in(
+    geom: BaseGeometry, rng: np.random.Generator, avoid: BaseGeometry | None = None
+) -> tuple[float, float] | None:
     minx, miny, maxx, maxy = geom.bounds
     for _ in range(200):
         px, py = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
@@ -208,7 +239,15 @@ def _draw_sites(truth: Truth, theater: Theater, rng: np.random.Generator) -> Non
     withdrawal = shapely.union_all([z.geometry for z in state.zones_of(ZoneType.WITHDRAWAL)])
     n = 0
 
-    def add(side: str, cls: str, pt: tuple[float, float] | None, count: int, note: str, after: datetime | None = None) -> None:
+    def add(
+        side: str,
+        cls: str,
+        pt: tuple[float, float] | None,
+        count: int,
+        note: str,
+        *,
+        after: datetime | None = None,
+    ) -> None:
         nonlocal n
         if pt is not None:
             n += 1
@@ -220,21 +259,42 @@ def _draw_sites(truth: Truth, theater: Theater, rng: np.random.Generator) -> Non
             continue
         for _ in range(6):
             cls = ("tank", "artillery", "mlrs", "truck", "apc")[int(rng.integers(5))]
-            add(side, cls, _random_point_in(area, rng, avoid=withdrawal), int(rng.integers(1, 5)), "rear")
+            add(
+                side,
+                cls,
+                _random_point_in(area, rng, avoid=withdrawal),
+                int(rng.integers(1, 5)),
+                "rear",
+            )
         inside = area.intersection(withdrawal)
         if not inside.is_empty:
             for _ in range(2):
                 cls = ("tank", "artillery", "mlrs")[int(rng.integers(3))]
-                add(side, cls, _random_point_in(inside, rng), int(rng.integers(1, 4)), "in withdrawal zone")
+                add(
+                    side,
+                    cls,
+                    _random_point_in(inside, rng),
+                    int(rng.integers(1, 4)),
+                    "in withdrawal zone",
+                )
     # Districts handed over shortly before or during the scenario: the old side lingers.
     end = truth.start + timedelta(hours=truth.hours)
     before = theater.at(truth.start - timedelta(days=7))
     for zone in before.zones_of(ZoneType.DISTRICT):
-        if zone.handover_by is None or not (truth.start - timedelta(days=7) <= zone.handover_by < end):
+        if zone.handover_by is None or not (
+            truth.start - timedelta(days=7) <= zone.handover_by < end
+        ):
             continue
         rep = zone.geometry.representative_point()
         old = before.side_at(rep.x, rep.y)
         if old is None or old == zone.handover_to:
             continue
         for _ in range(2):
-            add(old, ("personnel", "apc")[int(rng.integers(2))], _random_point_in(zone.geometry, rng), int(rng.integers(2, 12)), f"after handover of {zone.id}", zone.handover_by)
+            add(
+                old,
+                ("personnel", "apc")[int(rng.integers(2))],
+                _random_point_in(zone.geometry, rng),
+                int(rng.integers(2, 12)),
+                f"after handover of {zone.id}",
+                after=zone.handover_by,
+            )
