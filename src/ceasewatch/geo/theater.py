@@ -152,14 +152,19 @@ class Theater:
         # Only zones' handover_by is validated when read; on any other kind it is an
         # unknown property, kept but meaningless (and possibly not a time at all).
         # A handover holds from handover_by on, also after the district zone itself
-        # expires (a district often ends the day it is handed over), if the district was
-        # in force when it was handed over.
+        # expires (a district often ends the moment it is handed over: valid_to ==
+        # handover_by), if the district was in force up to its handover.
         handovers: list[tuple[datetime, Zone]] = []
         for f in self.features:
             if f.kind is FeatureKind.ZONE and f.properties.get("handover_to") is not None:
                 zone = _zone(f)
-                if zone.handover_by is not None and f.active(zone.handover_by):
-                    handovers.append((zone.handover_by, zone))
+                by = zone.handover_by
+                if (
+                    by is not None
+                    and (f.valid_from is None or f.valid_from <= by)
+                    and (f.valid_to is None or by <= f.valid_to)
+                ):
+                    handovers.append((by, zone))
         handovers.sort(key=lambda hz: (hz[0], hz[1].id))
         self._handovers: tuple[Zone, ...] = tuple(z for _, z in handovers)
         times.update(t for t, _ in handovers)

@@ -1,0 +1,32 @@
+"""The public surface: every name a package exports exists (and drift is noticed)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PACKAGES = {
+    "ceasewatch": {"__version__"},
+    "ceasewatch.geo": {"Theater", "load_theater", "LocalFrame", "inverse", "forward"},
+    "ceasewatch.records": {
+        "Sighting",
+        "Detection",
+        "Crater",
+        "Allegation",
+        "Assessment",
+        "read_records",
+    },
+    "ceasewatch.sim": {"simulate", "write_scenario", "default_window"},
+    "ceasewatch.demo": {"run_demo", "demo_theater_dir"},
+    "ceasewatch.errors": {"CeasewatchError", "InvalidInput", "Problem"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PACKAGES))
+def test_exports(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = set(module.__all__)
+    assert PACKAGES[name] <= exported
+    for attr in exported:
+        assert hasattr(module, attr), f"{name}.__all__ lists {attr} but it is not there"
