@@ -14,6 +14,7 @@ from shapely.geometry import LineString
 
 from ceasewatch.errors import InvalidInput
 from ceasewatch.geo.geodesy import (
+    DENSIFY_DEG,
     FloatArray,
     LocalFrame,
     azimuth_deg,
@@ -36,11 +37,15 @@ dists = st.floats(1.0, 15_000_000.0, allow_nan=False)
 
 
 def angle_diff_deg(a: FloatArray | float, b: FloatArray | float) -> FloatArray:
-    return np.abs((np.asarray(a) - np.asarray(b) + 180.0) % 360.0 - 180.0)
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    out: FloatArray = np.abs((diff + 180.0) % 360.0 - 180.0)
+    return out
 
 
 @given(lons, lats, azimuths, dists)
-def test_forward_then_inverse_returns_the_start(lon: float, lat: float, az: float, d: float) -> None:
+def test_forward_then_inverse_returns_the_start(
+    lon: float, lat: float, az: float, d: float
+) -> None:
     lon2, lat2 = forward(lon, lat, az, d)
     az12, az21, back_d = inverse(lon, lat, lon2, lat2)
     assert back_d[0] == pytest.approx(d, abs=1e-6)
@@ -96,7 +101,7 @@ def test_arrays_broadcast_like_numpy() -> None:
 def test_lists_are_accepted_and_inputs_not_modified() -> None:
     lon = np.array([46.0, 47.0])
     before = lon.copy()
-    az12, _, d = inverse(lon, [39.0, 40.0], 46.5, 39.5)
+    _, _, d = inverse(lon, [39.0, 40.0], 46.5, 39.5)
     assert d.shape == (2,)
     assert np.array_equal(lon, before)
 
@@ -193,10 +198,36 @@ def test_local_frame_is_metres_east_north() -> None:
 
 def test_local_geometry_projects_every_vertex() -> None:
     line = LineString([(46.5, 39.5), (46.6, 39.7), (46.9, 40.0)])
-    local = FRAME.to_local_geometry(line)
+    local = FRAME.to_local_geometry(line, max_segment_deg=None)
     xs, ys = FRAME.to_local([46.5, 46.6, 46.9], [39.5, 39.7, 40.0])
     assert np.allclose(shapely.get_coordinates(local), np.column_stack([xs, ys]))
     assert local.geom_type == "LineString"
+
+
+def test_local_geometry_keeps_lon_lat_edges_straight_in_lon_lat() -> None:
+    # An edge along the 40 N parallel, 0.5 degree (42.6 km) long: in UTM its midpoint
+    # lies ~30 m off the chord between its projected ends (RFC 7946 edges are straight
+    # in lon/lat). Densified, the projected edge passes through it.
+    edge = LineString([(46.5, 40.0), (47.0, 40.0)])
+    mx, my = FRAME.to_local(46.75, 40.0)
+    mid = shapely.Point(mx[0], my[0])
+    chord = FRAME.to_local_geometry(edge, max_segment_deg=None)
+    assert 25.0 < chord.distance(mid) < 35.0
+    dense = FRAME.to_local_geometry(edge)
+    assert dense.distance(mid) < 0.01
+    assert len(dense.coords) > 100
+    # Polygons too: a shared edge with an extra vertex on one side only overlaps by
+    # hectares when only the vertices are projected.
+    a = shapely.Polygon([(46.0, 39.5), (46.5, 39.5), (46.5, 39.7), (46.5, 40.0), (46.0, 40.0)])
+    b = shapely.box(46.5, 39.5, 47.0, 40.0)
+
+    def overlap_m2(max_segment_deg: float | None) -> float:
+        la = FRAME.to_local_geometry(a, max_segment_deg)
+        return float(la.intersection(FRAME.to_local_geometry(b, max_segment_deg)).area)
+
+    assert overlap_m2(None) > 30_000.0
+    assert overlap_m2(DENSIFY_DEG) < 1.0
+    assert FRAME.to_local_geometry(shapely.Point()).is_empty
 
 
 @pytest.mark.parametrize(

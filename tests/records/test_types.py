@@ -105,7 +105,10 @@ def test_parse_time_out_of_range_in_utc_is_a_value_error(text: str) -> None:
     [
         (datetime(2026, 11, 26, 14, 5, tzinfo=UTC), "2026-11-26T14:05:00Z"),
         (datetime(2026, 11, 26, 14, 5, 0, 1, tzinfo=UTC), "2026-11-26T14:05:00.000001Z"),
-        (datetime(2026, 11, 26, 17, 5, tzinfo=timezone(timedelta(hours=3))), "2026-11-26T14:05:00Z"),
+        (
+            datetime(2026, 11, 26, 17, 5, tzinfo=timezone(timedelta(hours=3))),
+            "2026-11-26T14:05:00Z",
+        ),
         # Regression: strftime("%Y") wrote "999-..." (not ISO 8601, not readable back).
         (datetime(999, 1, 2, tzinfo=UTC), "0999-01-02T00:00:00Z"),
         (datetime(1, 1, 1, tzinfo=UTC), "0001-01-01T00:00:00Z"),
@@ -140,7 +143,7 @@ def test_format_time_is_fixed_width_iso(t: datetime) -> None:
 
 
 def test_utc_datetime_field_converts_and_serialises_with_z() -> None:
-    p = Probe(t="2026-11-26T14:05:00+03:00")  # type: ignore[arg-type]
+    p = Probe.model_validate({"t": "2026-11-26T14:05:00+03:00"})
     assert p.t == datetime(2026, 11, 26, 11, 5, tzinfo=UTC)
     assert p.model_dump(mode="json", exclude_none=True) == {"t": "2026-11-26T11:05:00Z"}
 

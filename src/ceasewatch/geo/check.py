@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 import shapely.errors
+from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from ceasewatch.errors import Problem
@@ -68,6 +69,7 @@ def check_theater(directory: Path, tolerance_m: float | None = None) -> CheckRep
     report.problems += tol_problems
     if tol is None:
         return report
+    report.problems += _crs_fit(theater)
     report.problems += _overlapping_validity(theater.features)
     for start, end in theater.intervals():
         when = _period(start, end)
@@ -126,6 +128,44 @@ def _period(start: datetime | None, end: datetime | None) -> str:
     if end is None:
         return f"from {format_time(start)}"
     return f"from {format_time(start)} to {format_time(end)}"
+
+
+def _inside(bounds: tuple[float, float, float, float], lon: float, lat: float) -> bool:
+    west, south, east, north = bounds
+    in_lon = west <= lon <= east if west <= east else (lon >= west or lon <= east)
+    return in_lon and south <= lat <= north
+
+
+def _crs_fit(theater: Theater) -> list[Problem]:
+    """Warn when the geometry lies outside where the theater's CRS is meant to be used.
+
+    This also catches a file written [latitude, longitude] throughout, which the
+    per-feature test cannot see (every feature agrees with the others): in the
+    Caucasus, lon 46.8 lat 39.9 swapped is a valid position 2 degrees out of zone 38.
+    """
+    area = CRS.from_user_input(theater.crs).area_of_use
+    if area is None:
+        return []
+    minx, miny, maxx, maxy = shapely.union_all([f.geometry for f in theater.features]).bounds
+    lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
+    if _inside(area.bounds, lon, lat):
+        return []
+    swapped = _inside(area.bounds, lat, lon) and -90.0 <= lon <= 90.0
+    return [
+        Problem(
+            f"{theater.root / 'theater.toml'} [theater] crs",
+            f"{theater.crs} is meant for lon {area.west:g} to {area.east:g}, lat "
+            f"{area.south:g} to {area.north:g}, but the geometry's centre is at lon "
+            f"{lon:.4f}, lat {lat:.4f}"
+            + (
+                "; with longitude and latitude swapped it would fit: the GeoJSON looks "
+                "written [latitude, longitude], and its order is [longitude, latitude]"
+                if swapped
+                else "; give the CRS of the theater's area, or leave crs out"
+            ),
+            "warning",
+        )
+    ]
 
 
 def _overlapping_validity(features: tuple[Feature, ...]) -> list[Problem]:
@@ -244,12 +284,17 @@ def _line_vs_boundary(
                 )
             ]
         return []
+    if shared.length == 0:
+        return [
+            Problem(
+                whom,
+                f"has no boundary to follow {when}: no two sides' areas come within {tol_m:g} m "
+                "of each other; close the gap between the areas or raise the tolerance "
+                "(--tolerance-m)",
+            )
+        ]
     pts = _sample(line, step)
-    d = (
-        shapely.distance(shared, shapely.points(pts))
-        if not shared.is_empty
-        else np.full(len(pts), np.inf)
-    )
+    d = shapely.distance(shared, shapely.points(pts))
     off = d > tol_m
     if off.any():
         i = int(np.argmax(d))
@@ -266,7 +311,8 @@ def _line_vs_boundary(
     bpts = _sample(shared, step)
     if len(bpts):
         d2 = shapely.distance(line, shapely.points(bpts))
-        # Points of `shared` within tol of an area's end (the theater's edge) are fine.
+        # 2 x tol: where the line ends at the theater's edge, `shared` runs on up to tol
+        # along the outer edge of each area, which no line needs to follow.
         uncovered = d2 > 2 * tol_m
         if uncovered.any():
             i = int(np.argmax(d2))

@@ -87,7 +87,7 @@ class Feature:
 
 def _label(index: int, props: Mapping[str, Any]) -> str:
     fid = props.get("id")
-    return f"feature {index}" + (f" (id {fid!r})" if fid is not None else "")
+    return f"feature {index}" + (f" (id {_brief(fid)})" if fid is not None else "")
 
 
 def _positions(coords: Any, depth: int) -> list[list[Any]] | None:
@@ -113,6 +113,12 @@ def _text(v: Any) -> str:
     return v if isinstance(v, str) else f"<{type(v).__name__}>"
 
 
+def _brief(value: Any) -> str:
+    """repr, cut short: a problem must stay readable whatever the file holds."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _is_number(v: Any) -> bool:
     """A finite JSON number. An int too large for a float (JSON allows 1000 digits) is not."""
     if isinstance(v, bool) or not isinstance(v, int | float):
@@ -130,7 +136,7 @@ def _check_coordinates(where: str, gtype: str, coords: Any) -> list[Problem]:
     problems: list[Problem] = []
     for pos in positions:
         if len(pos) not in (2, 3) or not all(_is_number(v) for v in pos):
-            return [Problem(where, f"position {pos!r} is not [longitude, latitude] numbers")]
+            return [Problem(where, f"position {_brief(pos)} is not [longitude, latitude] numbers")]
         lon, lat = pos[0], pos[1]
         if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
             hint = (
@@ -187,14 +193,14 @@ def _parse_feature(
     except ValueError:
         allowed = ", ".join(k.value for k in FeatureKind)
         return None, [
-            Problem(where, f"properties.kind {props.get('kind')!r} is not one of {allowed}")
+            Problem(where, f"properties.kind {_brief(props.get('kind'))} is not one of {allowed}")
         ]
     gj = raw.get("geometry")
     # isinstance first: `"type": [...]` is unhashable and would raise in the dict lookup.
     if not isinstance(gj, dict) or not isinstance(gj.get("type"), str) or gj["type"] not in _DEPTH:
         got = gj.get("type") if isinstance(gj, dict) else gj
         want = " or ".join(ALLOWED_GEOMETRY[kind])
-        return None, [Problem(where, f"{kind} needs a {want} geometry, got {got!r}")]
+        return None, [Problem(where, f"{kind} needs a {want} geometry, got {_brief(got)}")]
     gtype = str(gj["type"])
     problems: list[Problem] = []
     if gtype not in ALLOWED_GEOMETRY[kind]:
@@ -234,7 +240,10 @@ def _check_properties(
         if not isinstance(value, str) or value not in orgs:
             known = ", ".join(sorted(orgs)) or "none"
             problems.append(
-                Problem(where, f"properties.{key} {value!r} is not an org of the theater ({known})")
+                Problem(
+                    where,
+                    f"properties.{key} {_brief(value)} is not an org of the theater ({known})",
+                )
             )
         elif orgs[value] not in roles:
             problems.append(
@@ -259,7 +268,9 @@ def _check_properties(
         except ValueError:
             allowed = ", ".join(z.value for z in ZoneType)
             problems.append(
-                Problem(where, f"properties.zone {props.get('zone')!r} is not one of {allowed}")
+                Problem(
+                    where, f"properties.zone {_brief(props.get('zone'))} is not one of {allowed}"
+                )
             )
             ztype = None
         restr = props.get("restrictions", [])

@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from ceasewatch.errors import InvalidInput
 
 __all__ = [
+    "DENSIFY_DEG",
     "GEOD",
     "FloatArray",
     "LocalFrame",
@@ -35,6 +36,8 @@ FloatArray = npt.NDArray[np.float64]
 ArrayLike = float | FloatArray | list[float]
 
 GEOD = Geod(ellps="WGS84")
+#: Longest edge (degrees) projected as a chord: at 40 N such a chord is ~3 mm off its curve.
+DENSIFY_DEG = 0.005
 
 
 def _arr(x: ArrayLike) -> FloatArray:
@@ -135,8 +138,20 @@ class LocalFrame:
             np.asarray(lat, dtype=np.float64)
         )
 
-    def to_local_geometry(self, geom: BaseGeometry) -> BaseGeometry:
-        """A shapely geometry in WGS84 lon/lat, projected to the local plane (metres)."""
+    def to_local_geometry(
+        self, geom: BaseGeometry, max_segment_deg: float | None = DENSIFY_DEG
+    ) -> BaseGeometry:
+        """A shapely geometry in WGS84 lon/lat, projected to the local plane (metres).
+
+        GeoJSON edges are straight in lon/lat (RFC 7946 3.1.1), and a straight edge in
+        lon/lat is curved in the plane: a 55 km edge along a parallel at 40 N bows ~50 m
+        from its chord. So edges are first split into pieces of at most
+        `max_segment_deg` degrees (None: project the vertices only). Without this, two
+        areas that share an edge in the file, one with an extra vertex on it, overlap
+        by hectares in the plane.
+        """
+        if max_segment_deg is not None and not geom.is_empty:
+            geom = shapely.segmentize(geom, max_segment_deg)
 
         def fwd(xy: FloatArray) -> FloatArray:
             x, y = self._fwd.transform(xy[:, 0], xy[:, 1])

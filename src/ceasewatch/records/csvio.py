@@ -38,11 +38,24 @@ class CsvSpec:
     record: type[Record]
     required: tuple[str, ...]
     optional: tuple[str, ...]
+    #: The columns in the order the contract lists them; empty: required, then optional.
+    order: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.order and sorted(self.order) != sorted(self.required + self.optional):
+            raise ValueError(f"{self.name}: order must list the required and optional columns")
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return self.required + self.optional
+        """Every column, in the contract's order (the order `write_records` writes)."""
+        return self.order or self.required + self.optional
 
+
+# The order the contract (and so a hand-written file) lists them: kind after the geometry.
+_SIGHTING_COLUMNS = (
+    "id", "time", "org", "observer", "lat", "lon", "bearing_deg", "bearing_sigma_deg",
+    "bearing_ref", "range_min_m", "range_max_m", "kind", "count", "sense",
+)  # fmt: skip
 
 SPECS: Mapping[str, CsvSpec] = {
     "sightings": CsvSpec(
@@ -50,6 +63,7 @@ SPECS: Mapping[str, CsvSpec] = {
         Sighting,
         ("id", "time", "org", "observer", "lat", "lon", "bearing_deg", "kind"),
         ("bearing_sigma_deg", "bearing_ref", "range_min_m", "range_max_m", "count", "sense"),
+        order=_SIGHTING_COLUMNS,
     ),
     "detections": CsvSpec(
         "detections",
@@ -326,8 +340,8 @@ def write_records(path: Path, spec: CsvSpec, records: Iterable[Record]) -> int:
     with Path(path).open("w", encoding="utf-8", newline="") as fh:
         plain = csv.writer(fh, lineterminator="\n")
         # With an LF line terminator the csv writer does not quote a bare CR, which every
-        # reader takes as a line break: a text holding one would split its row (or inject
-        # a row). Such rows are written with every field quoted.
+        # reader takes as a line break: a text holding one would split its row in two.
+        # Such rows are written with every field quoted.
         quoted = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_ALL)
 
         def put(values: list[str]) -> None:
