@@ -119,6 +119,8 @@ def _sightings(
             if p.post not in active:
                 continue
             d = float(dist[j])
+            if d > 2.0 * d50 * p.reach:  # nothing is seen or heard that far
+                continue
             p_detect = 0.95 / (1.0 + (d / (d50 * p.reach)) ** 4)
             if rng.random() >= p_detect:
                 continue

@@ -1,0 +1,244 @@
+"""Association: which sightings saw the same occurrence.
+
+Sightings of one occurrence were made close in time once sound delay is allowed for
+(heard events arrive |p - o| / 343 s late), are of compatible kinds, come from different
+observers, and their bearings cross where their distance bands allow. The method:
+
+1. Candidate pairs from a sweep over time-sorted sightings (only those whose possible
+   emission times overlap are compared: no all-pairs pass over the day). A pair is kept
+   when its rays cross in front of both observers, inside both distance bands (with
+   slack), and the emission times implied by that crossing agree within the clock
+   tolerance.
+2. Grouping: pairs (of one kind) are taken best first; a pair joins or merges groups
+   only if the result still has one sighting per observer and fits as one occurrence
+   (chi-square test of the bearings and bands, one gross bearing error allowed in four
+   or more, and agreeing emission times).
+3. Clocks: each observer's clock offset is estimated from the groups of three or more
+   (median of its emission-time residuals) and the grouping is redone with the offsets
+   removed and a tighter tolerance: dense fire (rounds 30 s apart from one gun) then
+   separates.
+4. Leftovers: a sighting that paired with nothing joins the group whose occurrence it
+   would have heard or seen at its report time, if any (its bearing may be a gross error:
+   the fix then lists it as an outlier; a sighting of a confusable kind, a shot reported
+   as an explosion, must also point at it). What remains is a single-sighting occurrence.
+
+Everything is ordered by (time, id) and ties are broken by index: the result does not
+depend on the order of the input.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ceasewatch.analysis.localise import OUTLIER_Z, bearing_z, chi2_quantile, fit
+from ceasewatch.analysis.observations import Obs
+
+__all__ = ["SPEED_OF_SOUND_M_S", "associate", "compatible"]
+
+SPEED_OF_SOUND_M_S = 343.0
+#: Kinds that observers confuse with one another (a gun's report and an impact).
+_CLASSES = {"explosion": "fire", "shot": "fire", "projectile": "fire"}
+_RANGE_SLACK = (0.5, 1.6)  # a true distance may lie this far outside a stated band
+
+
+def compatible(a: str, b: str) -> bool:
+    return a == b or (_CLASSES.get(a, a) == _CLASSES.get(b, b))
+
+
+#: Timing noise of one report (s): reading a watch and writing it down.
+JITTER_S = 2.0
+#: Spread of observers' clock errors (s) before they are estimated from the data.
+CLOCK_SIGMA_S = 4.0
+#: Uncertainty left in an estimated clock offset (s).
+OFFSET_SIGMA_S = 1.0
+#: Normal quantile of the time tests (3 sigma).
+TIME_Z = 3.0
+
+
+@dataclass
+class _Ctx:
+    obs: Sequence[Obs]
+    offset: dict[str, float]
+
+    def emission(self, i: int, d_m: float) -> float:
+        """When the occurrence happened, if it was d_m from observer i (clock corrected)."""
+        o = self.obs[i]
+        delay = d_m / SPEED_OF_SOUND_M_S if o.heard else 0.0
+        return o.t_s - self.offset.get(o.observer, 0.0) - delay
+
+    def time_sigma(self, i: int) -> float:
+        clock = OFFSET_SIGMA_S if self.obs[i].observer in self.offset else CLOCK_SIGMA_S
+        return math.hypot(JITTER_S, clock)
+
+    def in_band(self, i: int, d_m: float) -> bool:
+        o = self.obs[i]
+        lo = (o.rmin_m or 0.0) * _RANGE_SLACK[0]
+        hi = (o.rmax_m * _RANGE_SLACK[1]) if o.rmax_m is not None else o.max_range_m * 1.2
+        return lo <= d_m <= hi
+
+    def times_agree(self, members: Sequence[int], x: float, y: float) -> bool:
+        """Chi-square test of the members' emission times at (x, y)."""
+        e = [self.emission(k, math.hypot(x - self.obs[k].x_m, y - self.obs[k].y_m)) for k in members]
+        w = [1.0 / self.time_sigma(k) ** 2 for k in members]
+        mean = sum(wi * ei for wi, ei in zip(w, e, strict=True)) / sum(w)
+        chi2 = sum(wi * (ei - mean) ** 2 for wi, ei in zip(w, e, strict=True))
+        return chi2 <= chi2_quantile(TIME_Z, len(members) - 1)
+
+
+def _cross(a: Obs, b: Obs) -> tuple[float, float] | None:
+    """Distances along each ray to where they cross, if in front of both."""
+    ua = (math.sin(a.theta), math.cos(a.theta))
+    ub = (math.sin(b.theta), math.cos(b.theta))
+    den = ua[0] * ub[1] - ua[1] * ub[0]
+    if abs(den) < math.sin(math.radians(2.0)):
+        return None
+    dx, dy = b.x_m - a.x_m, b.y_m - a.y_m
+    ta = (dx * ub[1] - dy * ub[0]) / den
+    tb = (dx * ua[1] - dy * ua[0]) / den
+    return (ta, tb) if ta > 0 and tb > 0 else None
+
+
+def _pairs(ctx: _Ctx) -> list[tuple[float, int, int]]:
+    obs = ctx.obs
+    max_delay = max((o.max_range_m / SPEED_OF_SOUND_M_S for o in obs if o.heard), default=0.0)
+    offsets = [abs(v) for v in ctx.offset.values()]
+    reach = max_delay + 2 * TIME_Z * math.hypot(JITTER_S, CLOCK_SIGMA_S) + 2 * max(offsets, default=0.0)
+    out = []
+    for i, a in enumerate(obs):
+        for j in range(i + 1, len(obs)):
+            b = obs[j]
+            if b.t_s - a.t_s > reach:
+                break
+            if a.observer == b.observer or a.kind != b.kind:
+                continue
+            crossing = _cross(a, b)
+            if crossing is None:
+                continue
+            da, db = crossing
+            if not (ctx.in_band(i, da) and ctx.in_band(j, db)):
+                continue
+            dt = ctx.emission(i, da) - ctx.emission(j, db)
+            z2 = dt * dt / (ctx.time_sigma(i) ** 2 + ctx.time_sigma(j) ** 2)
+            if z2 > TIME_Z * TIME_Z:
+                continue
+            out.append((z2, i, j))
+    out.sort()
+    return out
+
+
+def _fits(ctx: _Ctx, members: list[int]) -> tuple[float, float] | None:
+    """The fix of a group whose bearings and bands fit one point, else None."""
+    group = [ctx.obs[k] for k in members]
+    f = fit(group)
+    if f.chi2 > chi2_quantile(3.09, f.dof):
+        return None
+    if any(bearing_z(o, f.x, f.y) > OUTLIER_Z for o in group):
+        return None
+    return f.x, f.y
+
+
+def _consistent(ctx: _Ctx, members: list[int]) -> bool:
+    """One sighting per observer; the bearings and bands fit one point (one gross bearing
+    error allowed in a group of four or more); emission times agree at that point."""
+    if len({ctx.obs[k].observer for k in members}) < len(members):
+        return False
+    xy = _fits(ctx, members)
+    if xy is None and len(members) >= 4:
+        for k in members:
+            xy = _fits(ctx, [m for m in members if m != k])
+            if xy is not None:
+                break
+    if xy is None:
+        return False
+    return ctx.times_agree(members, *xy)
+
+
+def _group(ctx: _Ctx) -> list[list[int]]:
+    group_of: dict[int, int] = {}
+    groups: dict[int, list[int]] = {}
+    for _, i, j in _pairs(ctx):
+        gi, gj = group_of.get(i), group_of.get(j)
+        if gi is not None and gi == gj:
+            continue
+        merged = sorted({*(groups[gi] if gi is not None else [i]), *(groups[gj] if gj is not None else [j])})
+        if not _consistent(ctx, merged):
+            continue
+        gid = min(merged)
+        for g in (gi, gj):
+            if g is not None:
+                del groups[g]
+        groups[gid] = merged
+        for k in merged:
+            group_of[k] = gid
+    return [groups[g] for g in sorted(groups)]
+
+
+def _clock_offsets(ctx: _Ctx, groups: list[list[int]]) -> dict[str, float]:
+    residuals: dict[str, list[float]] = {}
+    for members in groups:
+        if len(members) < 3:
+            continue
+        f = fit([ctx.obs[k] for k in members])
+        times = {k: ctx.emission(k, math.hypot(f.x - ctx.obs[k].x_m, f.y - ctx.obs[k].y_m)) for k in members}
+        centre = statistics.median(times.values())
+        for k, t in times.items():
+            residuals.setdefault(ctx.obs[k].observer, []).append(t - centre)
+    return {obs: statistics.median(r) for obs, r in sorted(residuals.items()) if len(r) >= 3}
+
+
+def _attach_leftovers(ctx: _Ctx, groups: list[list[int]]) -> list[list[int]]:
+    used = {k for g in groups for k in g}
+    fixes = []  # (emission time, group index, x, y), sorted by time for a windowed search
+    for g, members in enumerate(groups):
+        f = fit([ctx.obs[k] for k in members])
+        t0 = statistics.median(
+            ctx.emission(k, math.hypot(f.x - ctx.obs[k].x_m, f.y - ctx.obs[k].y_m)) for k in members
+        )
+        fixes.append((t0, g, f.x, f.y))
+    fixes.sort()
+    starts = [t for t, *_ in fixes]
+    extra: dict[int, list[int]] = {}
+    for s, o in enumerate(ctx.obs):
+        if s in used:
+            continue
+        t_own = o.t_s - ctx.offset.get(o.observer, 0.0)
+        tol = TIME_Z * math.hypot(ctx.time_sigma(s), CLOCK_SIGMA_S)
+        lo = t_own - (o.max_range_m / SPEED_OF_SOUND_M_S if o.heard else 0.0) - tol
+        best: tuple[float, int] | None = None
+        for t0, g, x, y in fixes[bisect.bisect_left(starts, lo) :]:
+            if t0 > t_own + tol:
+                break
+            members = groups[g]
+            kind = ctx.obs[members[0]].kind
+            if not compatible(o.kind, kind):
+                continue
+            if any(ctx.obs[k].observer == o.observer for k in (*members, *extra.get(g, []))):
+                continue
+            d = math.hypot(x - o.x_m, y - o.y_m)
+            dt = abs(ctx.emission(s, d) - t0) / math.hypot(ctx.time_sigma(s), ctx.time_sigma(members[0]))
+            if o.kind != kind and bearing_z(o, x, y) > OUTLIER_Z:
+                continue  # another kind and another direction: too little in common
+            if dt <= TIME_Z and ctx.in_band(s, d) and (best is None or (dt, g) < best):
+                best = (dt, g)
+        if best is not None:
+            extra.setdefault(best[1], []).append(s)
+            used.add(s)
+    out = [sorted([*members, *extra.get(g, [])]) for g, members in enumerate(groups)]
+    out += [[s] for s in range(len(ctx.obs)) if s not in used]
+    return sorted(out)
+
+
+def associate(obs: Sequence[Obs]) -> list[list[int]]:
+    """Group sightings (given sorted by time, id) into occurrences.
+
+    Returns:
+        Lists of indices into `obs`, each sorted, every index in exactly one list, the
+        lists sorted by their first index.
+    """
+    ctx = _Ctx(obs, {})
+    ctx = _Ctx(obs, _clock_offsets(ctx, _group(ctx)))
+    return _attach_leftovers(ctx, _group(ctx))
