@@ -173,6 +173,61 @@ def _print_scenario(scenario: object, files: dict[str, Path]) -> None:
     out.print(f"written to {files['truth'].parent}")
 
 
+@app.command("analyze")
+def analyze(
+    theater: Annotated[str, typer.Argument(help="Theater directory, or `demo`.")],
+    sightings: Annotated[Path, typer.Option("--sightings", help="sightings.csv")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the results into.")],
+    detections: Annotated[Path | None, typer.Option("--detections", help="detections.csv")] = None,
+    craters: Annotated[Path | None, typer.Option("--craters", help="craters.csv")] = None,
+    allegations: Annotated[Path | None, typer.Option("--allegations", help="allegations.csv")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Abort at the first bad row.")] = False,
+) -> None:
+    """Locate, attribute and judge: events, violations and allegation findings.
+
+    Writes events.geojson, violations.geojson, violations.csv, allegations.csv and
+    summary.json. A malformed row is reported (file, line, field), skipped and the rest
+    analysed; the command then exits 2 and summary.json lists the skipped rows.
+    --strict aborts instead. The output is the same for any order of the input rows.
+
+    Example: ceasewatch analyze demo --sightings s.csv --craters c.csv --out results
+    """
+    from ceasewatch.analysis import analyse_files, write_analysis
+
+    th_dir = _theater_dir(theater)
+    result = analyse_files(
+        th_dir, sightings=sightings, detections=detections, craters=craters,
+        allegations=allegations, strict=strict,
+    )  # fmt: skip
+    write_analysis(result, out_dir)
+    _print_analysis(result)
+    out.print(f"written to {out_dir}")
+    if result.skipped:
+        for p in result.skipped:
+            err.print(f"skipped {p}", markup=False, highlight=False)
+        err.print(f"[yellow]{len(result.skipped)} row(s) skipped[/yellow]; see summary.json")
+        raise typer.Exit(2)
+
+
+def _print_analysis(result: object) -> None:
+    from ceasewatch.analysis import Analysis
+
+    assert isinstance(result, Analysis)
+    s = result.summary()
+    table = Table(title="Analysis", show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_column("detail")
+    ev = s["events"]
+    table.add_row("events", str(ev["total"]), ", ".join(f"{k} {n}" for k, n in ev["by_kind"].items()))
+    vi = s["violations"]
+    table.add_row("violations", str(vi["total"]), ", ".join(f"{k} {n}" for k, n in vi["by_rule"].items()))
+    table.add_row("  by side", "", ", ".join(f"{k} {n}" for k, n in vi["by_side"].items()))
+    al = s["allegations"]
+    table.add_row("allegations", str(sum(al.values())), ", ".join(f"{k} {n}" for k, n in al.items()))
+    out.print(table)
+
+
 @app.command("demo")
 def demo(
     data: DataOption = None,
@@ -180,8 +235,9 @@ def demo(
 ) -> None:
     """Run everything ceasewatch does on the bundled demo theater, on a simulated day.
 
-    Writes into DATA/demo (rewritten on each run): a copy of the theater and the day's
-    contract files with their ground truth.
+    Writes into DATA/demo (rewritten on each run): a copy of the theater, the day's
+    contract files with their ground truth (scenario/), and the joint analysis of that
+    day (analysis/: events, violations, allegation findings).
 
     Example: ceasewatch demo --data /tmp/cw
     """
@@ -209,6 +265,8 @@ def demo(
         f"{len(th.monitors)} monitor orgs, {n_posts} posts"
     )
     _print_scenario(result.scenario, result.files)
+    _print_analysis(result.analysis)
+    out.print(f"analysis: {result.analysis_files['events.geojson'].parent}")
     out.print(f"theater copy: {result.theater_dir}")
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from ceasewatch.analysis.localise import OUTLIER_Z, bearing_z, chi2_quantile, fit
 from ceasewatch.analysis.observations import Obs
 
-__all__ = ["SPEED_OF_SOUND_M_S", "associate", "compatible"]
+__all__ = ["SPEED_OF_SOUND_M_S", "Association", "associate", "compatible"]
 
 SPEED_OF_SOUND_M_S = 343.0
 #: Kinds that observers confuse with one another (a gun's report and an impact).
@@ -232,13 +232,26 @@ def _attach_leftovers(ctx: _Ctx, groups: list[list[int]]) -> list[list[int]]:
     return sorted(out)
 
 
-def associate(obs: Sequence[Obs]) -> list[list[int]]:
+@dataclass(frozen=True)
+class Association:
+    """Groups of sightings (indices into the input), and the observers' clock offsets."""
+
+    groups: list[list[int]]
+    offsets: dict[str, float]
+
+    def emission_time(self, o: Obs, d_m: float) -> float:
+        """When the occurrence o reported happened, if it was d_m away (seconds since 1970)."""
+        delay = d_m / SPEED_OF_SOUND_M_S if o.heard else 0.0
+        return o.t_s - self.offsets.get(o.observer, 0.0) - delay
+
+
+def associate(obs: Sequence[Obs]) -> Association:
     """Group sightings (given sorted by time, id) into occurrences.
 
     Returns:
-        Lists of indices into `obs`, each sorted, every index in exactly one list, the
-        lists sorted by their first index.
+        The groups (each sorted; every index in exactly one; sorted by first index) and
+        the clock offsets (s, observer -> offset) estimated on the way.
     """
     ctx = _Ctx(obs, {})
     ctx = _Ctx(obs, _clock_offsets(ctx, _group(ctx)))
-    return _attach_leftovers(ctx, _group(ctx))
+    return Association(_attach_leftovers(ctx, _group(ctx)), ctx.offset)

@@ -19,10 +19,22 @@ from dataclasses import dataclass
 
 from ceasewatch.analysis.observations import Obs
 
-__all__ = ["RANGE_REL_SIGMA", "Fix", "chi2_quantile", "fit", "robust_fit", "single_fix"]
+__all__ = [
+    "RANGE_REL_SIGMA",
+    "Fix",
+    "bearing_z",
+    "chi2_quantile",
+    "crlb",
+    "fit",
+    "robust_fit",
+    "single_fix",
+]
 
 #: Relative sigma of an observer's distance estimate (about 30%: estimates by ear and eye).
 RANGE_REL_SIGMA = 0.3
+#: Share of reported bearings that are gross errors, and their RMS size (degrees).
+GROSS_ERROR_PRIOR = 0.04
+GROSS_ERROR_RMS_DEG = 60.0
 #: Normalised bearing residual beyond which a sighting is an outlier.
 OUTLIER_Z = 3.5
 _TWO_PI = 2.0 * math.pi
@@ -89,38 +101,46 @@ def _start(obs: Sequence[Obs]) -> tuple[float, float]:
     return o.x_m + r * math.sin(o.theta), o.y_m + r * math.cos(o.theta)
 
 
+def _normal_equations(
+    obs: Sequence[Obs], priors: Sequence[tuple[float, float]], x: float, y: float
+) -> tuple[float, float, float, float, float, float]:
+    """Fisher information (f11, f12, f22), gradient (g1, g2) and cost at (x, y)."""
+    f11 = f12 = f22 = g1 = g2 = cost = 0.0
+    for o, (r_mean, r_sigma) in zip(obs, priors, strict=True):
+        dx, dy = x - o.x_m, y - o.y_m
+        d2 = max(dx * dx + dy * dy, 1.0)
+        d = math.sqrt(d2)
+        # The bearing: residual and its gradient (d bearing / d position).
+        w = 1.0 / (o.sigma * o.sigma)
+        r = _wrap(o.theta - math.atan2(dx, dy))
+        jx, jy = dy / d2, -dx / d2
+        # The distance prior: the band, or the kind's reach.
+        wr = 1.0 / (r_sigma * r_sigma)
+        rr = r_mean - d
+        kx, ky = dx / d, dy / d
+        f11 += w * jx * jx + wr * kx * kx
+        f12 += w * jx * jy + wr * kx * ky
+        f22 += w * jy * jy + wr * ky * ky
+        g1 += w * jx * r + wr * kx * rr
+        g2 += w * jy * r + wr * ky * rr
+        cost += w * r * r + wr * rr * rr
+    return f11, f12, f22, g1, g2, cost
+
+
+def crlb(obs: Sequence[Obs], x: float, y: float) -> tuple[float, float, float]:
+    """The Cramér-Rao bound (cee, cen, cnn) for these observers and a target at (x, y)."""
+    f11, f12, f22, *_ = _normal_equations(obs, [_range_prior(o) for o in obs], x, y)
+    det = f11 * f22 - f12 * f12
+    return (f22 / det, -f12 / det, f11 / det) if det > 0 else (math.inf, 0.0, math.inf)
+
+
 def fit(obs: Sequence[Obs], start: tuple[float, float] | None = None, max_iter: int = 30) -> Fix:
-    """Weighted least-squares fix of bearings (and distance bands) by Gauss-Newton."""
+    """Weighted least-squares fix of bearings (and distance priors) by Gauss-Newton."""
     x, y = start if start is not None else _start(obs)
-    ranges = [_range_prior(o) for o in obs]
+    priors = [_range_prior(o) for o in obs]
     cost_prev = math.inf
-    f11 = f12 = f22 = 0.0
-    cost = 0.0
     for _ in range(max_iter):
-        f11 = f12 = f22 = g1 = g2 = cost = 0.0
-        for o, rp in zip(obs, ranges, strict=True):
-            dx, dy = x - o.x_m, y - o.y_m
-            d2 = max(dx * dx + dy * dy, 1.0)
-            w = 1.0 / (o.sigma * o.sigma)
-            r = _wrap(o.theta - math.atan2(dx, dy))
-            jx, jy = dy / d2, -dx / d2
-            f11 += w * jx * jx
-            f12 += w * jx * jy
-            f22 += w * jy * jy
-            g1 += w * jx * r
-            g2 += w * jy * r
-            cost += w * r * r
-            # The distance prior: the band, or the kind's reach.
-            d = math.sqrt(d2)
-            wr = 1.0 / (rp[1] * rp[1])
-            rr = rp[0] - d
-            kx, ky = dx / d, dy / d
-            f11 += wr * kx * kx
-            f12 += wr * kx * ky
-            f22 += wr * ky * ky
-            g1 += wr * kx * rr
-            g2 += wr * ky * rr
-            cost += wr * rr * rr
+        f11, f12, f22, g1, g2, cost = _normal_equations(obs, priors, x, y)
         det = f11 * f22 - f12 * f12
         if det <= 0.0:
             break
@@ -133,19 +153,25 @@ def fit(obs: Sequence[Obs], start: tuple[float, float] | None = None, max_iter: 
         if step < 0.05 or abs(cost_prev - cost) < 1e-9:
             break
         cost_prev = cost
+    f11, f12, f22, _, _, cost = _normal_equations(obs, priors, x, y)
     det = f11 * f22 - f12 * f12
-    if det <= 0.0:
-        big = 1e12
-        return Fix(x, y, big, 0.0, big, cost, 0)
     dof = len(obs) + sum(o.rmax_m is not None for o in obs) - 2
+    if det <= 0.0:
+        return Fix(x, y, 1e12, 0.0, 1e12, cost, dof)
     return Fix(x, y, f22 / det, -f12 / det, f11 / det, cost, dof)
 
 
 def single_fix(o: Obs) -> Fix:
-    """One sighting: along its bearing, at its band's middle (or half its kind's reach)."""
+    """One sighting: along its bearing, at its band's middle (or half its kind's reach).
+
+    Nothing corroborates a lone bearing, so nothing can reveal a gross error in it: its
+    sigma across the bearing is widened to the variance of the robust error model (a
+    share `GROSS_ERROR_PRIOR` of bearings off by about `GROSS_ERROR_RMS_DEG`).
+    """
     r, sr = _range_prior(o)
     s, c = math.sin(o.theta), math.cos(o.theta)
-    st = o.sigma * r  # across the bearing
+    sigma = math.sqrt(o.sigma**2 + GROSS_ERROR_PRIOR * math.radians(GROSS_ERROR_RMS_DEG) ** 2)
+    st = sigma * r  # across the bearing
     # Covariance = R diag(sr², st²) Rᵀ with the along axis (s, c) and across axis (c, -s)
     cee = sr * sr * s * s + st * st * c * c
     cnn = sr * sr * c * c + st * st * s * s

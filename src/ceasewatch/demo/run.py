@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ceasewatch.analysis import Analysis, analyse, write_analysis
 from ceasewatch.errors import InvalidInput
 from ceasewatch.geo.check import check_theater
 from ceasewatch.sim import Scenario, default_window, simulate, write_scenario
@@ -18,7 +19,7 @@ from ceasewatch.sim import Scenario, default_window, simulate, write_scenario
 __all__ = ["DemoResult", "demo_theater_dir", "run_demo"]
 
 #: The demo's steps, in order, for progress display.
-STEPS = ("check theater", "simulate", "write files")
+STEPS = ("check theater", "simulate", "write files", "analyse")
 
 
 def demo_theater_dir() -> Path:
@@ -31,13 +32,15 @@ class DemoResult:
     data_dir: Path
     theater_dir: Path
     scenario: Scenario
+    analysis: Analysis
     files: dict[str, Path] = field(default_factory=dict)
+    analysis_files: dict[str, Path] = field(default_factory=dict)
 
 
 def run_demo(
     data_dir: Path, seed: int = 1, step: Callable[[str], None] | None = None
 ) -> DemoResult:
-    """Simulate the demo theater's default day into `data_dir/demo`.
+    """Simulate the demo theater's default day into `data_dir/demo` and analyse it.
 
     The demo folder is rewritten on each run (its content is a pure function of the
     seed); nothing else in `data_dir` is touched.
@@ -60,4 +63,9 @@ def run_demo(
     files = write_scenario(scenario, out / "scenario")
     if step:
         step(STEPS[2])
-    return DemoResult(data_dir, theater_copy, scenario, files)
+    obs = scenario.observations
+    result = analyse(theater, obs.sightings, obs.detections, obs.craters, obs.allegations)
+    analysis_files = write_analysis(result, out / "analysis")
+    if step:
+        step(STEPS[3])
+    return DemoResult(data_dir, theater_copy, scenario, result, files, analysis_files)

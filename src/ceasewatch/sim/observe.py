@@ -106,7 +106,11 @@ def _reported_bearing(
 
 
 def _sightings(
-    truth: Truth, theater: Theater, profiles: list[PostProfile], rng: np.random.Generator
+    truth: Truth,
+    theater: Theater,
+    profiles: list[PostProfile],
+    rng: np.random.Generator,
+    gross_error_rate: float,
 ) -> tuple[list[Sighting], dict[str, str]]:
     plon = np.array([p.lon for p in profiles])
     plat = np.array([p.lat for p in profiles])
@@ -133,7 +137,7 @@ def _sightings(
             )
             t_rep = t_rep.replace(microsecond=0)
             err = rng.normal(0.0, p.sigma_deg)
-            if rng.random() < GROSS_ERROR_RATE:
+            if rng.random() < gross_error_rate:
                 err = float(rng.choice([-1, 1]) * rng.uniform(20, 90))
             bearing, compass = _reported_bearing(p, (float(az[j]) + err) % 360.0, occ.time, theater)
             band = (
@@ -295,10 +299,14 @@ def _allegations(
 
 
 def observe(
-    truth: Truth, theater: Theater, profiles: list[PostProfile], rng: np.random.Generator
+    truth: Truth,
+    theater: Theater,
+    profiles: list[PostProfile],
+    rng: np.random.Generator,
+    gross_error_rate: float = GROSS_ERROR_RATE,
 ) -> Observations:
     """Everything the monitors and the sides report of one truth."""
-    sightings, s_link = _sightings(truth, theater, profiles, rng)
+    sightings, s_link = _sightings(truth, theater, profiles, rng, gross_error_rate)
     detections, d_link = _detections(truth, theater, rng)
     craters, c_link = _craters(truth, theater, rng)
     allegations, a_link = _allegations(truth, theater, rng)

@@ -76,8 +76,16 @@ def simulate(
     start: datetime,
     hours: float,
     progress: Callable[[str], None] | None = None,
+    *,
+    fire_rate_per_h: float = 1.5,
+    gross_error_rate: float = 0.04,
 ) -> Scenario:
-    """Simulate `hours` from `start` on the theater: ground truth and observations."""
+    """Simulate `hours` from `start` on the theater: ground truth and observations.
+
+    Args:
+        fire_rate_per_h: mean number of episodes of fire (or movement) per hour.
+        gross_error_rate: share of bearings that are gross errors (20-90 degrees off).
+    """
     if not 0 < hours <= 24 * 31:
         raise InvalidInput(f"hours must be in (0, 744], got {hours}")
     if start.tzinfo is None:
@@ -86,10 +94,10 @@ def simulate(
     profiles = post_profiles(theater.at(start).posts, rng)
     if progress:
         progress("drawing ground truth")
-    truth = draw_truth(theater, start, hours, rng)
+    truth = draw_truth(theater, start, hours, rng, fire_rate_per_h)
     if progress:
         progress("observing")
-    obs = observe(truth, theater, profiles, rng)
+    obs = observe(truth, theater, profiles, rng, gross_error_rate)
     return Scenario(theater, seed, truth, profiles, obs)
 
 

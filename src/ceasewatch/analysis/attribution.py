@@ -1,0 +1,723 @@
+"""Attribution: the side whose area holds a point, its distance to the contact line, and
+the probability of each side given the point's Gaussian position error.
+
+`SideGeometry` is built once per `TheaterState` (the geometry is constant over a period)
+and then answers for many points at once, in the theater's local plane (metres):
+
+- `side_of`: index into `sides` of the area that covers the point (-1: none). Like
+  `TheaterState.side_at`, a point on a boundary belongs to the first side that covers it.
+- `d_line_m`: Euclidean distance to the contact line.
+- `signed_distance_m`: the same, signed by the line's sides: positive on the side of the
+  line that faces the side listed first in `sides` (of the two sides a line segment
+  separates, the one with the lower index; a side beats "no area"), negative on the other.
+  In a two-side theater: positive toward `sides[0]`, negative toward `sides[1]`. Where a
+  segment has the same side (or none) on both hands, the sign follows the line's
+  direction (positive on its left).
+- `p_side`: for a position error N(0, cov), the probability mass of each side's area,
+  renormalised over the areas (mass outside every area is dropped).
+
+`p_side` is exact but for two small, bounded approximations. A polygon's Gaussian mass is
+a sum over its edges (a triangle fan from the point, as the shoelace formula sums areas):
+after whitening by the covariance's Cholesky factor, an edge at distance h whose ends
+lie at t_a, t_b along it contributes T(h, t_b/h) - T(h, t_a/h), with T Owen's T
+function (Owen 1956, "Tables for computing bivariate normal probabilities"). Edges more
+than 6 sigma away contribute under 2e-8 and are left out, so only nearby edges are summed,
+on top of the area's indicator at the point. T is evaluated with Owen's reflection
+identity and 20-point Gauss-Legendre quadrature, the normal tail with the erfc
+approximation of Numerical Recipes (relative error < 1.2e-7). A point closer than
+1e-7 sigma to an area boundary (where the indicator jumps) is first moved by 1e-6 sigma,
+which the result cannot feel.
+
+Speed comes from two uniform grids over the theater built with the index. The contact
+line's grid lists, for each cell, the segments that can be nearest to some point in it:
+within reach of the cell (distance from its centre at most the nearest one's plus the
+cell's diagonal) and whose Voronoi region can meet it (the cell meets the segment's
+perpendicular slab or the normal cone of one of its vertices). The areas' grid marks the
+cells no boundary passes through with the side that fills them; only points in the other
+cells, or outside the grids, ask shapely. Chunks of points run on a thread pool (numpy and
+shapely release the GIL).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ceasewatch.errors import InvalidInput
+from ceasewatch.geo.geodesy import FloatArray, LocalFrame
+from ceasewatch.geo.theater import TheaterState
+
+__all__ = ["Attribution", "SideGeometry"]
+
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+AnyArray = npt.NDArray[Any]
+
+#: Edges farther than this many (largest-axis) sigmas are left out of p_side.
+SIGMA_REACH = 6.0
+#: Below this total mass in the areas a point is "outside every side": p_side is all zeros.
+MIN_MASS = 1e-6
+#: Added to every covariance's diagonal (m²): a degenerate (rank-1) covariance still works.
+JITTER_M2 = 1e-6
+
+_CHUNK = 1 << 16  # points per task: arrays stay in cache, and tasks spread over threads
+_K_MAX = 64  # cells listing more candidate segments send their points to the fallback
+_DEGENERATE = 1e-7  # whitened distance to a boundary below which a point is nudged
+_NUDGE = np.array([1e-6, 0.7e-6])  # whitened nudge, off any axis a boundary might follow
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(20)
+_GL_X = (_GL_X + 1.0) / 2.0
+_GL_W = _GL_W / 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Everything `SideGeometry.attribute` says about a batch of points.
+
+    Attributes:
+        side: index into `sides` of the area covering each point, -1 when none.
+        signed_distance_m: distance to the contact line, signed (see `SideGeometry`).
+        p_side: (N, len(sides)) probabilities, or None when no covariance was given.
+    """
+
+    side: IntArray
+    signed_distance_m: FloatArray
+    p_side: FloatArray | None = None
+
+    @property
+    def d_line_m(self) -> FloatArray:
+        """Unsigned distance to the contact line (metres)."""
+        return np.abs(self.signed_distance_m)
+
+
+class SideGeometry:
+    """A `TheaterState`'s areas and contact line in the local plane, indexed for speed.
+
+    Args:
+        state: the geometry in force (areas and contact line in WGS84 lon/lat).
+        frame: the theater's local plane; every x_m, y_m is in it.
+        sides: the columns of `p_side` and the values of `side_of` (default: the sorted
+            ids of the sides that have an area). A side without an area gets zeros.
+        workers: threads for large batches (default: the CPUs available, at most 8).
+        grid_cells: cells per axis of the index grids (a power of two; default from the
+            number of vertices).
+
+    Example:
+        >>> geo = SideGeometry(theater.at(t), theater.frame)  # doctest: +SKIP
+        >>> x, y = theater.frame.to_local(lon, lat)  # doctest: +SKIP
+        >>> geo.p_side(x, y, cov)  # (N, len(geo.sides))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        state: TheaterState,
+        frame: LocalFrame,
+        *,
+        sides: Sequence[str] | None = None,
+        workers: int | None = None,
+        grid_cells: int | None = None,
+    ) -> None:
+        self.sides: tuple[str, ...] = tuple(sorted(state.areas) if sides is None else sides)
+        if len(set(self.sides)) != len(self.sides):
+            raise InvalidInput(f"sides {self.sides} lists a side twice")
+        self.workers = max(1, workers or min(len(os.sched_getaffinity(0)), 8))
+        areas = {
+            side: shapely.union_all(_polygons(frame.to_local_geometry(geom)))
+            for side, geom in sorted(state.areas.items())
+            if side in self.sides
+        }
+        areas = {side: geom for side, geom in areas.items() if not geom.is_empty}
+        line = frame.to_local_geometry(state.contact_line)
+        everything = shapely.union_all([*areas.values(), line])
+        x0, y0, x1, y1 = (0.0, 0.0, 1.0, 1.0) if everything.is_empty else everything.bounds
+        # Work relative to the theater's centre: coordinates near 0 keep rounding far below
+        # a millimetre, where UTM northings (~4e6 m) would not.
+        self._origin = np.array([(x0 + x1) / 2.0, (y0 + y1) / 2.0])
+        half = max(x1 - x0, y1 - y0, 1.0) / 2.0 * 1.05 + 100.0
+
+        def shift(g: BaseGeometry) -> BaseGeometry:
+            return shapely.transform(g, lambda xy: xy - self._origin)
+
+        self._area_cols = np.array([self.sides.index(s) for s in areas], dtype=np.intp)
+        self._area_geoms = [shift(g) for g in areas.values()]
+        for g in self._area_geoms:
+            shapely.prepare(g)
+        n_vertices = sum(int(shapely.get_num_coordinates(g)) for g in [line, *areas.values()])
+        if grid_cells is None:
+            grid_cells = int(np.clip(2 ** round(math.log2(4 * n_vertices**0.5 + 1)), 64, 512))
+        if grid_cells < 1 or grid_cells & (grid_cells - 1):
+            raise InvalidInput(f"grid_cells={grid_cells} must be a power of two")
+        self._line = _LineIndex(shift(line), half, grid_cells)
+        self._areas = _AreaIndex(self._area_geoms, half, grid_cells)
+        self._line.orient(self._side_index)
+
+    # -- public API -----------------------------------------------------------------------
+
+    def side_of(self, x_m: FloatArray, y_m: FloatArray) -> IntArray:
+        """Index into `sides` of the area covering each point (-1 when none)."""
+        qx, qy = self._local(x_m, y_m)
+        return self._map(lambda s: (self._side_index(qx[s], qy[s]),), len(qx))[0]
+
+    def signed_distance_m(self, x_m: FloatArray, y_m: FloatArray) -> FloatArray:
+        """Distance to the contact line, positive toward `sides[0]` (see the module doc).
+
+        NaN when the state has no contact line.
+        """
+        qx, qy = self._local(x_m, y_m)
+        return self._map(lambda s: (self._line.signed(qx[s], qy[s]),), len(qx))[0]
+
+    def d_line_m(self, x_m: FloatArray, y_m: FloatArray) -> FloatArray:
+        """Unsigned distance to the contact line (metres); inf when there is none."""
+        d = np.abs(self.signed_distance_m(x_m, y_m))
+        if self._line.empty:
+            qx, qy = self._local(x_m, y_m)
+            d[np.isfinite(qx) & np.isfinite(qy)] = np.inf
+        return d
+
+    def p_side(self, x_m: FloatArray, y_m: FloatArray, cov_m2: FloatArray) -> FloatArray:
+        """Probability that each point, with Gaussian error N(0, cov), lies in each area.
+
+        Args:
+            x_m, y_m: positions in the local plane, shape (N,).
+            cov_m2: covariances of (x, y) in m², shape (N, 2, 2) or (2, 2) for all.
+
+        Returns:
+            (N, len(sides)): rows sum to 1 over the areas the error distribution reaches;
+            a row is all zeros when less than `MIN_MASS` of it falls in any side's area
+            (or the point is not finite).
+        """
+        qx, qy = self._local(x_m, y_m)
+        cov = _covariance(cov_m2, len(qx))
+
+        def task(s: slice) -> tuple[FloatArray]:
+            side = self._side_index(qx[s], qy[s])
+            return (self._p_side(qx[s], qy[s], cov[s], side),)
+
+        return self._map(task, len(qx))[0]
+
+    def attribute(
+        self, x_m: FloatArray, y_m: FloatArray, cov_m2: FloatArray | None = None
+    ) -> Attribution:
+        """Side, signed distance and (with `cov_m2`) p_side in one pass over the points."""
+        qx, qy = self._local(x_m, y_m)
+        cov = None if cov_m2 is None else _covariance(cov_m2, len(qx))
+
+        def task(s: slice) -> tuple[IntArray, FloatArray, FloatArray]:
+            side = self._side_index(qx[s], qy[s])
+            signed = self._line.signed(qx[s], qy[s])
+            if cov is None:
+                return side, signed, np.empty((0, 0))
+            return side, signed, self._p_side(qx[s], qy[s], cov[s], side)
+
+        side, signed, p = self._map(task, len(qx))
+        return Attribution(side, signed, None if cov is None else p)
+
+    # -- internals ------------------------------------------------------------------------
+
+    @staticmethod
+    def _as_array(v: FloatArray) -> FloatArray:
+        return np.atleast_1d(np.asarray(v, dtype=np.float64))
+
+    def _local(self, x_m: FloatArray, y_m: FloatArray) -> tuple[FloatArray, FloatArray]:
+        x, y = np.broadcast_arrays(self._as_array(x_m), self._as_array(y_m))
+        if x.ndim != 1:
+            raise InvalidInput(f"x_m, y_m must be 1-D arrays, not of shape {x.shape}")
+        return x - self._origin[0], y - self._origin[1]
+
+    def _map(self, task: Callable[[slice], Sequence[AnyArray]], n: int) -> list[AnyArray]:
+        """Run `task` over chunks of the points (on the thread pool) and join the results."""
+        chunks = [slice(i, min(i + _CHUNK, n)) for i in range(0, n, _CHUNK)] or [slice(0, 0)]
+        if len(chunks) == 1 or self.workers == 1:
+            results = [task(c) for c in chunks]
+        else:
+            with ThreadPoolExecutor(min(self.workers, len(chunks))) as pool:
+                results = list(pool.map(task, chunks))
+        if len(results) == 1:
+            return list(results[0])
+        return [np.concatenate([r[j] for r in results]) for j in range(len(results[0]))]
+
+    def _side_index(self, qx: FloatArray, qy: FloatArray) -> IntArray:
+        k = self._areas.area_of(qx, qy)
+        out = np.full(len(qx), -1, dtype=np.intp)
+        inside = k >= 0
+        out[inside] = self._area_cols[k[inside]]
+        return out
+
+    def _p_side(
+        self, qx: FloatArray, qy: FloatArray, cov: FloatArray, side: IntArray
+    ) -> FloatArray:
+        sxx, sxy, syy = cov.T
+        p = np.zeros((len(qx), len(self.sides)))
+        has = np.flatnonzero(side >= 0)
+        p[has, side[has]] = 1.0
+        sigma_max = np.sqrt((sxx + syy) / 2.0 + np.hypot((sxx - syy) / 2.0, sxy))
+        reach = SIGMA_REACH * sigma_max
+        near = np.flatnonzero(
+            (self._areas.clearance(qx, qy) < reach) & np.isfinite(qx) & np.isfinite(qy)
+        )
+        if len(near) == 0 or not self._area_geoms:
+            return p
+        # Whitening by the Cholesky factor L (cov = L Lᵀ) turns the error into N(0, I).
+        l11 = np.sqrt(sxx[near])
+        l21 = sxy[near] / l11
+        l22 = np.sqrt(np.maximum(syy[near] - l21 * l21, JITTER_M2 / 2.0))
+        chol = (l11, l21, l22)
+        nx, ny = qx[near], qy[near]
+        pairs = self._areas.edges_within(nx, ny, reach[near])
+        mass, degenerate = self._areas.masses(nx, ny, chol, pairs)
+        if degenerate.any():
+            # On a boundary the indicator jumps, and so does the sum of edge terms, but
+            # their difference does not: moving the point by 1e-6 sigma keeps them in step.
+            d = np.flatnonzero(degenerate)
+            c11, c21, c22 = l11[d], l21[d], l22[d]
+            mx = nx[d] + c11 * _NUDGE[0]
+            my = ny[d] + c21 * _NUDGE[0] + c22 * _NUDGE[1]
+            remap = np.full(len(near), -1, dtype=np.intp)
+            remap[d] = np.arange(len(d))
+            keep = remap[pairs[0]] >= 0
+            sub = (remap[pairs[0][keep]], pairs[1][keep])
+            mass[d], _ = self._areas.masses(mx, my, (c11, c21, c22), sub)
+        np.clip(mass, 0.0, 1.0, out=mass)
+        total = mass.sum(axis=1)
+        ok = total >= MIN_MASS
+        rows = np.zeros((len(near), len(self.sides)))
+        rows[:, self._area_cols] = mass / np.where(ok, total, 1.0)[:, None]
+        rows[~ok] = 0.0
+        p[near] = rows
+        return p
+
+
+def _covariance(cov_m2: FloatArray, n: int) -> FloatArray:
+    """(N, 3): sxx, sxy, syy per point, jittered; refuses what is not a covariance."""
+    cov = np.asarray(cov_m2, dtype=np.float64)
+    if cov.shape == (2, 2):
+        cov = np.broadcast_to(cov, (n, 2, 2))
+    if cov.shape != (n, 2, 2):
+        raise InvalidInput(f"cov_m2 must have shape ({n}, 2, 2) or (2, 2), not {cov.shape}")
+    sxx, syy = cov[:, 0, 0], cov[:, 1, 1]
+    sxy = (cov[:, 0, 1] + cov[:, 1, 0]) / 2.0
+    # A rank-1 covariance (a bearing-only fix) is legitimate: allow rounding below zero.
+    slack = 1e-9 * np.abs(sxx * syy)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(sxx) & np.isfinite(syy) & np.isfinite(sxy)
+        bad = ~finite | (sxx < 0) | (syy < 0) | (sxx * syy - sxy * sxy < -slack)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidInput(
+            f"cov_m2[{i}] = {cov[i].tolist()} is not a covariance (finite, symmetric, "
+            f"positive semi-definite, m²); {int(bad.sum())} of {n} are not"
+        )
+    jitter = JITTER_M2 + 1e-9 * (sxx + syy)
+    return np.column_stack([sxx + jitter, sxy, syy + jitter])
+
+
+def _polygons(geom: BaseGeometry) -> list[BaseGeometry]:
+    """The polygons in any geometry (stray points and lines of overlays left out)."""
+    out: list[BaseGeometry] = []
+    for g in shapely.get_parts(geom):
+        if g.geom_type == "Polygon" and not g.is_empty:
+            out.append(g)
+        elif g.geom_type in ("MultiPolygon", "GeometryCollection"):
+            out.extend(_polygons(g))
+    return out
+
+
+def _cells(qx: FloatArray, qy: FloatArray, half: float, n: int) -> tuple[IntArray, BoolArray]:
+    """Grid cell (ix * n + iy) of each point and whether it is inside the grid."""
+    scale = n / (2.0 * half)
+    fx = np.floor((qx + half) * scale)
+    fy = np.floor((qy + half) * scale)
+    inside = (fx >= 0) & (fx < n) & (fy >= 0) & (fy < n)  # NaN compares False: outside
+    cell = np.where(inside, fx * n + fy, 0).astype(np.intp)
+    return cell, inside
+
+
+class _LineIndex:
+    """The contact line's segments and a grid of the candidates for the nearest one."""
+
+    _BUCKETS = (1, 2, 4, 8, 16, 32, _K_MAX)
+    _LEAF = 6  # a cell listing more candidates is split in four
+
+    def __init__(self, line: BaseGeometry, half: float, n: int) -> None:
+        self.half, self.n = half, n
+        pieces: list[FloatArray] = []
+        for part in shapely.get_parts(line):
+            if part.geom_type not in ("LineString", "LinearRing"):
+                continue
+            xy = shapely.get_coordinates(part)
+            xy = xy[np.r_[True, (np.diff(xy, axis=0) != 0).any(axis=1)]]
+            if len(xy) < 2:
+                continue
+            a, b = xy[:-1], xy[1:]
+            ln = np.hypot(*(b - a).T)
+            u = (b - a) / ln[:, None]
+            closed = len(xy) > 3 and bool((xy[0] == xy[-1]).all())
+            # The neighbours' directions, zero where the line ends (no vertex cone there).
+            end = np.zeros((1, 2))
+            up = np.vstack([u[-1:] if closed else end, u[:-1]])
+            un = np.vstack([u[1:], u[:1] if closed else end])
+            pieces.append(np.column_stack([a, b, u, ln, up, un]))
+        seg = np.vstack(pieces) if pieces else np.zeros((0, 11))
+        self.ax, self.ay, self.bx, self.by, self.ux, self.uy, self.ln = seg[:, :7].T.copy()
+        self.upx, self.upy, self.unx, self.uny = seg[:, 7:].T.copy()
+        self.mult = np.ones(len(seg))
+        self.empty = len(seg) == 0
+        if self.empty:
+            return
+        self.tree = shapely.STRtree(shapely.linestrings(np.stack([seg[:, 0:2], seg[:, 2:4]], 1)))
+        # Depth: down to cells a quarter of the typical segment long, at most 2^20 a side.
+        self.top = min(6, int(math.log2(n)))
+        finest = max(float(np.median(self.ln)) / 4.0, 2.0 * half / 2**20)
+        self.depth = max(self.top, math.ceil(math.log2(2.0 * half / finest)))
+        self._build()
+
+    def orient(self, side_of: Callable[[FloatArray, FloatArray], IntArray]) -> None:
+        """Sign each segment so that the side listed first is on the positive hand.
+
+        The sides on either hand are probed a little way off each segment's midpoint,
+        farther out where the line runs a little inside one area (it may stray from the
+        areas' common boundary by the theater check's tolerance).
+        """
+        if self.empty:
+            return
+        mx, my = (self.ax + self.bx) / 2, (self.ay + self.by) / 2
+        left = right = np.full(len(mx), -1, dtype=np.intp)
+        found = np.zeros(len(mx), dtype=bool)
+        for step_m in (0.5, 5.0, 50.0, 200.0):
+            lt = side_of(mx - self.uy * step_m, my + self.ux * step_m)
+            rt = side_of(mx + self.uy * step_m, my - self.ux * step_m)
+            use = ~found & ((lt != rt) | (step_m == 0.5))
+            left, right = np.where(use, lt, left), np.where(use, rt, right)
+            found |= lt != rt
+        big = np.iinfo(np.intp).max
+        lk, rk = np.where(left < 0, big, left), np.where(right < 0, big, right)
+        self.mult = np.where(lk > rk, -1.0, 1.0)
+
+    def _build(self) -> None:
+        """A quadtree of candidate segments, refined while a cell lists more than `_LEAF`.
+
+        A segment stays a candidate of a cell when (a) it is within reach: its distance
+        from the centre is at most the nearest segment's plus the cell's diagonal, and (b)
+        its Voronoi region can meet the cell: the cell meets the segment's perpendicular
+        slab, or the cone of normals at one of its vertices (where that vertex is the
+        nearest point of both its segments). The nearest segment of any point in a cell
+        passes both, and the candidates of a cell are among its parent's.
+        """
+        half, tol = self.half, 1e-9 * self.half + 1e-9
+        seg = np.arange(len(self.ax))
+        one = np.zeros(1, np.intp)
+        bstart, blen, bix, biy, bnode = one, np.array([len(seg)]), one, one, one
+        n_nodes = 1
+        child: list[tuple[IntArray, IntArray]] = []  # (parent nodes, their first child)
+        leaves: list[tuple[IntArray, IntArray, IntArray]] = []  # (nodes, counts, segments)
+        for level in range(self.depth + 1):
+            if level == self.top:
+                self.top_node = np.zeros(4**level, np.intp)
+                self.top_node[bix * 2**level + biy] = bnode
+            split = (blen > self._LEAF) if level >= self.top else np.ones(len(blen), bool)
+            if level == self.depth:
+                split[:] = False
+            pair_block = np.repeat(np.arange(len(blen)), blen)
+            leaf_pairs = ~split[pair_block]
+            leaves.append((bnode[~split], blen[~split], seg[leaf_pairs]))
+            if not split.any():
+                break
+            seg, blen, bix, biy = seg[~leaf_pairs], blen[split], bix[split], biy[split]
+            nb = len(blen)
+            child.append((bnode[split], n_nodes + 4 * np.arange(nb)))
+            # Each remaining block gives four children (kx, ky), their pairs grouped by child.
+            hw = half / 2 ** (level + 1)
+            blen4 = np.repeat(blen, 4)
+            ostart = np.cumsum(blen4) - blen4
+            cix = 2 * np.repeat(bix, 4) + np.tile([0, 0, 1, 1], nb)
+            ciy = 2 * np.repeat(biy, 4) + np.tile([0, 1, 0, 1], nb)
+            cnode = n_nodes + np.arange(4 * nb)
+            n_nodes += 4 * nb
+            rep = np.repeat(np.arange(4 * nb), blen4)
+            src = np.repeat(np.repeat(np.cumsum(blen) - blen, 4), blen4)
+            s = seg[src + np.arange(len(rep)) - ostart[rep]]
+            dx = -half + (cix[rep] + 0.5) * 2 * hw - self.ax[s]
+            dy = -half + (ciy[rep] + 0.5) * 2 * hw - self.ay[s]
+            ux, uy, ln = self.ux[s], self.uy[s], self.ln[s]
+            p = dx * ux + dy * uy
+            ext = hw * (np.abs(ux) + np.abs(uy))
+            pc = np.clip(p, 0, ln)
+            d = np.hypot(dx - pc * ux, dy - pc * uy)
+            reach = d <= np.minimum.reduceat(d, ostart)[rep] + 2 * math.sqrt(2) * hw + tol
+            slab = (p + ext >= -tol) & (p - ext <= ln + tol)
+            upx, upy = self.upx[s], self.upy[s]
+            cone_a = (p - ext <= tol) & (
+                dx * upx + dy * upy + hw * (np.abs(upx) + np.abs(upy)) >= -tol
+            )
+            unx, uny = self.unx[s], self.uny[s]
+            q = (dx - ln * ux) * unx + (dy - ln * uy) * uny
+            cone_b = (p + ext >= ln - tol) & (q - hw * (np.abs(unx) + np.abs(uny)) <= tol)
+            keep = reach & (slab | cone_a | cone_b)
+            seg, rep = s[keep], rep[keep]
+            cnt = np.bincount(rep, minlength=4 * nb)
+            bnode, bix, biy, blen = cnode, cix, ciy, cnt
+            # A child left with no candidate (only by rounding) is dropped: its points
+            # find count 0 and go to the fallback.
+            has = cnt > 0
+            bnode, bix, biy, blen = bnode[has], bix[has], biy[has], blen[has]
+        self.child = np.full(n_nodes, -1, np.intp)
+        for parents, first in child:
+            self.child[parents] = first
+        self.start = np.zeros(n_nodes, np.intp)
+        self.count = np.zeros(n_nodes, np.intp)
+        nodes = np.concatenate([nd for nd, _, _ in leaves])
+        counts = np.concatenate([c for _, c, _ in leaves])
+        self.count[nodes] = counts
+        self.start[nodes] = np.cumsum(counts) - counts
+        self.cand = np.concatenate([sg for _, _, sg in leaves])
+
+    def _leaf(self, qx: FloatArray, qy: FloatArray) -> tuple[IntArray, BoolArray]:
+        """The quadtree leaf holding each point, and whether the point is inside the tree."""
+        scale = 2**self.depth / (2.0 * self.half)
+        fx, fy = np.floor((qx + self.half) * scale), np.floor((qy + self.half) * scale)
+        size = 2**self.depth
+        inside = (fx >= 0) & (fx < size) & (fy >= 0) & (fy < size)  # NaN: False
+        ix = np.where(inside, fx, 0).astype(np.intp)
+        iy = np.where(inside, fy, 0).astype(np.intp)
+        shift = self.depth - self.top
+        node = self.top_node[((ix >> shift) << self.top) + (iy >> shift)]
+        active = np.flatnonzero(self.child[node] >= 0)
+        while len(active):
+            shift -= 1
+            quad = ((ix[active] >> shift) & 1) * 2 + ((iy[active] >> shift) & 1)
+            node[active] = self.child[node[active]] + quad
+            active = active[self.child[node[active]] >= 0]
+        return node, inside
+
+    def signed(self, qx: FloatArray, qy: FloatArray) -> FloatArray:
+        """Signed distance to the line (see `SideGeometry`); NaN without a line."""
+        out = np.full(len(qx), np.nan)
+        if self.empty:
+            return out
+        node, inside = self._leaf(qx, qy)
+        cnt = np.where(inside, self.count[node], 0)
+        lo = 0
+        for hi in self._BUCKETS:
+            sel = np.flatnonzero((cnt > lo) & (cnt <= hi))
+            lo = hi
+            if len(sel) == 0:
+                continue
+            cols = np.minimum(np.arange(hi), cnt[sel, None] - 1)
+            k = self.cand[self.start[node[sel], None] + cols]
+            out[sel] = self._nearest(qx[sel, None], qy[sel, None], k)
+        rest = np.flatnonzero(((cnt == 0) | (cnt > _K_MAX)) & np.isfinite(qx) & np.isfinite(qy))
+        if len(rest):
+            out[rest] = self._fallback(qx[rest], qy[rest])
+        return out
+
+    def _nearest(self, qx: FloatArray, qy: FloatArray, k: IntArray) -> FloatArray:
+        """Signed distance from each row's point to the nearest of its candidates `k`.
+
+        Where the nearest point is a vertex shared by two segments, each one's side test
+        alone can be wrong on the outside of a sharp bend; the sum of both (the vertex's
+        pseudo-normal) is right, so the signed offsets of all (near-)tied candidates add.
+        """
+        dx, dy = qx - self.ax[k], qy - self.ay[k]
+        ux, uy = self.ux[k], self.uy[k]
+        p = dx * ux + dy * uy
+        np.clip(p, 0.0, self.ln[k], out=p)
+        side = ux * dy - uy * dx
+        dx -= p * ux
+        dy -= p * uy
+        d2 = dx * dx + dy * dy
+        d2min = d2.min(axis=1)
+        dmin = np.sqrt(d2min)
+        tie = d2 <= (d2min + 2e-7 * dmin + 1e-14)[:, None]
+        s = np.where(tie, side * self.mult[k], 0.0).sum(axis=1)
+        out: FloatArray = np.where(s < 0, -dmin, dmin)
+        return out
+
+    def _fallback(self, qx: FloatArray, qy: FloatArray) -> FloatArray:
+        """Points outside the grid or in crowded cells: shapely's tree, then the same sums."""
+        pts = shapely.points(qx, qy)
+        _, dist = self.tree.query_nearest(pts, return_distance=True, all_matches=False)
+        i, k = self.tree.query(pts, predicate="dwithin", distance=dist * (1 + 1e-9) + 1e-6)
+        order = np.lexsort((k, i))
+        i, k = i[order], k[order]
+        first = np.r_[0, np.flatnonzero(np.diff(i)) + 1]
+        width = np.diff(np.r_[first, len(i)])
+        cols = np.minimum(np.arange(width.max()), width[:, None] - 1)
+        return self._nearest(qx[:, None], qy[:, None], k[first[:, None] + cols])
+
+
+class _AreaIndex:
+    """The areas' boundary edges, and a grid of the cells that one area (or none) fills."""
+
+    _CLEAR_CAP = 64  # cells; a clearance beyond this many cells counts as that many
+
+    def __init__(self, areas: Sequence[BaseGeometry], half: float, n: int) -> None:
+        self.areas, self.half, self.n = areas, half, n
+        edges: list[FloatArray] = []
+        for k, area in enumerate(areas):
+            # Exteriors counter-clockwise, holes clockwise: every edge has its area on the left.
+            for ring in shapely.get_rings(shapely.orient_polygons(area)):
+                xy = shapely.get_coordinates(ring)
+                e = np.column_stack([xy[:-1], xy[1:], np.full(len(xy) - 1, k)])
+                edges.append(e[(e[:, 0] != e[:, 2]) | (e[:, 1] != e[:, 3])])
+        e = np.vstack(edges) if edges else np.zeros((0, 5))
+        self.ax, self.ay, self.bx, self.by = e[:, :4].T.copy()
+        self.area = e[:, 4].astype(np.intp)
+        self.tree = shapely.STRtree(shapely.linestrings(np.stack([e[:, 0:2], e[:, 2:4]], 1)))
+        self.cell_area, self.clear_m = self._build()
+
+    def _build(self) -> tuple[IntArray, FloatArray]:
+        n, w = self.n, 2 * self.half / self.n
+        # Cells a boundary passes through ("mixed"): edges cut into pieces of at most half
+        # a cell, so each piece's bounding box spans at most 2 x 2 cells.
+        ln = np.hypot(self.bx - self.ax, self.by - self.ay)
+        parts = np.maximum(np.ceil(ln / (w / 2)).astype(np.intp), 1)
+        e = np.repeat(np.arange(len(ln)), parts)
+        t0 = (np.arange(len(e)) - np.repeat(np.cumsum(parts) - parts, parts)) / parts[e]
+        t1 = t0 + 1.0 / parts[e]
+        mixed = np.zeros((n, n), dtype=bool)
+        x0 = self.ax[e] + t0 * (self.bx[e] - self.ax[e])
+        x1 = self.ax[e] + t1 * (self.bx[e] - self.ax[e])
+        y0 = self.ay[e] + t0 * (self.by[e] - self.ay[e])
+        y1 = self.ay[e] + t1 * (self.by[e] - self.ay[e])
+        pad = 1e-6 * w
+        ix = [np.floor((np.minimum(x0, x1) - pad + self.half) / w), None]
+        ix[1] = np.floor((np.maximum(x0, x1) + pad + self.half) / w)
+        iy = [np.floor((np.minimum(y0, y1) - pad + self.half) / w), None]
+        iy[1] = np.floor((np.maximum(y0, y1) + pad + self.half) / w)
+        for cx in ix:
+            for cy in iy:
+                assert cx is not None and cy is not None
+                mixed[
+                    np.clip(cx, 0, n - 1).astype(np.intp), np.clip(cy, 0, n - 1).astype(np.intp)
+                ] = True
+        centre = -self.half + (np.arange(n) + 0.5) * w
+        gx, gy = np.meshgrid(centre, centre, indexing="ij")
+        cell_area = self._first_area(gx.ravel(), gy.ravel())
+        cell_area[mixed.ravel()] = -2
+        # Chebyshev distance (in cells) to the nearest mixed cell, by repeated dilation.
+        steps = np.full((n, n), self._CLEAR_CAP, dtype=np.intp)
+        front = mixed.copy()
+        for r in range(self._CLEAR_CAP):
+            steps[front & (steps == self._CLEAR_CAP)] = r
+            if front.all():
+                break
+            grown = front.copy()
+            grown[1:] |= front[:-1]
+            grown[:-1] |= front[1:]
+            front = grown.copy()
+            front[:, 1:] |= grown[:, :-1]
+            front[:, :-1] |= grown[:, 1:]
+        return cell_area, (np.maximum(steps - 1, 0) * w).ravel()
+
+    def _first_area(self, qx: FloatArray, qy: FloatArray) -> IntArray:
+        out = np.full(len(qx), -1, dtype=np.intp)
+        for k, area in enumerate(self.areas):
+            free = np.flatnonzero(out < 0)
+            out[free[shapely.intersects_xy(area, qx[free], qy[free])]] = k
+        return out
+
+    def area_of(self, qx: FloatArray, qy: FloatArray) -> IntArray:
+        """Index of the first area covering each point, -1 when none."""
+        cell, inside = _cells(qx, qy, self.half, self.n)
+        out = np.where(inside, self.cell_area[cell], -2)
+        ask = np.flatnonzero(out == -2)
+        out[ask] = self._first_area(qx[ask], qy[ask])
+        return out
+
+    def clearance(self, qx: FloatArray, qy: FloatArray) -> FloatArray:
+        """A lower bound on each point's distance to every boundary (-1 outside the grid)."""
+        cell, inside = _cells(qx, qy, self.half, self.n)
+        return np.where(inside, self.clear_m[cell], -1.0)
+
+    def edges_within(
+        self, qx: FloatArray, qy: FloatArray, reach_m: FloatArray
+    ) -> tuple[IntArray, IntArray]:
+        """(point, edge) pairs closer than each point's reach."""
+        i, k = self.tree.query(shapely.points(qx, qy), predicate="dwithin", distance=reach_m)
+        return i.astype(np.intp), k.astype(np.intp)
+
+    def masses(
+        self,
+        qx: FloatArray,
+        qy: FloatArray,
+        chol: tuple[FloatArray, FloatArray, FloatArray],
+        pairs: tuple[IntArray, IntArray],
+    ) -> tuple[FloatArray, BoolArray]:
+        """Gaussian mass of each area around each point, and which points lie on a boundary.
+
+        The mass of an area is its indicator at the point minus, for each edge, the
+        whitened T(h, t_b/h) - T(h, t_a/h) (the module docstring says why).
+        """
+        n, m = len(qx), len(self.areas)
+        inside = np.stack([shapely.intersects_xy(a, qx, qy) for a in self.areas], axis=1)
+        mass = inside.astype(np.float64)
+        i, k = pairs
+        l11, l21, l22 = (c[i] for c in chol)
+        a1 = (self.ax[k] - qx[i]) / l11
+        a2 = (self.ay[k] - qy[i] - l21 * a1) / l22
+        b1 = (self.bx[k] - qx[i]) / l11
+        b2 = (self.by[k] - qy[i] - l21 * b1) / l22
+        ln = np.hypot(b1 - a1, b2 - a2)
+        ux, uy = (b1 - a1) / ln, (b2 - a2) / ln
+        ta, tb = a1 * ux + a2 * uy, b1 * ux + b2 * uy
+        h = a1 * uy - a2 * ux  # > 0: the point is on the edge's left, its area's side
+        dist = np.where(
+            (ta < 0) & (tb > 0), np.abs(h), np.minimum(np.hypot(a1, a2), np.hypot(b1, b2))
+        )
+        degenerate = np.bincount(i[dist < _DEGENERATE], minlength=n) > 0
+        use = (dist <= SIGMA_REACH + 1.0) & (dist >= _DEGENERATE)
+        i, k, h, ta, tb = i[use], k[use], h[use], ta[use], tb[use]
+        term = _owens_t_signed(h, tb / h) - _owens_t_signed(h, ta / h)
+        mass -= np.bincount(i * m + self.area[k], weights=term, minlength=n * m).reshape(n, m)
+        return mass, degenerate
+
+
+def _owens_t_signed(h: FloatArray, a: FloatArray) -> FloatArray:
+    """Owen's T(h, a) for any signs (even in h, odd in a)."""
+    return np.sign(a) * _owens_t(np.abs(h), np.abs(a))
+
+
+def _owens_t(h: FloatArray, a: FloatArray) -> FloatArray:
+    """Owen's T(h, a) = 1/2pi int_0^a exp(-h²(1+x²)/2) / (1+x²) dx, for h > 0, a >= 0.
+
+    For a <= 1 by Gauss-Legendre quadrature; for a > 1 by the reflection
+    T(h, a) = [Phi(h) Q(ah) + Phi(ah) Q(h)] / 2 - T(ah, 1/a) (Owen 1956, eq. 2.3), whose
+    integrand is again over [0, 1]. With h at most ~7 here, 20 nodes are exact to 1e-12.
+    """
+    small = a <= 1.0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        ah = h * a
+        hh = np.where(small, h, ah)
+        aa = np.where(small, a, 1.0 / a)
+    hh2 = -0.5 * hh * hh
+    t = np.zeros_like(hh)
+    for x, w in zip(_GL_X, _GL_W, strict=True):
+        r = 1.0 + (aa * x) ** 2
+        t += w * np.exp(hh2 * r) / r
+    t *= aa / (2.0 * math.pi)
+    qh, qah = _q(h), _q(np.where(small, 0.0, ah))
+    return np.where(small, t, 0.5 * ((1.0 - qh) * qah + (1.0 - qah) * qh) - t)
+
+
+def _q(x: FloatArray) -> FloatArray:
+    """Upper normal tail Q(x) = 1 - Phi(x) for x >= 0 (relative error < 1.2e-7).
+
+    The Chebyshev fit of erfc from Numerical Recipes (2nd ed., section 6.2, erfcc).
+    """
+    z = np.abs(x) / math.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = np.zeros_like(t)
+    for c in (
+        0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
+        -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223,
+    ):  # fmt: skip
+        poly = poly * t + c
+    return 0.5 * t * np.exp(-z * z + poly)

@@ -1,0 +1,51 @@
+"""The file-based front of analysis: read the contract CSV files, then `analyse`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ceasewatch.analysis.pipeline import Analysis, analyse
+from ceasewatch.analysis.rules import load_rules
+from ceasewatch.errors import Problem
+from ceasewatch.geo.theater import load_theater
+from ceasewatch.records import SPECS, Record, read_records
+
+__all__ = ["analyse_files"]
+
+
+def analyse_files(
+    theater_dir: Path,
+    *,
+    sightings: Path,
+    detections: Path | None = None,
+    craters: Path | None = None,
+    allegations: Path | None = None,
+    strict: bool = False,
+) -> Analysis:
+    """Read the contract files and analyse them on the theater.
+
+    With `strict`, the first bad row refuses its file (InvalidInput); otherwise bad rows
+    are skipped and listed in the result's `skipped`, and the rest is analysed.
+    """
+    theater = load_theater(theater_dir)
+    rules = load_rules(theater.root)
+    orgs = theater.org_roles()
+    loaded: dict[str, list[Record]] = {}
+    skipped: list[Problem] = []
+    for name, path in (("sightings", sightings), ("detections", detections), ("craters", craters), ("allegations", allegations)):
+        if path is None:
+            loaded[name] = []
+            continue
+        result = read_records(path, SPECS[name], orgs, on_error="raise" if strict else "skip")
+        loaded[name] = result.records
+        skipped += result.skipped
+    analysis = analyse(
+        theater,
+        loaded["sightings"],  # type: ignore[arg-type]
+        loaded["detections"],  # type: ignore[arg-type]
+        loaded["craters"],  # type: ignore[arg-type]
+        loaded["allegations"],  # type: ignore[arg-type]
+        rules=rules,
+    )
+    analysis.skipped[:0] = skipped
+    return analysis

@@ -1,0 +1,112 @@
+"""`analyse`: records in, events, violations and allegation findings out. Pure.
+
+The one entry point of analysis. It sorts its inputs first (by time, then id), so the
+result is the same for any order of the records, and derives every id from content.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ceasewatch.analysis.allegations import match_allegations
+from ceasewatch.analysis.associate import associate
+from ceasewatch.analysis.attribution import SideGeometry
+from ceasewatch.analysis.craters import crater_groups, crater_obs
+from ceasewatch.analysis.events import events_from_craters, events_from_sightings
+from ceasewatch.analysis.model import AllegationFinding, Event, Violation
+from ceasewatch.analysis.observations import normalise
+from ceasewatch.analysis.rules import Rule, apply_rules, load_rules
+from ceasewatch.errors import Problem
+from ceasewatch.geo.theater import Theater
+from ceasewatch.records import Allegation, Crater, Detection, Sighting
+
+__all__ = ["Analysis", "analyse", "attribute"]
+
+
+@dataclass
+class Analysis:
+    """Everything one run of the analysis found, and what it could not use."""
+
+    events: list[Event]
+    violations: list[Violation]
+    findings: list[AllegationFinding]
+    skipped: list[Problem] = field(default_factory=list)
+    inputs: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts by kind, side and rule; inputs read; skipped rows with reasons."""
+
+        def counts(values: Sequence[str | None]) -> dict[str, int]:
+            return dict(sorted(Counter(v or "unknown" for v in values).items()))
+
+        return {
+            "inputs": dict(sorted(self.inputs.items())),
+            "events": {
+                "total": len(self.events),
+                "by_kind": counts([e.kind for e in self.events]),
+                "by_side": counts([max(e.p_side, key=lambda s: (e.p_side[s], s)) if e.p_side else None for e in self.events]),
+            },
+            "violations": {
+                "total": len(self.violations),
+                "by_rule": counts([v.rule for v in self.violations]),
+                "by_side": counts([v.side for v in self.violations]),
+            },
+            "allegations": counts([f.status for f in self.findings]),
+            "skipped": [{"where": p.where, "reason": p.what} for p in self.skipped],
+        }
+
+
+def attribute(events: Sequence[Event], theater: Theater) -> list[Event]:
+    """Fill in p_side and d_line_m from the geometry in force at each event's time."""
+    out: list[Event] = list(events)
+    by_period: dict[int, list[int]] = {}
+    for i, e in enumerate(events):
+        by_period.setdefault(bisect.bisect_right(theater.change_times, e.time), []).append(i)
+    for _, idx in sorted(by_period.items()):
+        geom = SideGeometry(theater.at(events[idx[0]].time), theater.frame)
+        x = np.array([events[i].x_m for i in idx])
+        y = np.array([events[i].y_m for i in idx])
+        cov = np.array([events[i].cov_m2 for i in idx], dtype=np.float64)
+        p = geom.p_side(x, y, cov)
+        d = geom.d_line_m(x, y)
+        for row, i in enumerate(idx):
+            p_side = {side: float(p[row, k]) for k, side in enumerate(geom.sides) if p[row, k] > 0.0}
+            d_line = float(d[row]) if np.isfinite(d[row]) else None
+            out[i] = dataclasses.replace(events[i], p_side=p_side, d_line_m=d_line)
+    return out
+
+
+def analyse(
+    theater: Theater,
+    sightings: Sequence[Sighting],
+    detections: Sequence[Detection] = (),
+    craters: Sequence[Crater] = (),
+    allegations: Sequence[Allegation] = (),
+    rules: Sequence[Rule] | None = None,
+) -> Analysis:
+    """Locate, attribute and judge: the whole analysis over one set of records."""
+    if rules is None:
+        rules = load_rules(theater.root)
+    obs, skipped = normalise(sightings, theater)
+    assoc = associate(obs)
+    events = events_from_sightings(obs, assoc, theater)
+    c_obs = crater_obs(craters, theater)
+    fp_events, impacts = events_from_craters(c_obs, crater_groups(c_obs, craters), theater)
+    events = attribute(sorted([*events, *fp_events], key=lambda e: (e.time, e.id)), theater)
+    dets = sorted(detections, key=lambda d: (d.time, d.id))
+    violations = apply_rules(rules, theater, events, dets, impacts=impacts)
+    findings = match_allegations(sorted(allegations, key=lambda a: (a.time, a.id)), events, violations, theater)
+    inputs = {
+        "sightings": len(sightings),
+        "detections": len(detections),
+        "craters": len(craters),
+        "allegations": len(allegations),
+    }
+    return Analysis(events, violations, findings, skipped, inputs)
