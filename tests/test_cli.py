@@ -101,3 +101,20 @@ def test_sim_writes_the_contract_files_and_refuses_a_local_time(tmp_path: Path) 
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and "ceasewatch" in result.output
+
+
+def test_analyze_skips_bad_rows_exits_2_and_strict_aborts(tmp_path: Path) -> None:
+    assert _run("sim", "demo", "--hours", "3", "--out", "scn", cwd=tmp_path).returncode == 0
+    rows = (tmp_path / "scn" / "sightings.csv").read_text().splitlines()
+    rows.insert(2, rows[1].replace("Z,", ",", 1))  # a time without an offset
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(rows) + "\n")
+    r = _run("analyze", "demo", "--sightings", str(bad), "--craters", "scn/craters.csv", "--out", "res", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert f"{bad}:3 time" in r.stderr and "Traceback" not in r.stderr
+    summary = (tmp_path / "res" / "summary.json").read_text()
+    assert "no UTC offset" in summary
+    assert (tmp_path / "res" / "events.geojson").is_file()
+    r = _run("analyze", "demo", "--sightings", str(bad), "--out", "res2", "--strict", cwd=tmp_path)
+    assert r.returncode == 1 and "nothing was loaded" in r.stderr
+    assert not (tmp_path / "res2").exists()

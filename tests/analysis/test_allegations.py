@@ -76,6 +76,19 @@ def test_fire_from_the_accuser_does_not_support(demo_theater: Theater) -> None:
     assert (f.event_ids, f.violation_ids) == ((), ())
 
 
+def test_ambiguous_attribution_supports_clear_one_does_not(demo_theater: Theater) -> None:
+    alg = allegation("a-1", REMOTE_EAST)
+    maybe = event("b-1", "burst", REMOTE_EAST, {"side-e": 0.6, "side-w": 0.4})
+    (f,) = match_allegations([alg], [maybe], [], demo_theater)
+    assert (f.status, f.event_ids) == ("supported", ("b-1",))
+    assert f.extra["p_accused"] == {"b-1": 0.4}
+    clear = event("b-1", "burst", REMOTE_EAST, {"side-e": 0.9, "side-w": 0.1})
+    (f,) = match_allegations([alg], [clear], [], demo_theater)
+    assert (f.status, f.extra["other_side_event_ids"]) == ("not_supported", ["b-1"])
+    (f,) = match_allegations([alg], [clear], [], demo_theater, min_p_accused=0.05)
+    assert f.status == "supported"
+
+
 def test_not_supported_where_a_post_watched(demo_theater: Theater) -> None:
     late = event("exp-1", "explosion", offset(POST_A07, 2000, 0), W, T0 + timedelta(hours=3))
     (f,) = match_allegations(

@@ -10,10 +10,13 @@ burst) within `window_s` of that time:
   events, 0 when it has none, e.g. one made from detections);
 - a fire event matches when it lies within radius_m + 2 sigma of the point.
 
-Evidence *supports* the allegation when its side is the accused side, or is unknown.
-A violation's side is its `side`; a fire event's is the firing side: for a shot or a
-burst the most probable side of the area it lies in, for an explosion the side across
-from the area it lies in (with exactly two sides; else unknown).
+Evidence *supports* the allegation unless it points at another side. A violation does
+when its `side` is known and is not the accused. A fire event does when the probability
+that the accused fired it is below `min_p_accused` (default 0.2): for a shot or burst,
+P(it lies in the accused's area); for an explosion, with two sides, P(it lies outside
+the accused's area), the shell having come from across the line; otherwise it cannot be
+told and the event supports. An ambiguous attribution (say 0.4) is consistent with the
+allegation: it supports it, and the finding's note and `extra["p_accused"]` say so.
 
 - `supported`: some evidence supports it (violations preferred: they are listed in
   violation_ids; event_ids holds the matching fire events and the supporting violations'
@@ -53,15 +56,18 @@ def _sigma_max(cov: tuple[tuple[float, float], tuple[float, float]]) -> float:
     return math.sqrt(max(0.0, (a + d) / 2.0 + math.hypot((a - d) / 2.0, (b + c) / 2.0)))
 
 
-def _firing_side(ev: Event, sides: list[str]) -> str | None:
-    ranked = sorted((-p, s) for s, p in ev.p_side.items() if p > 0.0)
-    if not ranked:
+def _p_fired_by(ev: Event, side: str, sides: list[str]) -> float | None:
+    """P(side fired ev), None when it cannot be told.
+
+    A shot or burst was fired from where it lies: p_side[side]. An explosion lies where
+    the shell landed; with two sides it was fired by the side whose area it is not in.
+    """
+    if not ev.p_side:
         return None
-    area_side = ranked[0][1]
+    p_in = min(1.0, max(0.0, ev.p_side.get(side, 0.0)))
     if ev.kind != "explosion":
-        return area_side
-    others = [s for s in sides if s != area_side]
-    return others[0] if len(others) == 1 else None
+        return p_in
+    return 1.0 - p_in if len(sides) == 2 and side in sides else None
 
 
 def _by_id(items: Iterable[_T], what: str) -> dict[str, _T]:
@@ -83,6 +89,7 @@ def match_allegations(
     window_s: float = 3600.0,
     coverage_radius_m: float = 8000.0,
     observed: Observed | None = None,
+    min_p_accused: float = 0.2,
 ) -> list[AllegationFinding]:
     """Match each allegation against violations and fire events (see the module docstring).
 
@@ -94,6 +101,8 @@ def match_allegations(
         window_s: how far (seconds) from the alleged time evidence may be.
         coverage_radius_m: how near a post must be to the alleged point to have observed it.
         observed: optional hook: was (x_m, y_m) watched around time (e.g. drone footprints).
+        min_p_accused: a fire event whose probability of having been fired by the accused
+            side is below this points at another side; at or above it, it supports.
 
     Returns:
         One finding per allegation, sorted by allegation id.
@@ -124,12 +133,18 @@ def match_allegations(
                 (for_v if v.side in (None, alg.against) else other_v).append(v)
         for_e: list[str] = []
         other_e: list[str] = []
+        uncertain: dict[str, float] = {}
         for e in fire[bisect.bisect_left(fire_t, lo) : bisect.bisect_right(fire_t, hi)]:
             if math.hypot(e.x_m - ax, e.y_m - ay) <= alg.radius_m + slack[e.id]:
-                side = _firing_side(e, sides)
-                (for_e if side in (None, alg.against) else other_e).append(e.id)
+                p = _p_fired_by(e, alg.against, sides)
+                if p is None or p >= min_p_accused:
+                    for_e.append(e.id)
+                    if p is not None and p < 0.5:
+                        uncertain[e.id] = round(p, 6)
+                else:
+                    other_e.append(e.id)
         if for_v or for_e:
-            out.append(_supported(alg, for_v, for_e))
+            out.append(_supported(alg, for_v, for_e, uncertain))
             continue
         out.append(
             _unsupported(
@@ -157,7 +172,9 @@ def _observers(
     )
 
 
-def _supported(alg: Allegation, for_v: list[Violation], for_e: list[str]) -> AllegationFinding:
+def _supported(
+    alg: Allegation, for_v: list[Violation], for_e: list[str], uncertain: dict[str, float]
+) -> AllegationFinding:
     event_ids = sorted({*for_e, *(i for v in for_v for i in v.event_ids)})
     unknown = sorted(v.id for v in for_v if v.side is None)
     if for_v:
@@ -166,12 +183,15 @@ def _supported(alg: Allegation, for_v: list[Violation], for_e: list[str]) -> All
         note = f"{len(for_e)} fire event(s), no rule violation, within the window and radius"
     if unknown:
         note += f"; side unknown for {', '.join(unknown)}"
+    if uncertain:
+        note += f"; fire by {alg.against} less likely than not for {len(uncertain)} event(s)"
     return AllegationFinding(
         allegation=alg.id,
         status="supported",
         event_ids=tuple(event_ids),
         violation_ids=tuple(sorted(v.id for v in for_v)),
         note=note,
+        extra={"p_accused": dict(sorted(uncertain.items()))} if uncertain else {},
     )
 
 

@@ -414,7 +414,7 @@ class _LineIndex:
         half, tol = self.half, 1e-9 * self.half + 1e-9
         seg = np.arange(len(self.ax))
         one = np.zeros(1, np.intp)
-        bstart, blen, bix, biy, bnode = one, np.array([len(seg)]), one, one, one
+        blen, bix, biy, bnode = np.array([len(seg)]), one, one, one
         n_nodes = 1
         child: list[tuple[IntArray, IntArray]] = []  # (parent nodes, their first child)
         leaves: list[tuple[IntArray, IntArray, IntArray]] = []  # (nodes, counts, segments)
@@ -423,6 +423,7 @@ class _LineIndex:
                 self.top_node = np.zeros(4**level, np.intp)
                 self.top_node[bix * 2**level + biy] = bnode
             split = (blen > self._LEAF) if level >= self.top else np.ones(len(blen), bool)
+            print(level, len(blen), blen.sum(), split.sum(), flush=True)
             if level == self.depth:
                 split[:] = False
             pair_block = np.repeat(np.arange(len(blen)), blen)
@@ -450,8 +451,9 @@ class _LineIndex:
             p = dx * ux + dy * uy
             ext = hw * (np.abs(ux) + np.abs(uy))
             pc = np.clip(p, 0, ln)
-            d = np.hypot(dx - pc * ux, dy - pc * uy)
-            reach = d <= np.minimum.reduceat(d, ostart)[rep] + 2 * math.sqrt(2) * hw + tol
+            rx, ry = dx - pc * ux, dy - pc * uy
+            d = np.hypot(rx, ry)
+            reach = self._within_reach(d, rx, ry, rep, ostart, math.sqrt(2) * hw)
             slab = (p + ext >= -tol) & (p - ext <= ln + tol)
             upx, upy = self.upx[s], self.upy[s]
             cone_a = (p - ext <= tol) & (
@@ -478,6 +480,31 @@ class _LineIndex:
         self.count[nodes] = counts
         self.start[nodes] = np.cumsum(counts) - counts
         self.cand = np.concatenate([sg for _, _, sg in leaves])
+
+    @staticmethod
+    def _within_reach(
+        d: FloatArray, rx: FloatArray, ry: FloatArray, rep: IntArray, start: IntArray, r: float
+    ) -> BoolArray:
+        """Whether each segment can be nearer than the centre's nearest s0 somewhere in
+        its cell (centre c, every point within r of it).
+
+        f = d(., s) - d(., s0) changes by at most r |grad f| over the cell, and
+        |grad f| = 2 sin(phi / 2), phi the angle between the two residuals (point minus its
+        nearest point on each segment). A residual moves by at most r over the cell (the
+        residual of a projection on a convex set is 1-Lipschitz), so it turns by at most
+        asin(r / d(c, .)); phi is at most the angle at c plus both turns.
+        """
+        n = len(d)
+        dmin = np.minimum.reduceat(d, start)
+        first = np.minimum.reduceat(np.where(d == dmin[rep], np.arange(n), n), start)[rep]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos = (rx * rx[first] + ry * ry[first]) / (d * d[first])
+            phi = np.arccos(np.clip(cos, -1.0, 1.0))
+            turn = np.where(d > r, np.arcsin(np.minimum(r / d, 1.0)), np.pi)
+        phi = np.where(np.isfinite(phi), phi + turn + turn[first], np.pi)
+        bound = 2.0 * r * np.sin(np.minimum(phi, np.pi) / 2.0)
+        keep: BoolArray = d - d[first] <= bound + 1e-9 * (1.0 + d)
+        return keep
 
     def _leaf(self, qx: FloatArray, qy: FloatArray) -> tuple[IntArray, BoolArray]:
         """The quadtree leaf holding each point, and whether the point is inside the tree."""
