@@ -165,7 +165,8 @@ def _group(ctx: _Ctx) -> list[list[int]]:
         if gi is not None and gi == gj:
             continue
         merged = sorted({*(groups[gi] if gi is not None else [i]), *(groups[gj] if gj is not None else [j])})
-        if not _consistent(ctx, merged):
+        # A new pair passed the crossing, band and time tests in _pairs already.
+        if len(merged) > 2 and not _consistent(ctx, merged):
             continue
         gid = min(merged)
         for g in (gi, gj):

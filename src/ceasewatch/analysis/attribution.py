@@ -70,6 +70,7 @@ MIN_MASS = 1e-6
 JITTER_M2 = 1e-6
 
 _CHUNK = 1 << 16  # points per task: arrays stay in cache, and tasks spread over threads
+_FINEST = 0.25
 _K_MAX = 64  # cells listing more candidate segments send their points to the fallback
 _DEGENERATE = 1e-7  # whitened distance to a boundary below which a point is nudged
 _NUDGE = np.array([1e-6, 0.7e-6])  # whitened nudge, off any axis a boundary might follow
@@ -375,7 +376,7 @@ class _LineIndex:
         self.tree = shapely.STRtree(shapely.linestrings(np.stack([seg[:, 0:2], seg[:, 2:4]], 1)))
         # Depth: down to cells a quarter of the typical segment long, at most 2^20 a side.
         self.top = min(6, int(math.log2(n)))
-        finest = max(float(np.median(self.ln)) / 4.0, 2.0 * half / 2**20)
+        finest = max(float(np.median(self.ln)) * _FINEST, 2.0 * half / 2**20)
         self.depth = max(self.top, math.ceil(math.log2(2.0 * half / finest)))
         self._build()
 
@@ -411,7 +412,7 @@ class _LineIndex:
         nearest point of both its segments). The nearest segment of any point in a cell
         passes both, and the candidates of a cell are among its parent's.
         """
-        half, tol = self.half, 1e-9 * self.half + 1e-9
+        half = self.half
         seg = np.arange(len(self.ax))
         one = np.zeros(1, np.intp)
         blen, bix, biy, bnode = np.array([len(seg)]), one, one, one
@@ -423,7 +424,6 @@ class _LineIndex:
                 self.top_node = np.zeros(4**level, np.intp)
                 self.top_node[bix * 2**level + biy] = bnode
             split = (blen > self._LEAF) if level >= self.top else np.ones(len(blen), bool)
-            print(level, len(blen), blen.sum(), split.sum(), flush=True)
             if level == self.depth:
                 split[:] = False
             pair_block = np.repeat(np.arange(len(blen)), blen)
@@ -445,24 +445,7 @@ class _LineIndex:
             rep = np.repeat(np.arange(4 * nb), blen4)
             src = np.repeat(np.repeat(np.cumsum(blen) - blen, 4), blen4)
             s = seg[src + np.arange(len(rep)) - ostart[rep]]
-            dx = -half + (cix[rep] + 0.5) * 2 * hw - self.ax[s]
-            dy = -half + (ciy[rep] + 0.5) * 2 * hw - self.ay[s]
-            ux, uy, ln = self.ux[s], self.uy[s], self.ln[s]
-            p = dx * ux + dy * uy
-            ext = hw * (np.abs(ux) + np.abs(uy))
-            pc = np.clip(p, 0, ln)
-            rx, ry = dx - pc * ux, dy - pc * uy
-            d = np.hypot(rx, ry)
-            reach = self._within_reach(d, rx, ry, rep, ostart, math.sqrt(2) * hw)
-            slab = (p + ext >= -tol) & (p - ext <= ln + tol)
-            upx, upy = self.upx[s], self.upy[s]
-            cone_a = (p - ext <= tol) & (
-                dx * upx + dy * upy + hw * (np.abs(upx) + np.abs(upy)) >= -tol
-            )
-            unx, uny = self.unx[s], self.uny[s]
-            q = (dx - ln * ux) * unx + (dy - ln * uy) * uny
-            cone_b = (p + ext >= ln - tol) & (q - hw * (np.abs(unx) + np.abs(uny)) <= tol)
-            keep = reach & (slab | cone_a | cone_b)
+            keep = self._prune(s, rep, ostart, (cix[rep], ciy[rep]), hw)
             seg, rep = s[keep], rep[keep]
             cnt = np.bincount(rep, minlength=4 * nb)
             bnode, bix, biy, blen = cnode, cix, ciy, cnt
@@ -481,29 +464,58 @@ class _LineIndex:
         self.start[nodes] = np.cumsum(counts) - counts
         self.cand = np.concatenate([sg for _, _, sg in leaves])
 
-    @staticmethod
-    def _within_reach(
-        d: FloatArray, rx: FloatArray, ry: FloatArray, rep: IntArray, start: IntArray, r: float
+    def _prune(
+        self,
+        s: IntArray,
+        rep: IntArray,
+        start: IntArray,
+        cell: tuple[IntArray, IntArray],
+        hw: float,
     ) -> BoolArray:
-        """Whether each segment can be nearer than the centre's nearest s0 somewhere in
-        its cell (centre c, every point within r of it).
+        """Which (cell, segment) pairs stay candidates; pairs grouped by cell from `start`.
 
-        f = d(., s) - d(., s0) changes by at most r |grad f| over the cell, and
-        |grad f| = 2 sin(phi / 2), phi the angle between the two residuals (point minus its
-        nearest point on each segment). A residual moves by at most r over the cell (the
-        residual of a projection on a convex set is 1-Lipschitz), so it turns by at most
-        asin(r / d(c, .)); phi is at most the angle at c plus both turns.
+        Two tests, each passed by the nearest segment of any point in the cell:
+
+        - Voronoi: the cell meets the segment's perpendicular slab, or the cone of normals
+          at one of its vertices (where that vertex is the nearest point of both segments).
+        - Dominance by s0, the nearest segment to the cell's centre c: f = d(., s) -
+          d(., s0) changes by at most r |grad f| over the cell (r: half its diagonal), and
+          |grad f| = 2 sin(phi / 2), phi the angle between the two residuals (a point
+          minus its nearest point on each segment). A residual moves by at most r over
+          the cell (the residual of a projection on a convex set is 1-Lipschitz), so it
+          turns by at most asin(r / d(c, .)); phi is at most the angle at c plus both turns.
         """
-        n = len(d)
+        tol, r, n = 1e-9 * self.half + 1e-9, math.sqrt(2.0) * hw, len(s)
+        ix, iy = cell
+        dx = -self.half + (ix + 0.5) * 2 * hw - self.ax[s]
+        dy = -self.half + (iy + 0.5) * 2 * hw - self.ay[s]
+        ux, uy, ln = self.ux[s], self.uy[s], self.ln[s]
+        p = dx * ux + dy * uy
+        pc = np.clip(p, 0, ln)
+        rx, ry = dx - pc * ux, dy - pc * uy
+        d = np.hypot(rx, ry)
         dmin = np.minimum.reduceat(d, start)
         first = np.minimum.reduceat(np.where(d == dmin[rep], np.arange(n), n), start)[rep]
+        # |grad f| <= 2, so this is the cheap form of the dominance test: filter first.
+        j = np.flatnonzero(d - d[first] <= 2 * r + tol)
+        s, p, ln, ux, uy, dx, dy = s[j], p[j], ln[j], ux[j], uy[j], dx[j], dy[j]
+        ext = hw * (np.abs(ux) + np.abs(uy))
+        slab = (p + ext >= -tol) & (p - ext <= ln + tol)
+        upx, upy, unx, uny = self.upx[s], self.upy[s], self.unx[s], self.uny[s]
+        up = dx * upx + dy * upy + hw * (np.abs(upx) + np.abs(upy))
+        cone_a = (p - ext <= tol) & (up >= -tol)
+        un = (dx - ln * ux) * unx + (dy - ln * uy) * uny - hw * (np.abs(unx) + np.abs(uny))
+        cone_b = (p + ext >= ln - tol) & (un <= tol)
+        j = j[slab | cone_a | cone_b]
+        f = first[j]
         with np.errstate(invalid="ignore", divide="ignore"):
-            cos = (rx * rx[first] + ry * ry[first]) / (d * d[first])
-            phi = np.arccos(np.clip(cos, -1.0, 1.0))
+            cos = (rx[j] * rx[f] + ry[j] * ry[f]) / (d[j] * d[f])
             turn = np.where(d > r, np.arcsin(np.minimum(r / d, 1.0)), np.pi)
-        phi = np.where(np.isfinite(phi), phi + turn + turn[first], np.pi)
-        bound = 2.0 * r * np.sin(np.minimum(phi, np.pi) / 2.0)
-        keep: BoolArray = d - d[first] <= bound + 1e-9 * (1.0 + d)
+            phi = np.arccos(np.clip(cos, -1.0, 1.0)) + turn[j] + turn[f]
+        phi = np.where(np.isfinite(phi), np.minimum(phi, np.pi), np.pi)
+        bound = 2.0 * r * np.sin(phi / 2.0)
+        keep = np.zeros(n, dtype=bool)
+        keep[j[d[j] - d[f] <= bound + tol + 1e-9 * d[j]]] = True
         return keep
 
     def _leaf(self, qx: FloatArray, qy: FloatArray) -> tuple[IntArray, BoolArray]:

@@ -22,7 +22,8 @@ from ceasewatch.analysis.craters import crater_groups, crater_obs
 from ceasewatch.analysis.events import events_from_craters, events_from_sightings
 from ceasewatch.analysis.model import AllegationFinding, Event, Violation
 from ceasewatch.analysis.observations import normalise
-from ceasewatch.analysis.rules import Rule, apply_rules, load_rules
+from ceasewatch.analysis.rules import Rule, load_rules
+from ceasewatch.analysis.violations import apply_rules
 from ceasewatch.errors import Problem
 from ceasewatch.geo.theater import Theater
 from ceasewatch.records import Allegation, Crater, Detection, Sighting
