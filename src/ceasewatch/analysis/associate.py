@@ -34,6 +34,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from ceasewatch.analysis.localise import OUTLIER_Z, bearing_z, chi2_quantile, fit
 from ceasewatch.analysis.observations import Obs
 
@@ -82,58 +84,88 @@ class _Ctx:
 
     def times_agree(self, members: Sequence[int], x: float, y: float) -> bool:
         """Chi-square test of the members' emission times at (x, y)."""
-        e = [self.emission(k, math.hypot(x - self.obs[k].x_m, y - self.obs[k].y_m)) for k in members]
+        e = [
+            self.emission(k, math.hypot(x - self.obs[k].x_m, y - self.obs[k].y_m)) for k in members
+        ]
         w = [1.0 / self.time_sigma(k) ** 2 for k in members]
         mean = sum(wi * ei for wi, ei in zip(w, e, strict=True)) / sum(w)
         chi2 = sum(wi * (ei - mean) ** 2 for wi, ei in zip(w, e, strict=True))
         return chi2 <= chi2_quantile(TIME_Z, len(members) - 1)
 
 
-def _cross(a: Obs, b: Obs) -> tuple[float, float] | None:
-    """Distances along each ray to where they cross, if in front of both."""
-    ua = (math.sin(a.theta), math.cos(a.theta))
-    ub = (math.sin(b.theta), math.cos(b.theta))
-    den = ua[0] * ub[1] - ua[1] * ub[0]
-    if abs(den) < math.sin(math.radians(2.0)):
-        return None
-    dx, dy = b.x_m - a.x_m, b.y_m - a.y_m
-    ta = (dx * ub[1] - dy * ub[0]) / den
-    tb = (dx * ua[1] - dy * ua[0]) / den
-    return (ta, tb) if ta > 0 and tb > 0 else None
+def _pairs(ctx: _Ctx, chunk: int = 4096) -> list[tuple[float, int, int]]:
+    """Candidate pairs, best (most time-consistent) first, vectorised over time windows.
 
-
-def _pairs(ctx: _Ctx) -> list[tuple[float, int, int]]:
+    Only + - * / and comparisons run in numpy (exact IEEE arithmetic on every machine);
+    sines and cosines come from `math`, so every node gets bit-identical pairs.
+    """
     obs = ctx.obs
+    n = len(obs)
+    if n < 2:
+        return []
+    t = np.array([o.t_s for o in obs])
+    corr = np.array([o.t_s - ctx.offset.get(o.observer, 0.0) for o in obs])
+    heard = np.array([o.heard for o in obs], dtype=np.float64)
+    x = np.array([o.x_m for o in obs])
+    y = np.array([o.y_m for o in obs])
+    sn = np.array([math.sin(o.theta) for o in obs])
+    cs = np.array([math.cos(o.theta) for o in obs])
+    codes: dict[str, int] = {}
+    who = np.array([codes.setdefault(o.observer, len(codes)) for o in obs])
+    what = np.array([codes.setdefault("kind:" + o.kind, len(codes)) for o in obs])
+    lo = np.array([(o.rmin_m or 0.0) * _RANGE_SLACK[0] for o in obs])
+    hi = np.array(
+        [o.rmax_m * _RANGE_SLACK[1] if o.rmax_m is not None else o.max_range_m * 1.2 for o in obs]
+    )
+    var = np.array([ctx.time_sigma(i) ** 2 for i in range(n)])
     max_delay = max((o.max_range_m / SPEED_OF_SOUND_M_S for o in obs if o.heard), default=0.0)
     offsets = [abs(v) for v in ctx.offset.values()]
-    reach = max_delay + 2 * TIME_Z * math.hypot(JITTER_S, CLOCK_SIGMA_S) + 2 * max(offsets, default=0.0)
-    out = []
-    for i, a in enumerate(obs):
-        for j in range(i + 1, len(obs)):
-            b = obs[j]
-            if b.t_s - a.t_s > reach:
-                break
-            if a.observer == b.observer or a.kind != b.kind:
-                continue
-            crossing = _cross(a, b)
-            if crossing is None:
-                continue
-            da, db = crossing
-            if not (ctx.in_band(i, da) and ctx.in_band(j, db)):
-                continue
-            dt = ctx.emission(i, da) - ctx.emission(j, db)
-            z2 = dt * dt / (ctx.time_sigma(i) ** 2 + ctx.time_sigma(j) ** 2)
-            if z2 > TIME_Z * TIME_Z:
-                continue
-            out.append((z2, i, j))
-    out.sort()
-    return out
+    reach = (
+        max_delay + 2 * TIME_Z * math.hypot(JITTER_S, CLOCK_SIGMA_S) + 2 * max(offsets, default=0.0)
+    )
+    end = np.searchsorted(t, t + reach, side="right")
+    min_sin = math.sin(math.radians(2.0))
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for i0 in range(0, n, chunk):
+        rows = np.arange(i0, min(i0 + chunk, n))
+        counts = np.maximum(end[rows] - rows - 1, 0)
+        total = int(counts.sum())
+        if total == 0:
+            continue
+        i = np.repeat(rows, counts)
+        j = i + 1 + (np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts))
+        keep = (who[i] != who[j]) & (what[i] == what[j])
+        i, j = i[keep], j[keep]
+        den = sn[i] * cs[j] - cs[i] * sn[j]
+        dx, dy = x[j] - x[i], y[j] - y[i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            da = (dx * cs[j] - dy * sn[j]) / den
+            db = (dx * cs[i] - dy * sn[i]) / den
+        keep = (np.abs(den) >= min_sin) & (da > 0) & (db > 0)
+        keep &= (lo[i] <= da) & (da <= hi[i]) & (lo[j] <= db) & (db <= hi[j])
+        i, j, da, db = i[keep], j[keep], da[keep], db[keep]
+        dt = (corr[i] - heard[i] * da / SPEED_OF_SOUND_M_S) - (
+            corr[j] - heard[j] * db / SPEED_OF_SOUND_M_S
+        )
+        z2 = dt * dt / (var[i] + var[j])
+        keep = z2 <= TIME_Z * TIME_Z
+        found.append((z2[keep], i[keep], j[keep]))
+    if not found:
+        return []
+    z2 = np.concatenate([f[0] for f in found])
+    i = np.concatenate([f[1] for f in found])
+    j = np.concatenate([f[2] for f in found])
+    order = np.lexsort((j, i, z2))
+    return list(zip(z2[order].tolist(), i[order].tolist(), j[order].tolist(), strict=True))
 
 
-def _fits(ctx: _Ctx, members: list[int]) -> tuple[float, float] | None:
+XY = tuple[float, float]
+
+
+def _fits(ctx: _Ctx, members: list[int], start: XY | None = None) -> XY | None:
     """The fix of a group whose bearings and bands fit one point, else None."""
     group = [ctx.obs[k] for k in members]
-    f = fit(group)
+    f = fit(group, start)
     if f.chi2 > chi2_quantile(3.09, f.dof):
         return None
     if any(bearing_z(o, f.x, f.y) > OUTLIER_Z for o in group):
@@ -141,65 +173,83 @@ def _fits(ctx: _Ctx, members: list[int]) -> tuple[float, float] | None:
     return f.x, f.y
 
 
-def _consistent(ctx: _Ctx, members: list[int]) -> bool:
-    """One sighting per observer; the bearings and bands fit one point (one gross bearing
-    error allowed in a group of four or more); emission times agree at that point."""
+def _consistent(ctx: _Ctx, members: list[int], start: XY | None) -> XY | None:
+    """The group's fix if it is one occurrence, else None: one sighting per observer; the
+    bearings and bands fit one point (one gross bearing error allowed in a group of four
+    or more); emission times agree at that point. `start` warm-starts the fit."""
     if len({ctx.obs[k].observer for k in members}) < len(members):
-        return False
-    xy = _fits(ctx, members)
+        return None
+    xy = _fits(ctx, members, start)
     if xy is None and len(members) >= 4:
         for k in members:
-            xy = _fits(ctx, [m for m in members if m != k])
+            xy = _fits(ctx, [m for m in members if m != k], start)
             if xy is not None:
                 break
-    if xy is None:
-        return False
-    return ctx.times_agree(members, *xy)
+    if xy is None or not ctx.times_agree(members, *xy):
+        return None
+    return xy
 
 
-def _group(ctx: _Ctx) -> list[list[int]]:
+def _group(ctx: _Ctx) -> list[tuple[list[int], XY | None]]:
+    """Groups (sorted by first member) with their fix when one was computed (size >= 3)."""
     group_of: dict[int, int] = {}
     groups: dict[int, list[int]] = {}
+    fix_of: dict[int, XY] = {}
     for _, i, j in _pairs(ctx):
         gi, gj = group_of.get(i), group_of.get(j)
         if gi is not None and gi == gj:
             continue
-        merged = sorted({*(groups[gi] if gi is not None else [i]), *(groups[gj] if gj is not None else [j])})
+        a = groups[gi] if gi is not None else [i]
+        b = groups[gj] if gj is not None else [j]
+        merged = sorted({*a, *b})
+        xy: XY | None = None
         # A new pair passed the crossing, band and time tests in _pairs already.
-        if len(merged) > 2 and not _consistent(ctx, merged):
-            continue
+        if len(merged) > 2:
+            bigger = gi if len(a) >= len(b) else gj
+            xy = _consistent(ctx, merged, fix_of.get(bigger) if bigger is not None else None)
+            if xy is None:
+                continue
         gid = min(merged)
         for g in (gi, gj):
             if g is not None:
                 del groups[g]
+                fix_of.pop(g, None)
         groups[gid] = merged
+        if xy is not None:
+            fix_of[gid] = xy
         for k in merged:
             group_of[k] = gid
-    return [groups[g] for g in sorted(groups)]
+    return [(groups[g], fix_of.get(g)) for g in sorted(groups)]
 
 
-def _clock_offsets(ctx: _Ctx, groups: list[list[int]]) -> dict[str, float]:
+def _clock_offsets(ctx: _Ctx, groups: list[tuple[list[int], XY | None]]) -> dict[str, float]:
     residuals: dict[str, list[float]] = {}
-    for members in groups:
-        if len(members) < 3:
+    for members, xy in groups:
+        if len(members) < 3 or xy is None:
             continue
-        f = fit([ctx.obs[k] for k in members])
-        times = {k: ctx.emission(k, math.hypot(f.x - ctx.obs[k].x_m, f.y - ctx.obs[k].y_m)) for k in members}
+        x, y = xy
+        times = {
+            k: ctx.emission(k, math.hypot(x - ctx.obs[k].x_m, y - ctx.obs[k].y_m)) for k in members
+        }
         centre = statistics.median(times.values())
         for k, t in times.items():
             residuals.setdefault(ctx.obs[k].observer, []).append(t - centre)
     return {obs: statistics.median(r) for obs, r in sorted(residuals.items()) if len(r) >= 3}
 
 
-def _attach_leftovers(ctx: _Ctx, groups: list[list[int]]) -> list[list[int]]:
+def _attach_leftovers(ctx: _Ctx, fitted: list[tuple[list[int], XY | None]]) -> list[list[int]]:
+    groups = [members for members, _ in fitted]
     used = {k for g in groups for k in g}
     fixes = []  # (emission time, group index, x, y), sorted by time for a windowed search
-    for g, members in enumerate(groups):
-        f = fit([ctx.obs[k] for k in members])
+    for g, (members, xy) in enumerate(fitted):
+        if xy is None:
+            f = fit([ctx.obs[k] for k in members])
+            xy = (f.x, f.y)
+        x, y = xy
         t0 = statistics.median(
-            ctx.emission(k, math.hypot(f.x - ctx.obs[k].x_m, f.y - ctx.obs[k].y_m)) for k in members
+            ctx.emission(k, math.hypot(x - ctx.obs[k].x_m, y - ctx.obs[k].y_m)) for k in members
         )
-        fixes.append((t0, g, f.x, f.y))
+        fixes.append((t0, g, x, y))
     fixes.sort()
     starts = [t for t, *_ in fixes]
     extra: dict[int, list[int]] = {}
@@ -220,7 +270,9 @@ def _attach_leftovers(ctx: _Ctx, groups: list[list[int]]) -> list[list[int]]:
             if any(ctx.obs[k].observer == o.observer for k in (*members, *extra.get(g, []))):
                 continue
             d = math.hypot(x - o.x_m, y - o.y_m)
-            dt = abs(ctx.emission(s, d) - t0) / math.hypot(ctx.time_sigma(s), ctx.time_sigma(members[0]))
+            dt = abs(ctx.emission(s, d) - t0) / math.hypot(
+                ctx.time_sigma(s), ctx.time_sigma(members[0])
+            )
             if o.kind != kind and bearing_z(o, x, y) > OUTLIER_Z:
                 continue  # another kind and another direction: too little in common
             if dt <= TIME_Z and ctx.in_band(s, d) and (best is None or (dt, g) < best):

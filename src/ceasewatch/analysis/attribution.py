@@ -344,12 +344,13 @@ def _cells(qx: FloatArray, qy: FloatArray, half: float, n: int) -> tuple[IntArra
 class _LineIndex:
     """The contact line's segments and a grid of the candidates for the nearest one."""
 
-    _BUCKETS = (1, 2, 4, 8, 16, 32, _K_MAX)
+    _BUCKETS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, _K_MAX)
     _LEAF = 6  # a cell listing more candidates is split in four
 
     def __init__(self, line: BaseGeometry, half: float, n: int) -> None:
         self.half, self.n = half, n
         pieces: list[FloatArray] = []
+        links: list[IntArray] = []  # previous and next segment of the same piece, or -1
         for part in shapely.get_parts(line):
             if part.geom_type not in ("LineString", "LinearRing"):
                 continue
@@ -366,10 +367,17 @@ class _LineIndex:
             up = np.vstack([u[-1:] if closed else end, u[:-1]])
             un = np.vstack([u[1:], u[:1] if closed else end])
             pieces.append(np.column_stack([a, b, u, ln, up, un]))
+            i = sum(len(p) for p in pieces[:-1]) + np.arange(len(a))
+            prev, nxt = i - 1, i + 1
+            prev[0], nxt[-1] = (i[-1], i[0]) if closed else (-1, -1)
+            links.append(np.column_stack([prev, nxt]))
         seg = np.vstack(pieces) if pieces else np.zeros((0, 11))
+        self.prev, self.next = (np.vstack(links) if links else np.zeros((0, 2), np.intp)).T
         self.ax, self.ay, self.bx, self.by, self.ux, self.uy, self.ln = seg[:, :7].T.copy()
         self.upx, self.upy, self.unx, self.uny = seg[:, 7:].T.copy()
         self.mult = np.ones(len(seg))
+        # What the query gathers per candidate, one array: one gather instead of five.
+        self.pack = np.stack([self.ax, self.ay, self.ux, self.uy, self.ln])
         self.empty = len(seg) == 0
         if self.empty:
             return
@@ -480,12 +488,14 @@ class _LineIndex:
           at one of its vertices (where that vertex is the nearest point of both segments).
         - Dominance by s0, the nearest segment to the cell's centre c: f = d(., s) -
           d(., s0) changes by at most r |grad f| over the cell (r: half its diagonal), and
-          |grad f| = 2 sin(phi / 2), phi the angle between the two residuals (a point
+          |grad f| = 2 sin(phi / 2), phi the angle between the two unit residuals (a point
           minus its nearest point on each segment). A residual moves by at most r over
           the cell (the residual of a projection on a convex set is 1-Lipschitz), so it
           turns by at most asin(r / d(c, .)); phi is at most the angle at c plus both turns.
+          Far away, both residuals point from s u s0 to the point, so phi is also at most
+          the angle that set subtends: 2 asin(diameter / distance).
         """
-        tol, r, n = 1e-9 * self.half + 1e-9, math.sqrt(2.0) * hw, len(s)
+        tol, r, n, s_all = 1e-9 * self.half + 1e-9, math.sqrt(2.0) * hw, len(s), s
         ix, iy = cell
         dx = -self.half + (ix + 0.5) * 2 * hw - self.ax[s]
         dy = -self.half + (iy + 0.5) * 2 * hw - self.ay[s]
@@ -508,12 +518,30 @@ class _LineIndex:
         cone_b = (p + ext >= ln - tol) & (un <= tol)
         j = j[slab | cone_a | cone_b]
         f = first[j]
+        # Angles as chords (|n1 - n2| = 2 sin(phi / 2)), which add up as angles do.
         with np.errstate(invalid="ignore", divide="ignore"):
-            cos = (rx[j] * rx[f] + ry[j] * ry[f]) / (d[j] * d[f])
-            turn = np.where(d > r, np.arcsin(np.minimum(r / d, 1.0)), np.pi)
-            phi = np.arccos(np.clip(cos, -1.0, 1.0)) + turn[j] + turn[f]
-        phi = np.where(np.isfinite(phi), np.minimum(phi, np.pi), np.pi)
-        bound = 2.0 * r * np.sin(phi / 2.0)
+            nx, ny = rx / d, ry / d
+            x2 = np.minimum(r / d, 1.0) ** 2
+            turn = np.where(d > r, np.sqrt(2.0 - 2.0 * np.sqrt(1.0 - x2)), 2.0)
+            grad = np.hypot(nx[j] - nx[f], ny[j] - ny[f]) + turn[j] + turn[f]
+        grad = np.where(np.isnan(grad), 2.0, np.minimum(grad, 2.0))
+        # Far away, better: both residuals point from s u s0 (of diameter D) to the point.
+        sj, sf = s_all[j], s_all[f]
+        diam2 = np.max(
+            [
+                (self.ax[sj] - self.ax[sf]) ** 2 + (self.ay[sj] - self.ay[sf]) ** 2,
+                (self.ax[sj] - self.bx[sf]) ** 2 + (self.ay[sj] - self.by[sf]) ** 2,
+                (self.bx[sj] - self.ax[sf]) ** 2 + (self.by[sj] - self.ay[sf]) ** 2,
+                (self.bx[sj] - self.bx[sf]) ** 2 + (self.by[sj] - self.by[sf]) ** 2,
+                self.ln[sj] ** 2,
+                self.ln[sf] ** 2,
+            ],
+            axis=0,
+        )
+        rho = d[f] - r
+        far = rho * rho > diam2
+        grad[far] = np.minimum(grad[far], 2.0 * np.sqrt(diam2[far]) / rho[far])
+        bound = r * grad
         keep = np.zeros(n, dtype=bool)
         keep[j[d[j] - d[f] <= bound + tol + 1e-9 * d[j]]] = True
         return keep
@@ -558,26 +586,40 @@ class _LineIndex:
         return out
 
     def _nearest(self, qx: FloatArray, qy: FloatArray, k: IntArray) -> FloatArray:
-        """Signed distance from each row's point to the nearest of its candidates `k`.
-
-        Where the nearest point is a vertex shared by two segments, each one's side test
-        alone can be wrong on the outside of a sharp bend; the sum of both (the vertex's
-        pseudo-normal) is right, so the signed offsets of all (near-)tied candidates add.
-        """
-        dx, dy = qx - self.ax[k], qy - self.ay[k]
-        ux, uy = self.ux[k], self.uy[k]
-        p = dx * ux + dy * uy
-        np.clip(p, 0.0, self.ln[k], out=p)
-        side = ux * dy - uy * dx
+        """Signed distance from each row's point to the nearest of its candidates `k`."""
+        ax, ay, ux, uy, ln = np.take(self.pack, k, axis=1)
+        dx, dy = qx - ax, qy - ay
+        p = dx * ux
+        p += dy * uy
+        np.maximum(p, 0.0, out=p)
+        np.minimum(p, ln, out=p)
         dx -= p * ux
         dy -= p * uy
-        d2 = dx * dx + dy * dy
-        d2min = d2.min(axis=1)
-        dmin = np.sqrt(d2min)
-        tie = d2 <= (d2min + 2e-7 * dmin + 1e-14)[:, None]
-        s = np.where(tie, side * self.mult[k], 0.0).sum(axis=1)
-        out: FloatArray = np.where(s < 0, -dmin, dmin)
-        return out
+        dx *= dx
+        dy *= dy
+        dx += dy
+        j = dx.argmin(axis=1)
+        rows = np.arange(len(k))
+        dist = np.sqrt(dx[rows, j])
+        best = k[rows, j]
+        return np.where(self._sign(qx[:, 0], qy[:, 0], best) < 0, -dist, dist)
+
+    def _sign(self, qx: FloatArray, qy: FloatArray, k: IntArray) -> FloatArray:
+        """The sign of each point's offset from its nearest segment k (see `orient`).
+
+        Where the nearest point is a vertex shared with the next or previous segment,
+        either one's side test alone can be wrong on the outside of a sharp bend; their
+        sum (the vertex's pseudo-normal) is right.
+        """
+        dx, dy = qx - self.ax[k], qy - self.ay[k]
+        p = dx * self.ux[k] + dy * self.uy[k]
+        side = self.mult[k] * (self.ux[k] * dy - self.uy[k] * dx)
+        other = np.where(p <= 0.0, self.prev[k], np.where(p >= self.ln[k], self.next[k], -1))
+        o = np.flatnonzero(other >= 0)
+        ko = other[o]
+        ox, oy = qx[o] - self.ax[ko], qy[o] - self.ay[ko]
+        side[o] += self.mult[ko] * (self.ux[ko] * oy - self.uy[ko] * ox)
+        return side
 
     def _fallback(self, qx: FloatArray, qy: FloatArray) -> FloatArray:
         """Points outside the grid or in crowded cells: shapely's tree, then the same sums."""

@@ -35,6 +35,8 @@ RANGE_REL_SIGMA = 0.3
 #: Share of reported bearings that are gross errors, and their RMS size (degrees).
 GROSS_ERROR_PRIOR = 0.04
 GROSS_ERROR_RMS_DEG = 60.0
+#: Chi-square drop (1 dof, 99.9%) that marks the left-out sighting as an outlier.
+OUTLIER_DROP = 10.83
 #: Normalised bearing residual beyond which a sighting is an outlier.
 OUTLIER_Z = 3.5
 _TWO_PI = 2.0 * math.pi
@@ -189,8 +191,10 @@ def robust_fit(obs: Sequence[Obs]) -> tuple[Fix, list[int], list[int]]:
 
     Returns:
         (fix, indices of the inliers, indices of the outliers). With three or more
-        sightings, the worst-fitting one is dropped while the fit fails a chi-square test
-        (99.9%) or a bearing misses by more than `OUTLIER_Z` sigma, keeping at least two.
+        sightings, each is left out in turn; the one whose removal lowers the chi-square
+        most is dropped when that drop is significant (`OUTLIER_DROP`, a likelihood-ratio
+        test at 99.9%), or when the fit fails its chi-square test (99.9%) or misses a
+        bearing by more than `OUTLIER_Z` sigma; this repeats while three or more remain.
     """
     idx = list(range(len(obs)))
     if len(obs) == 1:
@@ -198,18 +202,18 @@ def robust_fit(obs: Sequence[Obs]) -> tuple[Fix, list[int], list[int]]:
     out: list[int] = []
     current = fit([obs[i] for i in idx])
     while len(idx) >= 3:
-        worst_z = max(bearing_z(obs[i], current.x, current.y) for i in idx)
-        if current.chi2 <= chi2_quantile(3.09, current.dof) and worst_z <= OUTLIER_Z:
-            break
         best: tuple[float, int, Fix] | None = None
         for k in idx:  # leave each out in turn; keep the subset that fits best
-            rest = [obs[i] for i in idx if i != k]
-            f = fit(rest)
-            score = f.chi2 - chi2_quantile(0.0, f.dof)
-            if best is None or score < best[0]:
-                best = (score, k, f)
+            f = fit([obs[i] for i in idx if i != k], (current.x, current.y))
+            if best is None or f.chi2 < best[0]:
+                best = (f.chi2, k, f)
         assert best is not None
-        _, k, current = best
+        chi2_rest, k, rest = best
+        worst_z = max(bearing_z(obs[i], current.x, current.y) for i in idx)
+        failing = current.chi2 > chi2_quantile(3.09, current.dof) or worst_z > OUTLIER_Z
+        if not failing and current.chi2 - chi2_rest <= OUTLIER_DROP:
+            break
+        current = rest
         idx.remove(k)
         out.append(k)
     return current, idx, sorted(out)
