@@ -539,7 +539,7 @@ class _LineIndex:
             axis=0,
         )
         rho = d[f] - r
-        far = rho * rho > diam2
+        far = (rho > 0) & (rho * rho > diam2)
         grad[far] = np.minimum(grad[far], 2.0 * np.sqrt(diam2[far]) / rho[far])
         bound = r * grad
         keep = np.zeros(n, dtype=bool)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -36,6 +36,7 @@ from ceasewatch.errors import InvalidInput, Problem
 
 __all__ = [
     "MAX_PACKET_BYTES",
+    "TAGS",
     "UAS_LS_KEY",
     "KlvPacket",
     "KlvStats",
@@ -180,12 +181,7 @@ class KlvPacket:
     @property
     def time_utc(self) -> datetime | None:
         """The precision time stamp (tag 2) as a UTC datetime; None if absent or absurd."""
-        if self.t_us is None:
-            return None
-        try:
-            return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=self.t_us)
-        except OverflowError:
-            return None
+        return _utc(self.t_us)
 
     @property
     def pitch_deg(self) -> float | None:
@@ -221,6 +217,15 @@ class KlvPacket:
     def corners_deg(self) -> tuple[Corner, Corner, Corner, Corner] | None:
         """The image footprint: full corners if known, else centre + offsets, else None."""
         return self.full_corners_deg() or self.offset_corners_deg()
+
+
+def _utc(t_us: int | None) -> datetime | None:
+    if t_us is None:
+        return None
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=t_us)
+    except OverflowError:
+        return None
 
 
 def _four(values: list[float | None]) -> tuple[Corner, Corner, Corner, Corner] | None:
@@ -355,7 +360,12 @@ def _decode_value(spec: _Spec, raw: bytes) -> tuple[Any, bool]:
 
 
 class _Reader:
-    """Scans a byte stream chunk by chunk for UAS Datalink LS packets."""
+    """Scans a byte stream chunk by chunk for UAS Datalink LS packets.
+
+    `buf` holds unread input from absolute offset `base`; `start` indexes the first byte
+    still needed. Bytes before `start` are dropped only when more input must be read, so
+    a chunk full of packets is not copied once per packet.
+    """
 
     def __init__(
         self,
@@ -376,15 +386,18 @@ class _Reader:
         self.strict = strict
         self.max_packet_bytes = max_packet_bytes
         self.buf = bytearray()
-        self.base = 0  # absolute offset of buf[0]
+        self.base = 0
+        self.start = 0
         self.eof = False
         self.covered_until = 0  # absolute end of the last packet (good or bad) seen
-        self.run_start: int | None = None  # start of the current run of bad bytes
+        self.run_start: int | None = None  # absolute start of the current bad-byte run
         self.run_bytes = 0
 
     # -- bookkeeping -------------------------------------------------------------------
 
-    def problem(self, offset: int, what: str, tag: int | None = None, *, warn: bool = False) -> None:
+    def problem(
+        self, offset: int, what: str, tag: int | None = None, *, warn: bool = False
+    ) -> None:
         where = f"{self.name}: byte {offset}" + (f" tag {tag}" if tag is not None else "")
         p = Problem(where, what, "warning" if warn else "error")
         if self.strict:
@@ -393,14 +406,14 @@ class _Reader:
             self.stats.problems.append(p)
 
     def skip(self, start: int, end: int) -> None:
-        """Bytes [start, end) (absolute) belong to no packet found so far."""
-        n = end - max(start, self.covered_until)
-        if n <= 0:
+        """Absolute bytes [start, end) belong to no packet."""
+        start = max(start, self.covered_until)
+        if end <= start:
             return
-        self.stats.bad_bytes += n
+        self.stats.bad_bytes += end - start
         if self.run_start is None:
-            self.run_start = max(start, self.covered_until)
-        self.run_bytes += n
+            self.run_start = start
+        self.run_bytes += end - start
 
     def end_run(self) -> None:
         if self.run_start is not None:
@@ -409,71 +422,73 @@ class _Reader:
             self.problem(
                 start,
                 f"{n} bytes outside any UAS Datalink LS packet were skipped; if the file "
-                "is an MPEG-TS, extract the KLV data stream first (ffmpeg -map 0:d -c copy "
-                "-f data out.klv)",
+                "is an MPEG-TS, extract its KLV data stream first (ffmpeg -i in.ts -map 0:d "
+                "-c copy -f data out.klv)",
             )
 
     # -- buffer ------------------------------------------------------------------------
 
     def fill(self, need: int) -> bool:
-        """Read until buf holds `need` bytes; False if the input ends first."""
+        """Read until `need` bytes from `start` are buffered; False if the input ends."""
+        if len(self.buf) - self.start >= need:
+            return True
+        del self.buf[: self.start]
+        self.base += self.start
+        self.start = 0
         while len(self.buf) < need and not self.eof:
             chunk = self.stream.read(self.chunk_bytes)
-            if not chunk:
-                self.eof = True
-            else:
+            if chunk:
                 self.buf += chunk
+            else:
+                self.eof = True
         return len(self.buf) >= need
-
-    def drop(self, pos: int) -> None:
-        del self.buf[:pos]
-        self.base += pos
 
     # -- scanning ----------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[KlvPacket]:
         key_len = len(UAS_LS_KEY)
-        pos = 0
         while True:
-            k = self.buf.find(UAS_LS_KEY, pos)
+            k = self.buf.find(UAS_LS_KEY, self.start)
             if k < 0:
                 # Keep a tail that may be the start of a key split across chunks.
-                keep = len(self.buf) if self.eof else max(pos, len(self.buf) - key_len + 1)
-                self.skip(self.base + pos, self.base + keep)
-                self.drop(keep)
-                pos = 0
+                end = len(self.buf) if self.eof else max(self.start, len(self.buf) - key_len + 1)
+                self.skip(self.base + self.start, self.base + end)
+                self.start = end
                 if self.eof:
                     self.end_run()
                     return
-                self.fill(len(self.buf) + 1)
+                self.fill(len(self.buf) - self.start + self.chunk_bytes)
                 continue
-            self.skip(self.base + pos, self.base + k)
-            self.drop(k)
-            pos = 0
+            self.skip(self.base + self.start, self.base + k)
+            self.start = k
             self.end_run()
             packet, advance = self.frame()
+            self.start += advance
             if packet is not None:
                 self.stats.packets += 1
                 yield packet
-            pos = advance
 
     def frame(self) -> tuple[KlvPacket | None, int]:
-        """Read the packet whose key starts buf; (packet or None, where to search next)."""
+        """Read the packet whose key is at `start`: (the packet or None, bytes to advance).
+
+        After a bad packet the search resumes at the byte after its key: the length may
+        be the corrupt part, so nothing the packet claims is trusted.
+        """
         key_len = len(UAS_LS_KEY)
-        at = self.base
-        resync = 1  # after a bad packet, search again from the byte after its key
+        at = self.base + self.start
         while True:
             try:
-                got = _ber_length(self.buf, key_len)
+                got = _ber_length(self.buf, self.start + key_len)
             except ValueError as e:
                 self.stats.malformed += 1
                 self.covered_until = max(self.covered_until, at + key_len + 1)
                 self.problem(at, f"packet length: {e}; the packet is skipped")
-                return None, resync
-            if got is not None or not self.fill(len(self.buf) + 1):
+                return None, 1
+            if got is not None:
                 break
-        if got is None:
-            return self.truncated(at), resync
+            if not self.fill(len(self.buf) - self.start + 1):
+                self.truncated(at)
+                return None, 1
         length, n_len = got
         total = key_len + n_len + length
         if total > self.max_packet_bytes:
@@ -482,31 +497,34 @@ class _Reader:
             self.problem(
                 at,
                 f"packet claims {total} bytes, more than max_packet_bytes="
-                f"{self.max_packet_bytes}; a corrupt length, or raise max_packet_bytes",
+                f"{self.max_packet_bytes}: a corrupt length (or raise max_packet_bytes); "
+                "the packet is skipped",
             )
-            return None, resync
+            return None, 1
         if not self.fill(total):
-            return self.truncated(at), resync
-        data = bytes(self.buf[:total])
+            self.truncated(at)
+            return None, 1
+        data = bytes(self.buf[self.start : self.start + total])
         self.covered_until = max(self.covered_until, at + total)
         try:
             items = _items(data[key_len + n_len :], at + key_len + n_len)
         except ValueError as e:
             self.stats.malformed += 1
             self.problem(at, f"local set: {e}; the packet is skipped")
-            return None, resync
+            return None, 1
         ok = self.check(data, items, at)
         if ok is not True and self.verify_checksum:
-            return None, resync
+            return None, 1
         return self.decode(items, at, ok), total
 
     def truncated(self, at: int) -> None:
+        held = self.base + len(self.buf) - at
         self.stats.truncated += 1
         self.covered_until = max(self.covered_until, self.base + len(self.buf))
         self.problem(
             at,
-            f"the input ends {len(self.buf)} bytes into a packet; it is cut off "
-            "(a recording stopped mid-packet?) and is skipped",
+            f"the input ends {held} bytes into a packet (a recording cut off mid-packet?); "
+            "the partial packet is skipped",
         )
 
     def check(self, data: bytes, items: list[tuple[int, int, bytes]], at: int) -> bool | None:
@@ -536,8 +554,8 @@ class _Reader:
         values: dict[str, Any] = {}
         raw: list[tuple[int, bytes]] = []
         errors: set[int] = set()
-        for tag, offset, value in items:
-            if tag == _CHECKSUM_TAG and ok is not None:
+        for i, (tag, offset, value) in enumerate(items):
+            if tag == _CHECKSUM_TAG and ok is not None and i == len(items) - 1:
                 continue
             spec = TAGS.get(tag)
             if spec is None:
@@ -551,7 +569,7 @@ class _Reader:
                 raw.append((tag, value))
                 self.problem(
                     offset,
-                    f"{spec.name}: {e}; the field is left unknown and the bytes kept raw",
+                    f"{spec.name}: {e}; the field is left unknown and its bytes kept raw",
                     tag,
                     warn=True,
                 )
@@ -632,6 +650,15 @@ _GEOMETRY: dict[str, tuple[str, ...]] = {
 }
 
 
+_BOUNDED = (
+    "sensor_lat_deg",
+    "sensor_lon_deg",
+    "sensor_true_alt_m",
+    "frame_center_lat_deg",
+    "frame_center_lon_deg",
+)
+
+
 def _bounds(lo_hi: list[float] | None, value: float | None) -> list[float] | None:
     if value is None:
         return lo_hi
@@ -654,11 +681,7 @@ def inspect(path: str | os.PathLike[str], *, verify_checksum: bool = True) -> di
     stats = KlvStats()
     t_min: int | None = None
     t_max: int | None = None
-    bounds: dict[str, list[float] | None] = dict.fromkeys(
-        ("sensor_lat_deg", "sensor_lon_deg", "sensor_true_alt_m")
-        + ("frame_center_lat_deg", "frame_center_lon_deg"),
-        None,
-    )
+    bounds: dict[str, list[float] | None] = dict.fromkeys(_BOUNDED, None)
     geometry = dict.fromkeys((*_GEOMETRY, "offset_corners", "full_corners"), 0)
     versions: set[int] = set()
     raw_tags: dict[int, int] = {}
@@ -666,8 +689,7 @@ def inspect(path: str | os.PathLike[str], *, verify_checksum: bool = True) -> di
         if p.t_us is not None:
             t_min = p.t_us if t_min is None else min(t_min, p.t_us)
             t_max = p.t_us if t_max is None else max(t_max, p.t_us)
-        for name in bounds:
-            bounds[name] = _bounds(bounds[name], getattr(p, name))
+        bounds = {name: _bounds(lo_hi, getattr(p, name)) for name, lo_hi in bounds.items()}
         for kind, names in _GEOMETRY.items():
             geometry[kind] += all(getattr(p, n) is not None for n in names)
         geometry["offset_corners"] += p.offset_corners_deg() is not None
@@ -678,7 +700,7 @@ def inspect(path: str | os.PathLike[str], *, verify_checksum: bool = True) -> di
             raw_tags[tag] = raw_tags.get(tag, 0) + 1
 
     def iso(t_us: int | None) -> str | None:
-        t = None if t_us is None else replace(KlvPacket(0), t_us=t_us).time_utc
+        t = _utc(t_us)
         return None if t is None else t.isoformat().replace("+00:00", "Z")
 
     return {
@@ -693,7 +715,3 @@ def inspect(path: str | os.PathLike[str], *, verify_checksum: bool = True) -> di
         "ls_versions": sorted(versions),
         "raw_tags": dict(sorted(raw_tags.items())),
     }
-
-
-# Every decoded tag names a field of KlvPacket (checked once, at import).
-assert {s.name for s in TAGS.values()} <= {f.name for f in fields(KlvPacket)}
