@@ -22,8 +22,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ceasewatch.analysis import analyse
-from ceasewatch.analysis.observations import normalise
 from ceasewatch.analysis.localise import crlb
+from ceasewatch.analysis.observations import normalise
 from ceasewatch.demo import demo_theater_dir
 from ceasewatch.geo.theater import Theater, load_theater
 from ceasewatch.sim import default_window, simulate
@@ -72,7 +72,9 @@ def score(theater: Theater, seed: int, hours: float, rate: float, gross: float) 
     start, _ = default_window(theater)
     sc = simulate(theater, seed, start, hours, fire_rate_per_h=rate, gross_error_rate=gross)
     obs_list = sc.observations
-    result = analyse(theater, obs_list.sightings, obs_list.detections, obs_list.craters, obs_list.allegations)
+    result = analyse(
+        theater, obs_list.sightings, obs_list.detections, obs_list.craters, obs_list.allegations
+    )
     link = obs_list.sighting_truth
     occ = {o.id: o for o in sc.truth.occurrences}
     s = Scores()
@@ -121,7 +123,9 @@ def score(theater: Theater, seed: int, hours: float, rate: float, gross: float) 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--hours", type=float, default=24.0)
     args = ap.parse_args()
@@ -136,7 +140,10 @@ def main() -> None:
         if header is None:
             header = f"{'episodes/h':>10} {'gross':>6} " + " ".join(f"{k:>14}" for k in row)
             print(header)
-        print(f"{rate:>10.1f} {gross:>6.2f} " + " ".join(f"{v:>14.3f}" if isinstance(v, float) else f"{v:>14}" for v in row.values()))
+        print(
+            f"{rate:>10.1f} {gross:>6.2f} "
+            + " ".join(f"{v:>14.3f}" if isinstance(v, float) else f"{v:>14}" for v in row.values())
+        )
 
 
 if __name__ == "__main__":

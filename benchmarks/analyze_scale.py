@@ -39,7 +39,9 @@ def sightings(n: int, base: list[Sighting]) -> list[Sighting]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sizes", default="10000,100000,1000000")
     args = ap.parse_args()
     theater_dir = demo_theater_dir()
@@ -47,7 +49,8 @@ def main() -> None:
     start, _ = default_window(theater)
     base = list(simulate(theater, 1, start, 24, fire_rate_per_h=60).observations.sightings)
     print(f"base day: {len(base)} sightings")
-    print(f"{'sightings':>10} {'seconds':>9} {'sightings/s':>12} {'time/N vs 1st':>14} {'NlogN ratio':>12}")
+    cols = ("sightings", "seconds", "sightings/s", "time/N vs 1st", "NlogN ratio")
+    print(" ".join(f"{c:>13}" for c in cols))
     first: tuple[int, float] | None = None
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(x) for x in args.sizes.split(",")):
@@ -61,7 +64,7 @@ def main() -> None:
                 first = (n, dt)
             per = (dt / n) / (first[1] / first[0])
             nlogn = math.log(n) / math.log(first[0])
-            print(f"{n:>10} {dt:>9.1f} {n / dt:>12.0f} {per:>14.2f} {nlogn:>12.2f}")
+            print(f"{n:>13} {dt:>13.1f} {n / dt:>13.0f} {per:>13.2f} {nlogn:>13.2f}")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ import pytest
 
 from ceasewatch.analysis.allegations import match_allegations
 from ceasewatch.analysis.model import Event, Violation
-from ceasewatch.analysis.rules import apply_rules, load_rules
+from ceasewatch.analysis.rules import load_rules
+from ceasewatch.analysis.violations import apply_rules
 from ceasewatch.errors import InvalidInput
 from ceasewatch.geo.theater import Theater
 from ceasewatch.records.kinds import Allegation
-from tests.analysis.test_rules import EAST, POST_A07, T0, WEST, E, W, event, offset
+from tests.analysis.common import EAST, POST_A07, T0, WEST, E, W, event, offset
 
 #: In side-e's area, more than 40 km from any post.
 REMOTE_EAST = (47.35, 39.95)

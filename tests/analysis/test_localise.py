@@ -11,15 +11,42 @@ from ceasewatch.analysis.localise import crlb, fit, robust_fit, single_fix
 from ceasewatch.analysis.observations import Obs
 
 
-def ob(name: str, x: float, y: float, tx: float, ty: float, sigma_deg: float = 2.0, err_deg: float = 0.0,
-       band: tuple[float, float] | None = None) -> Obs:  # fmt: skip
+def ob(
+    name: str,
+    x: float,
+    y: float,
+    tx: float,
+    ty: float,
+    *,
+    sigma_deg: float = 2.0,
+    err_deg: float = 0.0,
+    band: tuple[float, float] | None = None,
+) -> Obs:
     theta = math.atan2(tx - x, ty - y) + math.radians(err_deg)
     lo, hi = band if band else (None, None)
-    return Obs(name, 0.0, name, "mon-a", x, y, theta, math.radians(sigma_deg), lo, hi, "explosion", 1, False)
+    return Obs(
+        name,
+        0.0,
+        name,
+        "mon-a",
+        x,
+        y,
+        theta,
+        math.radians(sigma_deg),
+        lo,
+        hi,
+        "explosion",
+        1,
+        False,
+    )
 
 
 def test_three_exact_bearings_fix_the_point_and_the_covariance_is_the_crlb() -> None:
-    group = [ob("a", 0, 0, 5000, 5000), ob("b", 10000, 0, 5000, 5000), ob("c", 0, 10000, 5000, 5000)]
+    group = [
+        ob("a", 0, 0, 5000, 5000),
+        ob("b", 10000, 0, 5000, 5000),
+        ob("c", 0, 10000, 5000, 5000),
+    ]
     f = fit(group)
     # Within metres: the weak prior on distance (the kind's reach) pulls a little.
     assert math.hypot(f.x - 5000, f.y - 5000) < 5.0
@@ -59,7 +86,10 @@ def test_covariance_is_honest_on_random_geometry(seed: int) -> None:
     for _ in range(n):
         tx, ty = rng.uniform(-3000, 3000, 2)
         posts = rng.uniform(-9000, 9000, (4, 2))
-        group = [ob(str(i), px, py, tx, ty, sigma_deg=2.0, err_deg=rng.normal(0, 2.0)) for i, (px, py) in enumerate(posts)]
+        group = [
+            ob(str(i), px, py, tx, ty, sigma_deg=2.0, err_deg=rng.normal(0, 2.0))
+            for i, (px, py) in enumerate(posts)
+        ]
         f = fit(group)
         ex, ey = tx - f.x, ty - f.y
         det = f.cee * f.cnn - f.cen**2

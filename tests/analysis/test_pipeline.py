@@ -17,6 +17,11 @@ from ceasewatch.geo.theater import Theater
 from ceasewatch.records import parse_time
 from ceasewatch.sim import Scenario, default_window, simulate
 
+EVENT_PROPERTIES = (
+    "id", "time", "kind", "count", "sightings", "outliers", "craters", "cov_m2",
+    "semi_major_m", "semi_minor_m", "orientation_deg", "crlb_m", "p_side", "d_line_m",
+)  # fmt: skip
+
 
 @pytest.fixture(scope="module")
 def day(demo_theater: Theater) -> Scenario:
@@ -52,8 +57,7 @@ def test_events_contract(result: Analysis, tmp_path: Path) -> None:
     )
     for f in feats:
         p = f["properties"]
-        assert {"id", "time", "kind", "count", "sightings", "outliers", "craters", "cov_m2", "semi_major_m",
-                "semi_minor_m", "orientation_deg", "crlb_m", "p_side", "d_line_m"} <= set(p)  # fmt: skip
+        assert set(EVENT_PROPERTIES) <= set(p)
         assert p["semi_major_m"] >= p["semi_minor_m"] >= 0
         assert 0 <= p["orientation_deg"] < 180
         if p["p_side"]:
@@ -69,7 +73,11 @@ def test_events_contract(result: Analysis, tmp_path: Path) -> None:
 @settings(max_examples=5, deadline=None)
 @given(seed=st.integers(0, 2**31))
 def test_any_input_order_gives_byte_identical_output(
-    demo_theater: Theater, day: Scenario, result: Analysis, seed: int, tmp_path_factory: pytest.TempPathFactory
+    demo_theater: Theater,
+    day: Scenario,
+    result: Analysis,
+    seed: int,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     o = day.observations
     shuffled = [list(x) for x in (o.sightings, o.detections, o.craters, o.allegations)]
@@ -97,7 +105,9 @@ def test_association_is_mostly_right(day: Scenario, result: Analysis) -> None:
     assert tp / len(got) > 0.9 and tp / len(want) > 0.85
 
 
-def test_rows_outside_the_theater_are_reported_not_guessed(demo_theater: Theater, day: Scenario) -> None:
+def test_rows_outside_the_theater_are_reported_not_guessed(
+    demo_theater: Theater, day: Scenario
+) -> None:
     s = day.observations.sightings[0]
     far = s.model_copy(update={"id": "far", "lat": 10.0, "lon": 10.0})
     r = analyse(demo_theater, [s, far])

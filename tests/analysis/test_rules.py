@@ -18,9 +18,6 @@ from ceasewatch.analysis.rules import (
 from ceasewatch.errors import InvalidInput
 
 # test_allegations.py imports its scene builders from here; they live in test_violations.py.
-from tests.analysis.test_violations import EAST, POST_A07, T0, WEST, E, W, event, offset
-
-__all__ = ["EAST", "POST_A07", "T0", "WEST", "E", "W", "event", "offset"]
 
 
 def test_defaults_cover_every_kind() -> None:

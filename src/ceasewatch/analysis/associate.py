@@ -241,11 +241,12 @@ def _attach_leftovers(ctx: _Ctx, fitted: list[tuple[list[int], XY | None]]) -> l
     groups = [members for members, _ in fitted]
     used = {k for g in groups for k in g}
     fixes = []  # (emission time, group index, x, y), sorted by time for a windowed search
-    for g, (members, xy) in enumerate(fitted):
-        if xy is None:
+    for g, (members, known) in enumerate(fitted):
+        if known is not None:
+            x, y = known
+        else:
             f = fit([ctx.obs[k] for k in members])
-            xy = (f.x, f.y)
-        x, y = xy
+            x, y = f.x, f.y
         t0 = statistics.median(
             ctx.emission(k, math.hypot(x - ctx.obs[k].x_m, y - ctx.obs[k].y_m)) for k in members
         )

@@ -42,7 +42,9 @@ def crater_obs(craters: Sequence[Crater], theater: Theater) -> list[Obs]:
     ordered = sorted(craters, key=lambda c: (c.time, c.id))
     if not ordered:
         return []
-    x, y = theater.frame.to_local(np.array([c.lon for c in ordered]), np.array([c.lat for c in ordered]))
+    x, y = theater.frame.to_local(
+        np.array([c.lon for c in ordered]), np.array([c.lat for c in ordered])
+    )
     out = []
     for i, c in enumerate(ordered):
         reach = max_range_m(c.caliber_mm)

@@ -33,7 +33,11 @@ def ellipse(cee: float, cen: float, cnn: float) -> tuple[float, float, float]:
     disc = math.sqrt(max(half_tr * half_tr - det, 0.0))
     l1, l2 = half_tr + disc, max(half_tr - disc, 0.0)
     # Eigenvector of l1 in (east, north); azimuth clockwise from north = atan2(east, north).
-    az = math.degrees(math.atan2(l1 - cnn, cen)) if abs(cen) > 1e-12 else (90.0 if cee >= cnn else 0.0)
+    az = (
+        math.degrees(math.atan2(l1 - cnn, cen))
+        if abs(cen) > 1e-12
+        else (90.0 if cee >= cnn else 0.0)
+    )
     return math.sqrt(CHI2_2D_95 * l1), math.sqrt(CHI2_2D_95 * l2), az % 180.0
 
 
@@ -49,14 +53,28 @@ def _event(
     t_s: float,
     fix: Fix,
     count: int,
-    **ids: tuple[str, ...],
+    sightings: tuple[str, ...] = (),
+    outliers: tuple[str, ...] = (),
+    craters: tuple[str, ...] = (),
+    observers: tuple[str, ...] = (),
 ) -> Event:
     lon, lat = theater.frame.to_wgs84(fix.x, fix.y)
     return Event(
-        id=eid, time=_time(t_s), kind=kind, count=count, x_m=fix.x, y_m=fix.y,
-        lon=float(lon[0]), lat=float(lat[0]), cov_m2=((fix.cee, fix.cen), (fix.cen, fix.cnn)),
-        crlb_m=fix.rms_m, **ids,
-    )  # fmt: skip
+        id=eid,
+        time=_time(t_s),
+        kind=kind,
+        count=count,
+        x_m=fix.x,
+        y_m=fix.y,
+        lon=float(lon[0]),
+        lat=float(lat[0]),
+        cov_m2=((fix.cee, fix.cen), (fix.cen, fix.cnn)),
+        crlb_m=fix.rms_m,
+        sightings=sightings,
+        outliers=outliers,
+        craters=craters,
+        observers=observers,
+    )
 
 
 def events_from_sightings(obs: Sequence[Obs], assoc: Association, theater: Theater) -> list[Event]:
@@ -72,12 +90,17 @@ def events_from_sightings(obs: Sequence[Obs], assoc: Association, theater: Theat
         ids = tuple(sorted(o.id for o in group))
         out.append(
             _event(
-                theater, eid=event_id("EV", ids), kind=kind, t_s=statistics.median(times), fix=fix,
-                count=round(statistics.median(o.count for o in inliers)), sightings=ids,
+                theater,
+                eid=event_id("EV", ids),
+                kind=kind,
+                t_s=statistics.median(times),
+                fix=fix,
+                count=round(statistics.median(o.count for o in inliers)),
+                sightings=ids,
                 outliers=tuple(sorted(group[i].id for i in outl)),
                 observers=tuple(sorted({o.observer for o in group})),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -91,9 +114,15 @@ def events_from_craters(
         fix, _, outl = robust_fit(group)
         ids = tuple(sorted(o.id for o in group))
         ev = _event(
-            theater, eid=event_id("FP", ids), kind="firing_position", t_s=min(o.t_s for o in group),
-            fix=fix, count=len(group), craters=ids, outliers=tuple(sorted(group[i].id for i in outl)),
-        )  # fmt: skip
+            theater,
+            eid=event_id("FP", ids),
+            kind="firing_position",
+            t_s=min(o.t_s for o in group),
+            fix=fix,
+            count=len(group),
+            craters=ids,
+            outliers=tuple(sorted(group[i].id for i in outl)),
+        )
         events.append(ev)
         impacts[ev.id] = [(o.x_m, o.y_m) for o in sorted(group, key=lambda o: o.id)]
     return events, impacts

@@ -32,7 +32,12 @@ def analyse_files(
     orgs = theater.org_roles()
     loaded: dict[str, list[Record]] = {}
     skipped: list[Problem] = []
-    for name, path in (("sightings", sightings), ("detections", detections), ("craters", craters), ("allegations", allegations)):
+    for name, path in (
+        ("sightings", sightings),
+        ("detections", detections),
+        ("craters", craters),
+        ("allegations", allegations),
+    ):
         if path is None:
             loaded[name] = []
             continue

@@ -29,15 +29,28 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: Bearing sigma (degrees) assumed per kind when a sighting gives none.
 DEFAULT_SIGMA_DEG = {
-    "explosion": 3.0, "shot": 3.0, "projectile": 4.0, "burst": 5.0, "flare": 2.5,
-    "movement": 4.0, "aircraft": 5.0, "drone": 5.0, "other": 5.0,
-}  # fmt: skip
+    "explosion": 3.0,
+    "shot": 3.0,
+    "projectile": 4.0,
+    "burst": 5.0,
+    "flare": 2.5,
+    "movement": 4.0,
+    "aircraft": 5.0,
+    "drone": 5.0,
+    "other": 5.0,
+}
 #: Farthest distance (m) at which each kind is plausibly observed: bounds the search.
 MAX_RANGE_M = {
-    "explosion": 20000.0, "shot": 20000.0, "projectile": 15000.0, "burst": 8000.0,
-    "flare": 25000.0, "movement": 8000.0, "aircraft": 20000.0, "drone": 8000.0,
+    "explosion": 20000.0,
+    "shot": 20000.0,
+    "projectile": 15000.0,
+    "burst": 8000.0,
+    "flare": 25000.0,
+    "movement": 8000.0,
+    "aircraft": 20000.0,
+    "drone": 8000.0,
     "other": 15000.0,
-}  # fmt: skip
+}
 #: How far (m) outside every control area an observer may stand and still be "in" the theater.
 THEATER_MARGIN_M = 2000.0
 
@@ -67,7 +80,7 @@ class Obs:
 
 def _footprint(theater: Theater) -> BaseGeometry:
     """Everything any side controls at any time, in local metres, widened by a margin."""
-    parts = []
+    parts: list[BaseGeometry] = []
     for start, end in theater.intervals():
         t = start or (end if end else EPOCH)
         parts.extend(theater.at(t).areas.values())
@@ -92,12 +105,22 @@ def normalise(sightings: Sequence[Sighting], theater: Theater) -> tuple[list[Obs
     for i, s in enumerate(ordered):
         where = f"sighting {s.id}"
         if not inside[i]:
-            skipped.append(Problem(where, f"observer {s.observer} at lat {s.lat}, lon {s.lon} "
-                                   "lies outside the theater; check the position (lat/lon swapped?)"))  # fmt: skip
+            skipped.append(
+                Problem(
+                    where,
+                    f"observer {s.observer} at lat {s.lat}, lon {s.lon} "
+                    "lies outside the theater; check the position (lat/lon swapped?)",
+                )
+            )
             continue
         if not theater.at(s.time).areas:
-            skipped.append(Problem(where, f"no control areas are in force at {s.time.isoformat()}; "
-                                   "check the time or the theater's valid_from/valid_to"))  # fmt: skip
+            skipped.append(
+                Problem(
+                    where,
+                    f"no control areas are in force at {s.time.isoformat()}; "
+                    "check the time or the theater's valid_from/valid_to",
+                )
+            )
             continue
         if i in grid_north:
             true_deg = (s.bearing_deg + float(grid_north[i])) % 360.0
@@ -110,10 +133,19 @@ def normalise(sightings: Sequence[Sighting], theater: Theater) -> tuple[list[Obs
         sigma_deg = s.sigma_deg or DEFAULT_SIGMA_DEG.get(s.kind.value, 5.0)
         out.append(
             Obs(
-                id=s.id, t_s=(s.time - EPOCH).total_seconds(), observer=s.observer, org=s.org,
-                x_m=float(x[i]), y_m=float(y[i]), theta=math.radians(true_deg),
-                sigma=math.radians(sigma_deg), rmin_m=s.range_min_m, rmax_m=s.range_max_m,
-                kind=s.kind.value, count=s.count, heard=s.sense is not None and s.sense.value == "heard",
+                id=s.id,
+                t_s=(s.time - EPOCH).total_seconds(),
+                observer=s.observer,
+                org=s.org,
+                x_m=float(x[i]),
+                y_m=float(y[i]),
+                theta=math.radians(true_deg),
+                sigma=math.radians(sigma_deg),
+                rmin_m=s.range_min_m,
+                rmax_m=s.range_max_m,
+                kind=s.kind.value,
+                count=s.count,
+                heard=s.sense is not None and s.sense.value == "heard",
             )
-        )  # fmt: skip
+        )
     return out, skipped

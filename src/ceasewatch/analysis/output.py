@@ -23,10 +23,26 @@ from ceasewatch.records import format_time
 
 __all__ = ["OUTPUT_FILES", "VIOLATION_COLUMNS", "write_analysis"]
 
-OUTPUT_FILES = ("events.geojson", "violations.geojson", "violations.csv", "allegations.csv", "summary.json")
+OUTPUT_FILES = (
+    "events.geojson",
+    "violations.geojson",
+    "violations.csv",
+    "allegations.csv",
+    "summary.json",
+)
 VIOLATION_COLUMNS = (
-    "id", "rule", "side", "p", "severity", "time", "event_ids", "detection_ids", "lon", "lat", "description",
-)  # fmt: skip
+    "id",
+    "rule",
+    "side",
+    "p",
+    "severity",
+    "time",
+    "event_ids",
+    "detection_ids",
+    "lon",
+    "lat",
+    "description",
+)
 
 
 def _r(x: float, nd: int) -> float:
@@ -90,7 +106,9 @@ def write_analysis(result: Analysis, out: Path) -> dict[str, Path]:
     """Write the output files into `out` (created if needed); return their paths."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in OUTPUT_FILES}
-    paths["events.geojson"].write_text(_collection([_event_feature(e) for e in result.events]), encoding="utf-8")
+    paths["events.geojson"].write_text(
+        _collection([_event_feature(e) for e in result.events]), encoding="utf-8"
+    )
     rows = [_violation_row(v) for v in result.violations]
     paths["violations.geojson"].write_text(
         _collection([_point(r["lon"], r["lat"], r) for r in rows]), encoding="utf-8"
@@ -100,12 +118,19 @@ def write_analysis(result: Analysis, out: Path) -> dict[str, Path]:
         w.writerow(VIOLATION_COLUMNS)
         for r in rows:
             w.writerow(
-                [";".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c]) for c in VIOLATION_COLUMNS]
+                [
+                    ";".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c])
+                    for c in VIOLATION_COLUMNS
+                ]
             )
     with paths["allegations.csv"].open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["allegation", "status", "event_ids", "violation_ids", "note"])
         for f in result.findings:
-            w.writerow([f.allegation, f.status, ";".join(f.event_ids), ";".join(f.violation_ids), f.note])
-    paths["summary.json"].write_text(json.dumps(result.summary(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            w.writerow(
+                [f.allegation, f.status, ";".join(f.event_ids), ";".join(f.violation_ids), f.note]
+            )
+    paths["summary.json"].write_text(
+        json.dumps(result.summary(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return paths

@@ -23,7 +23,7 @@ from ceasewatch.analysis.events import events_from_craters, events_from_sighting
 from ceasewatch.analysis.model import AllegationFinding, Event, Violation
 from ceasewatch.analysis.observations import normalise
 from ceasewatch.analysis.rules import Rule, load_rules
-from ceasewatch.analysis.violations import apply_rules
+from ceasewatch.analysis.violations import apply_rules, best_side
 from ceasewatch.errors import Problem
 from ceasewatch.geo.theater import Theater
 from ceasewatch.records import Allegation, Crater, Detection, Sighting
@@ -52,7 +52,7 @@ class Analysis:
             "events": {
                 "total": len(self.events),
                 "by_kind": counts([e.kind for e in self.events]),
-                "by_side": counts([max(e.p_side, key=lambda s: (e.p_side[s], s)) if e.p_side else None for e in self.events]),
+                "by_side": counts([best_side(e.p_side)[0] for e in self.events]),
             },
             "violations": {
                 "total": len(self.violations),
@@ -78,7 +78,9 @@ def attribute(events: Sequence[Event], theater: Theater) -> list[Event]:
         p = geom.p_side(x, y, cov)
         d = geom.d_line_m(x, y)
         for row, i in enumerate(idx):
-            p_side = {side: float(p[row, k]) for k, side in enumerate(geom.sides) if p[row, k] > 0.0}
+            p_side = {
+                side: float(p[row, k]) for k, side in enumerate(geom.sides) if p[row, k] > 0.0
+            }
             d_line = float(d[row]) if np.isfinite(d[row]) else None
             out[i] = dataclasses.replace(events[i], p_side=p_side, d_line_m=d_line)
     return out
@@ -90,6 +92,7 @@ def analyse(
     detections: Sequence[Detection] = (),
     craters: Sequence[Crater] = (),
     allegations: Sequence[Allegation] = (),
+    *,
     rules: Sequence[Rule] | None = None,
 ) -> Analysis:
     """Locate, attribute and judge: the whole analysis over one set of records."""
@@ -103,7 +106,9 @@ def analyse(
     events = attribute(sorted([*events, *fp_events], key=lambda e: (e.time, e.id)), theater)
     dets = sorted(detections, key=lambda d: (d.time, d.id))
     violations = apply_rules(rules, theater, events, dets, impacts=impacts)
-    findings = match_allegations(sorted(allegations, key=lambda a: (a.time, a.id)), events, violations, theater)
+    findings = match_allegations(
+        sorted(allegations, key=lambda a: (a.time, a.id)), events, violations, theater
+    )
     inputs = {
         "sightings": len(sightings),
         "detections": len(detections),

@@ -19,17 +19,13 @@ import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, cast
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from ceasewatch.errors import InvalidInput, Problem
 from ceasewatch.geo.features import ZoneType
 from ceasewatch.records.kinds import DetectionClass
-
-if TYPE_CHECKING:
-    # Re-exported for callers of the old home; see __getattr__ below.
-    from ceasewatch.analysis.violations import apply_rules
 
 __all__ = [
     "DEFAULT_RULES_PATH",
@@ -43,7 +39,6 @@ __all__ = [
     "RuleParams",
     "Severity",
     "WeaponInZoneParams",
-    "apply_rules",
     "load_rules",
     "parse_rules",
 ]
@@ -306,16 +301,3 @@ def _choice(enum: type[_E], value: Any) -> _E | None:
 def _brief(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def __getattr__(name: str) -> object:
-    """`apply_rules` moved to `violations`; it is still importable from here.
-
-    Imported lazily because `violations` imports this module. Import it from
-    `ceasewatch.analysis.violations` in new code.
-    """
-    if name == "apply_rules":
-        from ceasewatch.analysis import violations
-
-        return violations.apply_rules
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -75,7 +75,7 @@ from ceasewatch.geo.features import FeatureKind, ZoneType
 from ceasewatch.geo.theater import Site, Theater
 from ceasewatch.records.kinds import Detection
 
-__all__ = ["apply_rules"]
+__all__ = ["apply_rules", "best_side"]
 
 #: sqrt of the 95% quantile of chi-square with 2 degrees of freedom: a 95% radius over this
 #: is the sigma of a circular Gaussian.
@@ -125,7 +125,8 @@ def _iso(error_m: float) -> Cov:
     return ((var, 0.0), (0.0, var))
 
 
-def _best_side(p_side: Mapping[str, float]) -> tuple[str | None, float]:
+def best_side(p_side: Mapping[str, float]) -> tuple[str | None, float]:
+    """The most probable side and its probability (ties: the first by name)."""
     ranked = sorted(((-p, s) for s, p in p_side.items() if p > 0.0))
     return (ranked[0][1], -ranked[0][0]) if ranked else (None, 0.0)
 
@@ -279,7 +280,7 @@ def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> It
         neg_p, side, p_x = min(ranked)
         if -neg_p < rule.min_p:
             continue
-        n_across = sum(1 for ex in exs if _best_side(ex.p_side)[0] not in (None, side))
+        n_across = sum(1 for ex in exs if best_side(ex.p_side)[0] not in (None, side))
         yield _make(
             rule,
             side=side,
@@ -318,7 +319,7 @@ def _fire_near_post(rule: Rule, p: FireNearPostParams, ctx: _Context) -> Iterato
         if best is None or -best[0] < rule.min_p:
             continue
         prob, d, post = -best[0], best[1], best[3]
-        area_side, p_area = _best_side(ev.p_side)
+        area_side, p_area = best_side(ev.p_side)
         if ev.kind == "explosion":
             side = _other_side(th, area_side)
             who = (
@@ -479,7 +480,7 @@ def _movement_across_line(
         if not cands:
             continue
         gap, dist, _, a = min(cands, key=lambda c: c[:3])
-        (sx, px), (sy, py) = _best_side(a.p_side), _best_side(b.p_side)
+        (sx, px), (sy, py) = best_side(a.p_side), best_side(b.p_side)
         if sx is None or sy is None or sx == sy or px * py < rule.min_p:
             continue
         yield _make(

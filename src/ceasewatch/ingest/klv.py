@@ -5,10 +5,13 @@ a packet is the 16-byte universal key `06 0E 2B 34 02 0B 01 01 0E 01 03 01 01 00
 a BER length (short or long form) and a local set of items, each a BER-OID tag, a BER
 length and a value. The last item is tag 1, the checksum: the low 16 bits of the running
 sum of the packet's bytes taken as big-endian 16-bit words, from the first byte of the key
-through the checksum item's length byte (ST 0601 §"Checksum"; this is not a CRC). The
-standard says a packet whose checksum does not match "shall be discarded".
+through the checksum item's length byte (a sum, not a CRC: the standard's reference code
+adds 16-bit words). The standard says a packet whose checksum does not match "shall be
+discarded".
 
-Fixed-point items map an integer range onto a real range (ST 0601 section 8). Signed
+Fixed-point items map an integer range onto a real range (ST 0601 section 8; the
+constants below are those of ST 0601.11 as klvdata's tests and jmisb quote them, and
+unchanged in ST 0601.17 as kwiver's table cites it). Signed
 items map -(2^(n-1)-1)..(2^(n-1)-1) onto ±max and reserve -2^(n-1) (0x8000, 0x80000000)
 as an "error" / "out of range" indicator: the sensor latitude when the sensor looks above
 the horizon, say. That value means "unknown" for the one field, never a bad packet: the
@@ -40,6 +43,7 @@ __all__ = [
     "UAS_LS_KEY",
     "KlvPacket",
     "KlvStats",
+    "TagSpec",
     "inspect",
     "iter_packets",
 ]
@@ -68,7 +72,9 @@ _Kind = Literal["str", "uint", "umap", "smap"]
 
 
 @dataclass(frozen=True, slots=True)
-class _Spec:
+class TagSpec:
+    """How one tag is decoded: the `KlvPacket` field it fills and its mapping."""
+
     name: str
     kind: _Kind
     size: int = 0
@@ -76,44 +82,44 @@ class _Spec:
     hi: float = 0.0
 
 
-def _corner_specs() -> dict[int, _Spec]:
-    specs: dict[int, _Spec] = {}
+def _corner_specs() -> dict[int, TagSpec]:
+    specs: dict[int, TagSpec] = {}
     for i in range(4):
         # Tags 26..33: offsets from the frame centre, ±0.075 degrees in int16.
-        specs[26 + 2 * i] = _Spec(f"offset_corner{i + 1}_lat_deg", "smap", 2, hi=0.075)
-        specs[27 + 2 * i] = _Spec(f"offset_corner{i + 1}_lon_deg", "smap", 2, hi=0.075)
+        specs[26 + 2 * i] = TagSpec(f"offset_corner{i + 1}_lat_deg", "smap", 2, hi=0.075)
+        specs[27 + 2 * i] = TagSpec(f"offset_corner{i + 1}_lon_deg", "smap", 2, hi=0.075)
         # Tags 82..89: the same corners in full range, int32.
-        specs[82 + 2 * i] = _Spec(f"corner{i + 1}_lat_deg", "smap", 4, hi=90.0)
-        specs[83 + 2 * i] = _Spec(f"corner{i + 1}_lon_deg", "smap", 4, hi=180.0)
+        specs[82 + 2 * i] = TagSpec(f"corner{i + 1}_lat_deg", "smap", 4, hi=90.0)
+        specs[83 + 2 * i] = TagSpec(f"corner{i + 1}_lon_deg", "smap", 4, hi=180.0)
     return specs
 
 
 #: The tags decoded into `KlvPacket` fields; every other tag is kept raw.
-TAGS: dict[int, _Spec] = {
-    2: _Spec("t_us", "uint", 8),
-    3: _Spec("mission_id", "str"),
-    4: _Spec("platform_tail_number", "str"),
-    5: _Spec("platform_heading_deg", "umap", 2, 0.0, 360.0),
-    6: _Spec("platform_pitch_deg", "smap", 2, hi=20.0),
-    7: _Spec("platform_roll_deg", "smap", 2, hi=50.0),
-    10: _Spec("platform_designation", "str"),
-    11: _Spec("image_source_sensor", "str"),
-    13: _Spec("sensor_lat_deg", "smap", 4, hi=90.0),
-    14: _Spec("sensor_lon_deg", "smap", 4, hi=180.0),
-    15: _Spec("sensor_true_alt_m", "umap", 2, -900.0, 19000.0),
-    16: _Spec("sensor_hfov_deg", "umap", 2, 0.0, 180.0),
-    17: _Spec("sensor_vfov_deg", "umap", 2, 0.0, 180.0),
-    18: _Spec("sensor_rel_azimuth_deg", "umap", 4, 0.0, 360.0),
-    19: _Spec("sensor_rel_elevation_deg", "smap", 4, hi=180.0),
-    20: _Spec("sensor_rel_roll_deg", "umap", 4, 0.0, 360.0),
-    21: _Spec("slant_range_m", "umap", 4, 0.0, 5_000_000.0),
-    22: _Spec("target_width_m", "umap", 2, 0.0, 10_000.0),
-    23: _Spec("frame_center_lat_deg", "smap", 4, hi=90.0),
-    24: _Spec("frame_center_lon_deg", "smap", 4, hi=180.0),
-    25: _Spec("frame_center_elevation_m", "umap", 2, -900.0, 19000.0),
-    65: _Spec("ls_version", "uint", 1),
-    90: _Spec("platform_pitch_full_deg", "smap", 4, hi=90.0),
-    91: _Spec("platform_roll_full_deg", "smap", 4, hi=90.0),
+TAGS: dict[int, TagSpec] = {
+    2: TagSpec("t_us", "uint", 8),
+    3: TagSpec("mission_id", "str"),
+    4: TagSpec("platform_tail_number", "str"),
+    5: TagSpec("platform_heading_deg", "umap", 2, 0.0, 360.0),
+    6: TagSpec("platform_pitch_deg", "smap", 2, hi=20.0),
+    7: TagSpec("platform_roll_deg", "smap", 2, hi=50.0),
+    10: TagSpec("platform_designation", "str"),
+    11: TagSpec("image_source_sensor", "str"),
+    13: TagSpec("sensor_lat_deg", "smap", 4, hi=90.0),
+    14: TagSpec("sensor_lon_deg", "smap", 4, hi=180.0),
+    15: TagSpec("sensor_true_alt_m", "umap", 2, -900.0, 19000.0),
+    16: TagSpec("sensor_hfov_deg", "umap", 2, 0.0, 180.0),
+    17: TagSpec("sensor_vfov_deg", "umap", 2, 0.0, 180.0),
+    18: TagSpec("sensor_rel_azimuth_deg", "umap", 4, 0.0, 360.0),
+    19: TagSpec("sensor_rel_elevation_deg", "smap", 4, hi=180.0),
+    20: TagSpec("sensor_rel_roll_deg", "umap", 4, 0.0, 360.0),
+    21: TagSpec("slant_range_m", "umap", 4, 0.0, 5_000_000.0),
+    22: TagSpec("target_width_m", "umap", 2, 0.0, 10_000.0),
+    23: TagSpec("frame_center_lat_deg", "smap", 4, hi=90.0),
+    24: TagSpec("frame_center_lon_deg", "smap", 4, hi=180.0),
+    25: TagSpec("frame_center_elevation_m", "umap", 2, -900.0, 19000.0),
+    65: TagSpec("ls_version", "uint", 1),
+    90: TagSpec("platform_pitch_full_deg", "smap", 4, hi=90.0),
+    91: TagSpec("platform_roll_full_deg", "smap", 4, hi=90.0),
     **_corner_specs(),
 }
 
@@ -341,7 +347,7 @@ def _items(value: bytes, base: int) -> list[tuple[int, int, bytes]]:
     return items
 
 
-def _decode_value(spec: _Spec, raw: bytes) -> tuple[Any, bool]:
+def _decode_value(spec: TagSpec, raw: bytes) -> tuple[Any, bool]:
     """(value, is_error_value) of one item; ValueError if its length is wrong."""
     if spec.kind == "str":
         return raw.decode("utf-8", errors="replace"), False

@@ -98,7 +98,9 @@ def root(leaf_hashes: Sequence[bytes]) -> bytes:
     return node_hash(root(leaf_hashes[:k]), root(leaf_hashes[k:]))
 
 
-def inclusion_proof(leaf_hashes: Sequence[bytes], index: int, size: int | None = None) -> list[bytes]:
+def inclusion_proof(
+    leaf_hashes: Sequence[bytes], index: int, size: int | None = None
+) -> list[bytes]:
     """The audit path of leaf ``index`` in the tree of the first ``size`` leaves (section 2.1.3.1).
 
     Args:
@@ -110,7 +112,9 @@ def inclusion_proof(leaf_hashes: Sequence[bytes], index: int, size: int | None =
     return MerkleTree(leaf_hashes[:n]).inclusion_proof(index, n)
 
 
-def consistency_proof(leaf_hashes: Sequence[bytes], old: int, new: int | None = None) -> list[bytes]:
+def consistency_proof(
+    leaf_hashes: Sequence[bytes], old: int, new: int | None = None
+) -> list[bytes]:
     """The proof that the tree of ``old`` leaves is a prefix of the tree of ``new`` (2.1.4.1)."""
     n = len(leaf_hashes) if new is None else new
     return MerkleTree(leaf_hashes[:n]).consistency_proof(old, n)
@@ -280,9 +284,9 @@ class MerkleTree:
 
     def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
         leaves = list(leaf_hashes)
-        for i, h in enumerate(leaves):
-            if len(h) != HASH_SIZE:
-                raise InvalidInput(f"leaf hash {i} is {len(h)} bytes, not {HASH_SIZE}")
+        if any(map(HASH_SIZE.__ne__, map(len, leaves))):
+            i = next(i for i, h in enumerate(leaves) if len(h) != HASH_SIZE)
+            raise InvalidInput(f"leaf hash {i} is {len(leaves[i])} bytes, not {HASH_SIZE}")
         self._levels: list[bytearray] = [bytearray(b"".join(leaves))]
         self._build_from(0)
 
