@@ -327,20 +327,26 @@ def _items(value: bytes, base: int) -> list[tuple[int, int, bytes]]:
         ValueError: an item's tag or length runs past the end of the set.
     """
     items: list[tuple[int, int, bytes]] = []
+    end = len(value)
     i = 0
-    while i < len(value):
-        tag, n_tag = _ber_oid(value, i)
-        try:
-            got = _ber_length(value, i + n_tag)
-        except ValueError as e:
-            raise ValueError(f"tag {tag}: {e}") from None
-        if got is None:
-            raise ValueError(f"tag {tag}: length runs past the end of the local set")
-        length, n_len = got
-        start = i + n_tag + n_len
-        if start + length > len(value):
+    while i < end:
+        # Fast path: every tag ST 0601 defines so far fits one byte, most lengths too.
+        tag, n_tag = (value[i], 1) if value[i] < 0x80 else _ber_oid(value, i)
+        j = i + n_tag
+        if j < end and value[j] < 0x80:
+            length, n_len = value[j], 1
+        else:
+            try:
+                got = _ber_length(value, j)
+            except ValueError as e:
+                raise ValueError(f"tag {tag}: {e}") from None
+            if got is None:
+                raise ValueError(f"tag {tag}: length runs past the end of the local set")
+            length, n_len = got
+        start = j + n_len
+        if start + length > end:
             raise ValueError(
-                f"tag {tag}: {length} value bytes claimed, {len(value) - start} left in the set"
+                f"tag {tag}: {length} value bytes claimed, {end - start} left in the set"
             )
         items.append((tag, base + i, value[start : start + length]))
         i = start + length
