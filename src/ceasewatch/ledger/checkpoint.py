@@ -44,7 +44,9 @@ from ceasewatch.ledger.note import (
     Verifier,
     check_key_name,
     decode_base64,
+    decode_skey,
     decode_vkey,
+    encode_skey,
     encode_vkey,
     key_id,
     open_note,
@@ -276,6 +278,25 @@ class CosignatureSigner:
     def generate(cls, name: str) -> CosignatureSigner:
         """A new key from the operating system's randomness."""
         return cls(name, Ed25519PrivateKey.generate().private_bytes_raw())
+
+    @classmethod
+    def from_skey(cls, skey: str) -> CosignatureSigner:
+        """Parse ``PRIVATE+KEY+<name>+<hex key ID>+<base64(0x04 || seed)>``.
+
+        The key ID must be the cosignature/v1 one of the derived public key. Errors never
+        quote the key.
+        """
+        name, hex_id, seed = decode_skey(skey, ALG_COSIGNATURE_V1)
+        signer = cls(name, seed)
+        if signer.key_id != int(hex_id, 16):
+            raise InvalidInput(
+                f"cosigner key {name}: key ID {hex_id} does not match its key; it was altered"
+            )
+        return signer
+
+    def skey(self) -> str:
+        """This key as a PRIVATE+KEY string of type 0x04. Keep it secret."""
+        return encode_skey(self.name, self.key_id, ALG_COSIGNATURE_V1, self._seed)
 
     @property
     def name(self) -> str:

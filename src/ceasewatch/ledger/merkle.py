@@ -494,8 +494,9 @@ def first_bad_level(levels: Sequence[bytes]) -> NodeMismatch | None:
     """Recompute a stored tree's levels from its leaves; the lowest disagreeing node, if any.
 
     For trees kept in storage (`MerkleTree.levels`): every stored node must be the hash of its
-    two stored children. This finds the lowest level, and the first node in it, where that
-    fails, and so which leaf range's stored hashes were tampered with or corrupted.
+    two stored children, and every complete pair of children must have its node. This finds the
+    lowest level, and the first node in it, where that fails, and so which leaf range's stored
+    hashes were tampered with, lost or corrupted.
 
     What it cannot see: a leaf changed together with every node above it (the stored tree is
     then consistent with itself). Only a comparison with something signed finds that: the root
@@ -505,12 +506,16 @@ def first_bad_level(levels: Sequence[bytes]) -> NodeMismatch | None:
     """
     for level in range(1, len(levels)):
         below, here = levels[level - 1], levels[level]
-        for i in range(len(here) // HASH_SIZE):
+        expected = len(below) // (2 * HASH_SIZE)
+        for i in range(max(expected, len(here) // HASH_SIZE)):
             pair = below[2 * i * HASH_SIZE : (2 * i + 2) * HASH_SIZE]
-            if len(pair) < 2 * HASH_SIZE:
-                return NodeMismatch(level, i, i << level, (i + 1) << level)
             stored = here[i * HASH_SIZE : (i + 1) * HASH_SIZE]
-            if hashlib.sha256(_NODE_PREFIX + pair).digest() != stored:
+            # a missing node, a node without children, or a wrong hash
+            if (
+                len(pair) < 2 * HASH_SIZE
+                or len(stored) < HASH_SIZE
+                or (hashlib.sha256(_NODE_PREFIX + pair).digest() != stored)
+            ):
                 return NodeMismatch(level, i, i << level, (i + 1) << level)
     return None
 

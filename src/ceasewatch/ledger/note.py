@@ -49,7 +49,9 @@ __all__ = [
     "VerifierKey",
     "check_key_name",
     "decode_base64",
+    "decode_skey",
     "decode_vkey",
+    "encode_skey",
     "encode_vkey",
     "key_id",
     "open_note",
@@ -160,6 +162,32 @@ def decode_vkey(vkey: str) -> VerifierKey:
             f"({key_id(name, typed):08x}); the vkey was altered or mistyped"
         )
     return VerifierKey(name, int(hex_id, 16), typed[0], typed[1:])
+
+
+def encode_skey(name: str, key_id: int, alg: int, seed: bytes) -> str:
+    """``PRIVATE+KEY+<name>+<hex key ID>+<base64(alg || seed)>``. Keep it secret."""
+    return f"PRIVATE+KEY+{name}+{key_id:08x}+{_b64encode(bytes([alg]) + seed)}"
+
+
+def decode_skey(skey: str, alg: int) -> tuple[str, str, bytes]:
+    """Split a PRIVATE+KEY string of signature type ``alg`` into name, hex key ID and seed.
+
+    The caller derives the public key and checks the key ID. Errors never quote the key.
+    """
+    parts = skey.split("+", 4)
+    if len(parts) != 5 or parts[0] != "PRIVATE" or parts[1] != "KEY":
+        raise InvalidInput("signer key is not PRIVATE+KEY+<name>+<key id>+<base64 key>")
+    name, hex_id, key64 = parts[2], parts[3], parts[4]
+    check_key_name(name)
+    if not _HEX8.fullmatch(hex_id):
+        raise InvalidInput(f"signer key {name}: key ID is not 8 hex digits")
+    try:
+        typed = decode_base64(key64, "signer key")
+    except InvalidInput:
+        raise InvalidInput(f"signer key {name}: key is not canonical base64") from None
+    if len(typed) != 33 or typed[0] != alg:
+        raise InvalidInput(f"signer key {name} is not a type 0x{alg:02x} Ed25519 seed")
+    return name, hex_id, typed[1:]
 
 
 class Verifier(Protocol):
@@ -280,20 +308,8 @@ class Ed25519Signer:
 
         The key ID must match the public key derived from the seed. Errors never quote the key.
         """
-        parts = skey.split("+", 4)
-        if len(parts) != 5 or parts[0] != "PRIVATE" or parts[1] != "KEY":
-            raise InvalidInput("signer key is not PRIVATE+KEY+<name>+<key id>+<base64 key>")
-        name, hex_id, key64 = parts[2], parts[3], parts[4]
-        check_key_name(name)
-        if not _HEX8.fullmatch(hex_id):
-            raise InvalidInput(f"signer key {name}: key ID is not 8 hex digits")
-        try:
-            typed = decode_base64(key64, f"signer key {name}")
-        except InvalidInput:
-            raise InvalidInput(f"signer key {name}: key is not canonical base64") from None
-        if len(typed) != 33 or typed[0] != ALG_ED25519:
-            raise InvalidInput(f"signer key {name} is not a type 0x01 Ed25519 seed")
-        signer = cls(name, typed[1:])
+        name, hex_id, seed = decode_skey(skey, ALG_ED25519)
+        signer = cls(name, seed)
         if signer.key_id != int(hex_id, 16):
             raise InvalidInput(
                 f"signer key {name}: key ID {hex_id} does not match its key; it was altered"
@@ -302,8 +318,7 @@ class Ed25519Signer:
 
     def skey(self) -> str:
         """This key as a PRIVATE+KEY string. Keep it secret."""
-        typed = bytes([ALG_ED25519]) + self._seed
-        return f"PRIVATE+KEY+{self.name}+{self.key_id:08x}+{_b64encode(typed)}"
+        return encode_skey(self.name, self.key_id, ALG_ED25519, self._seed)
 
     @property
     def name(self) -> str:
@@ -538,6 +553,8 @@ def sign_note(
     kept: list[Signature] = []
     for s in keep:
         check_key_name(s.name)
+        if not s.signature:
+            raise InvalidInput(f"kept signature by {s.key} has no signature bytes")
         if (s.name, s.key_id) not in new_keys and all(
             (k.name, k.key_id) != (s.name, s.key_id) for k in kept
         ):
