@@ -44,7 +44,7 @@ __all__ = ["SPEED_OF_SOUND_M_S", "Association", "associate", "compatible"]
 SPEED_OF_SOUND_M_S = 343.0
 #: Kinds that observers confuse with one another (a gun's report and an impact).
 _CLASSES = {"explosion": "fire", "shot": "fire", "projectile": "fire"}
-_RANGE_SLACK = (0.5, 1.6)  # a true distance may lie this far outside a stated band
+_RANGE_SLACK = (0.4, 2.0)  # a true distance may lie this far outside a stated band
 
 
 def compatible(a: str, b: str) -> bool:
@@ -118,6 +118,9 @@ def _pairs(ctx: _Ctx, chunk: int = 4096) -> list[tuple[float, int, int]]:
         [o.rmax_m * _RANGE_SLACK[1] if o.rmax_m is not None else o.max_range_m * 1.2 for o in obs]
     )
     var = np.array([ctx.time_sigma(i) ** 2 for i in range(n)])
+    has_band = np.array([o.rmax_m is not None for o in obs])
+    mid = np.array([0.5 * ((o.rmin_m or 0.0) + (o.rmax_m or 0.0)) for o in obs])
+    tol_sin = np.array([math.sin(min(3.0 * o.sigma, math.pi / 2)) for o in obs])
     max_delay = max((o.max_range_m / SPEED_OF_SOUND_M_S for o in obs if o.heard), default=0.0)
     offsets = [abs(v) for v in ctx.offset.values()]
     reach = (
@@ -141,9 +144,25 @@ def _pairs(ctx: _Ctx, chunk: int = 4096) -> list[tuple[float, int, int]]:
         with np.errstate(divide="ignore", invalid="ignore"):
             da = (dx * cs[j] - dy * sn[j]) / den
             db = (dx * cs[i] - dy * sn[i]) / den
-        keep = (np.abs(den) >= min_sin) & (da > 0) & (db > 0)
-        keep &= (lo[i] <= da) & (da <= hi[i]) & (lo[j] <= db) & (db <= hi[j])
-        i, j, da, db = i[keep], j[keep], da[keep], db[keep]
+        crossed = (np.abs(den) >= min_sin) & (da > 0) & (db > 0)
+        crossed &= (lo[i] <= da) & (da <= hi[i]) & (lo[j] <= db) & (db <= hi[j])
+        # Rays that do not cross where they should (nearly parallel, or noisy enough to
+        # cross behind an observer) still agree if one passes within 3 sigma of the
+        # other's stated distance: try each one's band middle as the meeting point.
+        for a, b in ((i, j), (j, i)):
+            pa_x, pa_y = x[a] + mid[a] * sn[a], y[a] + mid[a] * cs[a]
+            vx, vy = pa_x - x[b], pa_y - y[b]
+            dist_b = np.sqrt(vx * vx + vy * vy)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sin_err = np.abs(sn[b] * vy - cs[b] * vx) / dist_b
+            near = ~crossed & has_band[a] & (sn[b] * vx + cs[b] * vy > 0) & (sin_err <= tol_sin[b])
+            near &= (lo[b] <= dist_b) & (dist_b <= hi[b])
+            if a is i:
+                da, db = np.where(near, mid[a], da), np.where(near, dist_b, db)
+            else:
+                da, db = np.where(near, dist_b, da), np.where(near, mid[a], db)
+            crossed |= near
+        i, j, da, db = i[crossed], j[crossed], da[crossed], db[crossed]
         dt = (corr[i] - heard[i] * da / SPEED_OF_SOUND_M_S) - (
             corr[j] - heard[j] * db / SPEED_OF_SOUND_M_S
         )
