@@ -6,20 +6,20 @@
 - summary.json: counts, inputs read, skipped rows with reasons.
 
 Numbers are rounded to what they mean (positions 1e-6 degree, metres 0.1, probabilities
-1e-4), so the files are byte-identical whenever the analysis is.
+1e-4, times 1 ms, written fixed-width so that they sort as text), so the files are byte-identical whenever the analysis is.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ceasewatch.analysis.events import ellipse
 from ceasewatch.analysis.model import Event, Violation
 from ceasewatch.analysis.pipeline import Analysis
-from ceasewatch.records import format_time
 
 __all__ = ["OUTPUT_FILES", "VIOLATION_COLUMNS", "write_analysis"]
 
@@ -45,6 +45,12 @@ VIOLATION_COLUMNS = (
 )
 
 
+def _time(t: datetime) -> str:
+    """UTC to the millisecond, fixed width, so the text sorts as the times do."""
+    t = t.astimezone(UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
 def _r(x: float, nd: int) -> float:
     v = round(x, nd)
     return 0.0 if v == 0 else v  # no "-0.0"
@@ -55,7 +61,7 @@ def _event_feature(e: Event) -> dict[str, Any]:
     major, minor, orient = ellipse(cee, cen, cnn)
     props: dict[str, Any] = {
         "id": e.id,
-        "time": format_time(e.time),
+        "time": _time(e.time),
         "kind": e.kind,
         "count": e.count,
         "sightings": list(e.sightings),
@@ -88,7 +94,7 @@ def _violation_row(v: Violation) -> dict[str, Any]:
         "side": v.side,
         "p": _r(v.p, 4),
         "severity": v.severity,
-        "time": format_time(v.time),
+        "time": _time(v.time),
         "event_ids": list(v.event_ids),
         "detection_ids": list(v.detection_ids),
         "lon": _r(v.lon, 6),
