@@ -23,19 +23,22 @@ lie at t_a, t_b along it contributes T(h, t_b/h) - T(h, t_a/h), with T Owen's T
 function (Owen 1956, "Tables for computing bivariate normal probabilities"). Edges more
 than 6 sigma away contribute under 2e-8 and are left out, so only nearby edges are summed,
 on top of the area's indicator at the point. T is evaluated with Owen's reflection
-identity and 20-point Gauss-Legendre quadrature, the normal tail with the erfc
+identity and 8-point Gauss-Legendre quadrature, the normal tail with the erfc
 approximation of Numerical Recipes (relative error < 1.2e-7). A point closer than
 1e-7 sigma to an area boundary (where the indicator jumps) is first moved by 1e-6 sigma,
 which the result cannot feel.
 
-Speed comes from two uniform grids over the theater built with the index. The contact
-line's grid lists, for each cell, the segments that can be nearest to some point in it:
-within reach of the cell (distance from its centre at most the nearest one's plus the
-cell's diagonal) and whose Voronoi region can meet it (the cell meets the segment's
-perpendicular slab or the normal cone of one of its vertices). The areas' grid marks the
-cells no boundary passes through with the side that fills them; only points in the other
-cells, or outside the grids, ask shapely. Chunks of points run on a thread pool (numpy and
-shapely release the GIL).
+Speed comes from two indexes built with the geometry. The contact line's is a quadtree
+whose leaves list the segments that can be nearest to some point in them: a segment
+stays if its Voronoi region can meet the cell (the cell meets its perpendicular slab or
+the normal cone at one of its vertices) and if the nearest segment to the cell's centre
+does not dominate it everywhere in the cell (a bound on how fast the difference of the
+two distances can change); cells are split while they list more than a dozen. A point's
+distance is then the minimum over its leaf's few candidates, exact to rounding. The
+areas' index is a grid whose cells no boundary crosses carry the side that fills them,
+and a lower bound of the distance to any boundary (which tells p_side which points are
+certain); only points in the other cells ask shapely. Chunks of points run on a thread
+pool: numpy and shapely release the GIL.
 """
 
 from __future__ import annotations
@@ -70,11 +73,12 @@ MIN_MASS = 1e-6
 JITTER_M2 = 1e-6
 
 _CHUNK = 1 << 16  # points per task: arrays stay in cache, and tasks spread over threads
-_FINEST = 0.25
+_FINEST = 1.0  # the line's quadtree stops at cells this many typical segments wide
+_AREA_GRID = 512  # cells a side of the areas' grid
 _K_MAX = 64  # cells listing more candidate segments send their points to the fallback
 _DEGENERATE = 1e-7  # whitened distance to a boundary below which a point is nudged
 _NUDGE = np.array([1e-6, 0.7e-6])  # whitened nudge, off any axis a boundary might follow
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(20)
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
 _GL_X = (_GL_X + 1.0) / 2.0
 _GL_W = _GL_W / 2.0
 
@@ -108,8 +112,6 @@ class SideGeometry:
         sides: the columns of `p_side` and the values of `side_of` (default: the sorted
             ids of the sides that have an area). A side without an area gets zeros.
         workers: threads for large batches (default: the CPUs available, at most 8).
-        grid_cells: cells per axis of the index grids (a power of two; default from the
-            number of vertices).
 
     Example:
         >>> geo = SideGeometry(theater.at(t), theater.frame)  # doctest: +SKIP
@@ -124,7 +126,6 @@ class SideGeometry:
         *,
         sides: Sequence[str] | None = None,
         workers: int | None = None,
-        grid_cells: int | None = None,
     ) -> None:
         self.sides: tuple[str, ...] = tuple(sorted(state.areas) if sides is None else sides)
         if len(set(self.sides)) != len(self.sides):
@@ -151,13 +152,8 @@ class SideGeometry:
         self._area_geoms = [shift(g) for g in areas.values()]
         for g in self._area_geoms:
             shapely.prepare(g)
-        n_vertices = sum(int(shapely.get_num_coordinates(g)) for g in [line, *areas.values()])
-        if grid_cells is None:
-            grid_cells = int(np.clip(2 ** round(math.log2(4 * n_vertices**0.5 + 1)), 64, 512))
-        if grid_cells < 1 or grid_cells & (grid_cells - 1):
-            raise InvalidInput(f"grid_cells={grid_cells} must be a power of two")
-        self._line = _LineIndex(shift(line), half, grid_cells)
-        self._areas = _AreaIndex(self._area_geoms, half, grid_cells)
+        self._areas = _AreaIndex(self._area_geoms, half, _AREA_GRID)
+        self._line = _LineIndex(shift(line), half, self.workers)
         self._line.orient(self._side_index)
 
     # -- public API -----------------------------------------------------------------------
@@ -274,18 +270,24 @@ class SideGeometry:
         nx, ny = qx[near], qy[near]
         pairs = self._areas.edges_within(nx, ny, reach[near])
         mass, degenerate = self._areas.masses(nx, ny, chol, pairs)
-        if degenerate.any():
-            # On a boundary the indicator jumps, and so does the sum of edge terms, but
-            # their difference does not: moving the point by 1e-6 sigma keeps them in step.
+        # On a boundary the indicator jumps, and so does the sum of edge terms, but their
+        # difference does not: moving the point by 1e-6 sigma keeps them in step (and by
+        # a little more, in another direction, in the unlikely case it lands on another).
+        for attempt in range(3):
             d = np.flatnonzero(degenerate)
+            if len(d) == 0:
+                break
+            step = _NUDGE * 10.0**attempt * (-1.0) ** attempt
             c11, c21, c22 = l11[d], l21[d], l22[d]
-            mx = nx[d] + c11 * _NUDGE[0]
-            my = ny[d] + c21 * _NUDGE[0] + c22 * _NUDGE[1]
+            mx = nx[d] + c11 * step[0]
+            my = ny[d] + c21 * step[0] + c22 * step[1]
             remap = np.full(len(near), -1, dtype=np.intp)
             remap[d] = np.arange(len(d))
             keep = remap[pairs[0]] >= 0
             sub = (remap[pairs[0][keep]], pairs[1][keep])
-            mass[d], _ = self._areas.masses(mx, my, (c11, c21, c22), sub)
+            mass[d], again = self._areas.masses(mx, my, (c11, c21, c22), sub)
+            degenerate = np.zeros(len(near), dtype=bool)
+            degenerate[d[again]] = True
         np.clip(mass, 0.0, 1.0, out=mass)
         total = mass.sum(axis=1)
         ok = total >= MIN_MASS
@@ -316,8 +318,7 @@ def _covariance(cov_m2: FloatArray, n: int) -> FloatArray:
             f"cov_m2[{i}] = {cov[i].tolist()} is not a covariance (finite, symmetric, "
             f"positive semi-definite, m²); {int(bad.sum())} of {n} are not"
         )
-    jitter = JITTER_M2 + 1e-9 * (sxx + syy)
-    return np.column_stack([sxx + jitter, sxy, syy + jitter])
+    return np.column_stack([sxx + JITTER_M2, sxy, syy + JITTER_M2])
 
 
 def _polygons(geom: BaseGeometry) -> list[BaseGeometry]:
@@ -331,6 +332,14 @@ def _polygons(geom: BaseGeometry) -> list[BaseGeometry]:
     return out
 
 
+def _tree(seg: FloatArray) -> shapely.STRtree:
+    """An STRtree of segments (ax, ay, bx, by, ...), built now: GEOS builds it on the first
+    query otherwise, which two threads might then do at once."""
+    tree = shapely.STRtree(shapely.linestrings(np.stack([seg[:, 0:2], seg[:, 2:4]], 1)))
+    tree.query(shapely.points(0.0, 0.0))
+    return tree
+
+
 def _cells(qx: FloatArray, qy: FloatArray, half: float, n: int) -> tuple[IntArray, BoolArray]:
     """Grid cell (ix * n + iy) of each point and whether it is inside the grid."""
     scale = n / (2.0 * half)
@@ -341,21 +350,33 @@ def _cells(qx: FloatArray, qy: FloatArray, half: float, n: int) -> tuple[IntArra
     return cell, inside
 
 
+@dataclass(frozen=True, slots=True)
+class _Leaves:
+    """Leaves of the line's quadtree: nodes, centres, candidate counts, candidates."""
+
+    node: IntArray
+    cx: FloatArray
+    cy: FloatArray
+    count: IntArray
+    seg: IntArray
+
+
 class _LineIndex:
     """The contact line's segments and a grid of the candidates for the nearest one."""
 
     _BUCKETS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, _K_MAX)
-    _LEAF = 6  # a cell listing more candidates is split in four
+    _LEAF = 12  # a cell listing more candidates is split in four
 
-    def __init__(self, line: BaseGeometry, half: float, n: int) -> None:
-        self.half, self.n = half, n
+    def __init__(self, line: BaseGeometry, half: float, workers: int) -> None:
+        self.half, self.top = half, 6
         pieces: list[FloatArray] = []
         links: list[IntArray] = []  # previous and next segment of the same piece, or -1
         for part in shapely.get_parts(line):
             if part.geom_type not in ("LineString", "LinearRing"):
                 continue
             xy = shapely.get_coordinates(part)
-            xy = xy[np.r_[True, (np.diff(xy, axis=0) != 0).any(axis=1)]]
+            if len(xy):
+                xy = xy[np.r_[True, (np.diff(xy, axis=0) != 0).any(axis=1)]]
             if len(xy) < 2:
                 continue
             a, b = xy[:-1], xy[1:]
@@ -375,18 +396,21 @@ class _LineIndex:
         self.prev, self.next = (np.vstack(links) if links else np.zeros((0, 2), np.intp)).T
         self.ax, self.ay, self.bx, self.by, self.ux, self.uy, self.ln = seg[:, :7].T.copy()
         self.upx, self.upy, self.unx, self.uny = seg[:, 7:].T.copy()
-        self.mult = np.ones(len(seg))
-        # What the query gathers per candidate, one array: one gather instead of five.
-        self.pack = np.stack([self.ax, self.ay, self.ux, self.uy, self.ln])
+        self.mux, self.muy = self.ux, self.uy  # the direction, times -1 where `orient` says
         self.empty = len(seg) == 0
         if self.empty:
             return
-        self.tree = shapely.STRtree(shapely.linestrings(np.stack([seg[:, 0:2], seg[:, 2:4]], 1)))
-        # Depth: down to cells a quarter of the typical segment long, at most 2^20 a side.
-        self.top = min(6, int(math.log2(n)))
+        self.tree = _tree(seg)
+        # Per-segment constants of the build's tests: midpoints, and the extents of a unit
+        # square projected on each direction.
+        self.mx, self.my = (self.ax + self.bx) / 2.0, (self.ay + self.by) / 2.0
+        self.ext = np.abs(self.ux) + np.abs(self.uy)
+        self.ext_p = np.abs(self.upx) + np.abs(self.upy)
+        self.ext_n = np.abs(self.unx) + np.abs(self.uny)
+        # Depth: down to cells about the typical segment's length, at most 2^20 a side.
         finest = max(float(np.median(self.ln)) * _FINEST, 2.0 * half / 2**20)
         self.depth = max(self.top, math.ceil(math.log2(2.0 * half / finest)))
-        self._build()
+        self._build(workers)
 
     def orient(self, side_of: Callable[[FloatArray, FloatArray], IntArray]) -> None:
         """Sign each segment so that the side listed first is on the positive hand.
@@ -408,69 +432,126 @@ class _LineIndex:
             found |= lt != rt
         big = np.iinfo(np.intp).max
         lk, rk = np.where(left < 0, big, left), np.where(right < 0, big, right)
-        self.mult = np.where(lk > rk, -1.0, 1.0)
+        mult = np.where(lk > rk, -1.0, 1.0)
+        self.mux, self.muy = mult * self.ux, mult * self.uy
 
-    def _build(self) -> None:
-        """A quadtree of candidate segments, refined while a cell lists more than `_LEAF`.
+    def _build(self, workers: int) -> None:
+        """A quadtree of candidate segments: a full 64 x 64 grid, each cell refined while it
+        lists more than `_LEAF` (subtrees built in parallel). See `_prune` for the tests.
 
-        A segment stays a candidate of a cell when (a) it is within reach: its distance
-        from the centre is at most the nearest segment's plus the cell's diagonal, and (b)
-        its Voronoi region can meet the cell: the cell meets the segment's perpendicular
-        slab, or the cone of normals at one of its vertices (where that vertex is the
-        nearest point of both its segments). The nearest segment of any point in a cell
-        passes both, and the candidates of a cell are among its parent's.
+        Nodes 0 .. 4**top - 1 are the top cells (ix * 2**top + iy); `child` gives a node's
+        first child (four, in (kx, ky) order) or -1 for a leaf, whose candidates are
+        `cand[start : start + count]`.
         """
-        half = self.half
         seg = np.arange(len(self.ax))
-        one = np.zeros(1, np.intp)
-        blen, bix, biy, bnode = np.array([len(seg)]), one, one, one
-        n_nodes = 1
-        child: list[tuple[IntArray, IntArray]] = []  # (parent nodes, their first child)
-        leaves: list[tuple[IntArray, IntArray, IntArray]] = []  # (nodes, counts, segments)
-        for level in range(self.depth + 1):
-            if level == self.top:
-                self.top_node = np.zeros(4**level, np.intp)
-                self.top_node[bix * 2**level + biy] = bnode
-            split = (blen > self._LEAF) if level >= self.top else np.ones(len(blen), bool)
-            if level == self.depth:
-                split[:] = False
-            pair_block = np.repeat(np.arange(len(blen)), blen)
-            leaf_pairs = ~split[pair_block]
-            leaves.append((bnode[~split], blen[~split], seg[leaf_pairs]))
+        blen, bix, biy = np.array([len(seg)]), np.zeros(1, np.intp), np.zeros(1, np.intp)
+        for level in range(self.top):
+            seg, blen, bix, biy, _ = self._split(seg, blen, bix, biy, level)
+        n_top = 4**self.top
+        bnode = bix * 2**self.top + biy
+        # Groups of top cells with about equal work, one subtree-building task each.
+        groups = np.searchsorted(
+            np.cumsum(blen), np.linspace(0, blen.sum(), 4 * workers + 1)[1:-1], side="right"
+        )
+        bounds = np.r_[0, groups, len(blen)]
+        starts = np.r_[0, np.cumsum(blen)]
+
+        def task(g: int) -> tuple[list[tuple[IntArray, IntArray]], list[_Leaves], int]:
+            lo, hi = bounds[g], bounds[g + 1]
+            sub = seg[starts[lo] : starts[hi]]
+            return self._refine(sub, (blen[lo:hi], bix[lo:hi], biy[lo:hi], bnode[lo:hi]), g)
+
+        n_groups = len(bounds) - 1
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                results = list(pool.map(task, range(n_groups)))
+        else:
+            results = [task(g) for g in range(n_groups)]
+        # Each group numbered its new nodes from (g + 1) * 2**40: make the numbers dense.
+        sizes = np.array([r[2] for r in results])
+        offset = n_top + np.r_[0, np.cumsum(sizes)][:-1]
+
+        def dense(ids: IntArray) -> IntArray:
+            g = ids >> 40
+            out: IntArray = np.where(g > 0, ids - (g << 40) + offset[np.maximum(g - 1, 0)], ids)
+            return out
+
+        n_nodes = n_top + int(sizes.sum())
+        self.child = np.full(n_nodes, -1, np.intp)
+        self.start = np.zeros(n_nodes, np.intp)
+        self.count = np.zeros(n_nodes, np.intp)
+        for children, _, _ in results:
+            for parents, first in children:
+                self.child[dense(parents)] = dense(first)
+        leaf_nodes = np.concatenate([dense(lv.node) for _, lvs, _ in results for lv in lvs])
+        counts = np.concatenate([lv.count for _, lvs, _ in results for lv in lvs])
+        self.count[leaf_nodes] = counts
+        self.start[leaf_nodes] = np.cumsum(counts) - counts
+        self.cand = np.concatenate([lv.seg for _, lvs, _ in results for lv in lvs])
+        # The query compares candidates in float32, so each slot holds its segment relative
+        # to its leaf's centre (and the query point is taken relative to it too).
+        self.cx, self.cy = np.zeros(n_nodes), np.zeros(n_nodes)
+        for attr in ("cx", "cy"):
+            getattr(self, attr)[leaf_nodes] = np.concatenate(
+                [getattr(lv, attr) for _, lvs, _ in results for lv in lvs]
+            )
+        c = self.cand
+        self.pack32 = np.stack(
+            [
+                self.ax[c] - np.repeat(self.cx[leaf_nodes], counts),
+                self.ay[c] - np.repeat(self.cy[leaf_nodes], counts),
+                self.ux[c],
+                self.uy[c],
+                self.ln[c],
+            ]
+        ).astype(np.float32)
+
+    def _refine(
+        self, seg: IntArray, cells: tuple[IntArray, IntArray, IntArray, IntArray], g: int
+    ) -> tuple[list[tuple[IntArray, IntArray]], list[_Leaves], int]:
+        """Refine some top cells down to leaves; new nodes are numbered from (g+1) * 2**40.
+
+        `cells` are (candidate count, ix, iy, node) per cell, `seg` their candidates.
+        """
+        blen, bix, biy, bnode = cells
+        base, n_new = (g + 1) << 40, 0
+        children: list[tuple[IntArray, IntArray]] = []
+        leaves: list[_Leaves] = []
+        for level in range(self.top, self.depth + 1):
+            split = blen > self._LEAF if level < self.depth else np.zeros(len(blen), bool)
+            leaf_pairs = ~np.repeat(split, blen)
+            w = 2.0 * self.half / 2**level
+            cx, cy = (-self.half + (b[~split] + 0.5) * w for b in (bix, biy))
+            leaves.append(_Leaves(bnode[~split], cx, cy, blen[~split], seg[leaf_pairs]))
             if not split.any():
                 break
             seg, blen, bix, biy = seg[~leaf_pairs], blen[split], bix[split], biy[split]
-            nb = len(blen)
-            child.append((bnode[split], n_nodes + 4 * np.arange(nb)))
-            # Each remaining block gives four children (kx, ky), their pairs grouped by child.
-            hw = half / 2 ** (level + 1)
-            blen4 = np.repeat(blen, 4)
-            ostart = np.cumsum(blen4) - blen4
-            cix = 2 * np.repeat(bix, 4) + np.tile([0, 0, 1, 1], nb)
-            ciy = 2 * np.repeat(biy, 4) + np.tile([0, 1, 0, 1], nb)
-            cnode = n_nodes + np.arange(4 * nb)
-            n_nodes += 4 * nb
-            rep = np.repeat(np.arange(4 * nb), blen4)
-            src = np.repeat(np.repeat(np.cumsum(blen) - blen, 4), blen4)
-            s = seg[src + np.arange(len(rep)) - ostart[rep]]
-            keep = self._prune(s, rep, ostart, (cix[rep], ciy[rep]), hw)
-            seg, rep = s[keep], rep[keep]
-            cnt = np.bincount(rep, minlength=4 * nb)
-            bnode, bix, biy, blen = cnode, cix, ciy, cnt
-            # A child left with no candidate (only by rounding) is dropped: its points
-            # find count 0 and go to the fallback.
-            has = cnt > 0
-            bnode, bix, biy, blen = bnode[has], bix[has], biy[has], blen[has]
-        self.child = np.full(n_nodes, -1, np.intp)
-        for parents, first in child:
-            self.child[parents] = first
-        self.start = np.zeros(n_nodes, np.intp)
-        self.count = np.zeros(n_nodes, np.intp)
-        nodes = np.concatenate([nd for nd, _, _ in leaves])
-        counts = np.concatenate([c for _, c, _ in leaves])
-        self.count[nodes] = counts
-        self.start[nodes] = np.cumsum(counts) - counts
-        self.cand = np.concatenate([sg for _, _, sg in leaves])
+            first = base + n_new + 4 * np.arange(len(blen))
+            children.append((bnode[split], first))
+            n_new += 4 * len(blen)
+            bnode = np.repeat(first, 4) + np.tile(np.arange(4), len(blen))
+            seg, blen, bix, biy, kept = self._split(seg, blen, bix, biy, level)
+            bnode = bnode[kept]
+        return children, leaves, n_new
+
+    def _split(
+        self, seg: IntArray, blen: IntArray, bix: IntArray, biy: IntArray, level: int
+    ) -> tuple[IntArray, IntArray, IntArray, IntArray, BoolArray]:
+        """Split each cell (its candidates `seg` grouped by cell) into four, and prune."""
+        nb = len(blen)
+        blen4 = np.repeat(blen, 4)
+        ostart = np.cumsum(blen4) - blen4
+        cix = 2 * np.repeat(bix, 4) + np.tile([0, 0, 1, 1], nb)
+        ciy = 2 * np.repeat(biy, 4) + np.tile([0, 1, 0, 1], nb)
+        rep = np.repeat(np.arange(4 * nb), blen4)
+        src = np.repeat(np.repeat(np.cumsum(blen) - blen, 4), blen4)
+        s = seg[src + np.arange(len(rep)) - ostart[rep]]
+        keep = self._prune(s, rep, ostart, (cix[rep], ciy[rep]), self.half / 2 ** (level + 1))
+        cnt = np.bincount(rep[keep], minlength=4 * nb)
+        # A child left with no candidate (only by rounding) gets none: its points find
+        # count 0 and go to the fallback.
+        kept = cnt > 0
+        return s[keep], cnt[kept], cix[kept], ciy[kept], kept
 
     def _prune(
         self,
@@ -484,8 +565,6 @@ class _LineIndex:
 
         Two tests, each passed by the nearest segment of any point in the cell:
 
-        - Voronoi: the cell meets the segment's perpendicular slab, or the cone of normals
-          at one of its vertices (where that vertex is the nearest point of both segments).
         - Dominance by s0, the nearest segment to the cell's centre c: f = d(., s) -
           d(., s0) changes by at most r |grad f| over the cell (r: half its diagonal), and
           |grad f| = 2 sin(phi / 2), phi the angle between the two unit residuals (a point
@@ -494,56 +573,47 @@ class _LineIndex:
           turns by at most asin(r / d(c, .)); phi is at most the angle at c plus both turns.
           Far away, both residuals point from s u s0 to the point, so phi is also at most
           the angle that set subtends: 2 asin(diameter / distance).
+        - Voronoi: the cell meets the segment's perpendicular slab, or the cone of normals
+          at one of its vertices (where that vertex is the nearest point of both segments).
         """
-        tol, r, n, s_all = 1e-9 * self.half + 1e-9, math.sqrt(2.0) * hw, len(s), s
+        tol, r, n = 1e-9 * self.half + 1e-9, math.sqrt(2.0) * hw, len(s)
         ix, iy = cell
         dx = -self.half + (ix + 0.5) * 2 * hw - self.ax[s]
         dy = -self.half + (iy + 0.5) * 2 * hw - self.ay[s]
         ux, uy, ln = self.ux[s], self.uy[s], self.ln[s]
         p = dx * ux + dy * uy
-        pc = np.clip(p, 0, ln)
+        pc = np.minimum(np.maximum(p, 0.0), ln)
         rx, ry = dx - pc * ux, dy - pc * uy
         d = np.hypot(rx, ry)
         dmin = np.minimum.reduceat(d, start)
         first = np.minimum.reduceat(np.where(d == dmin[rep], np.arange(n), n), start)[rep]
-        # |grad f| <= 2, so this is the cheap form of the dominance test: filter first.
-        j = np.flatnonzero(d - d[first] <= 2 * r + tol)
-        s, p, ln, ux, uy, dx, dy = s[j], p[j], ln[j], ux[j], uy[j], dx[j], dy[j]
-        ext = hw * (np.abs(ux) + np.abs(uy))
-        slab = (p + ext >= -tol) & (p - ext <= ln + tol)
-        upx, upy, unx, uny = self.upx[s], self.upy[s], self.unx[s], self.uny[s]
-        up = dx * upx + dy * upy + hw * (np.abs(upx) + np.abs(upy))
-        cone_a = (p - ext <= tol) & (up >= -tol)
-        un = (dx - ln * ux) * unx + (dy - ln * uy) * uny - hw * (np.abs(unx) + np.abs(uny))
-        cone_b = (p + ext >= ln - tol) & (un <= tol)
-        j = j[slab | cone_a | cone_b]
+        # |grad f| <= 2: the cheap form of the dominance test first.
+        j = np.flatnonzero(d - d[first] <= 2.0 * r + tol)
         f = first[j]
+        dj, df = d[j], d[f]
         # Angles as chords (|n1 - n2| = 2 sin(phi / 2)), which add up as angles do.
         with np.errstate(invalid="ignore", divide="ignore"):
-            nx, ny = rx / d, ry / d
-            x2 = np.minimum(r / d, 1.0) ** 2
-            turn = np.where(d > r, np.sqrt(2.0 - 2.0 * np.sqrt(1.0 - x2)), 2.0)
-            grad = np.hypot(nx[j] - nx[f], ny[j] - ny[f]) + turn[j] + turn[f]
+            grad = np.hypot(rx[j] / dj - rx[f] / df, ry[j] / dj - ry[f] / df)
+            for dd in (dj, df):
+                x2 = np.minimum(r / dd, 1.0) ** 2
+                grad += np.where(dd > r, np.sqrt(2.0 - 2.0 * np.sqrt(1.0 - x2)), 2.0)
         grad = np.where(np.isnan(grad), 2.0, np.minimum(grad, 2.0))
-        # Far away, better: both residuals point from s u s0 (of diameter D) to the point.
-        sj, sf = s_all[j], s_all[f]
-        diam2 = np.max(
-            [
-                (self.ax[sj] - self.ax[sf]) ** 2 + (self.ay[sj] - self.ay[sf]) ** 2,
-                (self.ax[sj] - self.bx[sf]) ** 2 + (self.ay[sj] - self.by[sf]) ** 2,
-                (self.bx[sj] - self.ax[sf]) ** 2 + (self.by[sj] - self.ay[sf]) ** 2,
-                (self.bx[sj] - self.bx[sf]) ** 2 + (self.by[sj] - self.by[sf]) ** 2,
-                self.ln[sj] ** 2,
-                self.ln[sf] ** 2,
-            ],
-            axis=0,
-        )
-        rho = d[f] - r
-        far = (rho > 0) & (rho * rho > diam2)
-        grad[far] = np.minimum(grad[far], 2.0 * np.sqrt(diam2[far]) / rho[far])
-        bound = r * grad
+        sj, sf = s[j], s[f]
+        diam = np.hypot(self.mx[sj] - self.mx[sf], self.my[sj] - self.my[sf])
+        diam += (self.ln[sj] + self.ln[sf]) / 2.0
+        rho = df - r
+        far = rho > diam
+        grad[far] = np.minimum(grad[far], 2.0 * diam[far] / rho[far])
+        j = j[dj - df <= r * grad + tol + 1e-9 * dj]
+        s, p, ln, ux, uy, dx, dy = s[j], p[j], ln[j], ux[j], uy[j], dx[j], dy[j]
+        ext = hw * self.ext[s]
+        slab = (p + ext >= -tol) & (p - ext <= ln + tol)
+        up = dx * self.upx[s] + dy * self.upy[s] + hw * self.ext_p[s]
+        cone_a = (p - ext <= tol) & (up >= -tol)
+        un = (dx - ln * ux) * self.unx[s] + (dy - ln * uy) * self.uny[s] - hw * self.ext_n[s]
+        cone_b = (p + ext >= ln - tol) & (un <= tol)
         keep = np.zeros(n, dtype=bool)
-        keep[j[d[j] - d[f] <= bound + tol + 1e-9 * d[j]]] = True
+        keep[j[slab | cone_a | cone_b]] = True
         return keep
 
     def _leaf(self, qx: FloatArray, qy: FloatArray) -> tuple[IntArray, BoolArray]:
@@ -555,7 +625,7 @@ class _LineIndex:
         ix = np.where(inside, fx, 0).astype(np.intp)
         iy = np.where(inside, fy, 0).astype(np.intp)
         shift = self.depth - self.top
-        node = self.top_node[((ix >> shift) << self.top) + (iy >> shift)]
+        node = ((ix >> shift) << self.top) + (iy >> shift)
         active = np.flatnonzero(self.child[node] >= 0)
         while len(active):
             shift -= 1
@@ -571,24 +641,32 @@ class _LineIndex:
             return out
         node, inside = self._leaf(qx, qy)
         cnt = np.where(inside, self.count[node], 0)
+        first = self.start[node]
+        rx = (qx - self.cx[node]).astype(np.float32)
+        ry = (qy - self.cy[node]).astype(np.float32)
         lo = 0
         for hi in self._BUCKETS:
             sel = np.flatnonzero((cnt > lo) & (cnt <= hi))
             lo = hi
             if len(sel) == 0:
                 continue
-            cols = np.minimum(np.arange(hi), cnt[sel, None] - 1)
-            k = self.cand[self.start[node[sel], None] + cols]
-            out[sel] = self._nearest(qx[sel, None], qy[sel, None], k)
+            slots = first[sel, None] + np.minimum(np.arange(hi), cnt[sel, None] - 1)
+            best = self._nearest32(rx[sel, None], ry[sel, None], slots)
+            out[sel] = self._exact(qx[sel], qy[sel], self.cand[best])
         rest = np.flatnonzero(((cnt == 0) | (cnt > _K_MAX)) & np.isfinite(qx) & np.isfinite(qy))
         if len(rest):
             out[rest] = self._fallback(qx[rest], qy[rest])
         return out
 
-    def _nearest(self, qx: FloatArray, qy: FloatArray, k: IntArray) -> FloatArray:
-        """Signed distance from each row's point to the nearest of its candidates `k`."""
-        ax, ay, ux, uy, ln = np.take(self.pack, k, axis=1)
-        dx, dy = qx - ax, qy - ay
+    def _nearest32(self, rx: FloatArray, ry: FloatArray, slots: IntArray) -> IntArray:
+        """The slot of each row's nearest candidate, compared in float32.
+
+        Coordinates relative to the leaf's centre keep float32's rounding to ~1e-7 of the
+        distances compared: a near-tie may pick a segment farther by that much, which the
+        exact distance to it (`_exact`) then carries, far inside the 1e-6 promised.
+        """
+        ax, ay, ux, uy, ln = np.take(self.pack32, slots, axis=1)
+        dx, dy = rx - ax, ry - ay
         p = dx * ux
         p += dy * uy
         np.maximum(p, 0.0, out=p)
@@ -598,28 +676,38 @@ class _LineIndex:
         dx *= dx
         dy *= dy
         dx += dy
-        j = dx.argmin(axis=1)
-        rows = np.arange(len(k))
-        dist = np.sqrt(dx[rows, j])
-        best = k[rows, j]
-        return np.where(self._sign(qx[:, 0], qy[:, 0], best) < 0, -dist, dist)
+        best: IntArray = np.take_along_axis(slots, dx.argmin(axis=1)[:, None], axis=1)[:, 0]
+        return best
 
-    def _sign(self, qx: FloatArray, qy: FloatArray, k: IntArray) -> FloatArray:
-        """The sign of each point's offset from its nearest segment k (see `orient`).
+    def _nearest64(self, qx: FloatArray, qy: FloatArray, k: IntArray) -> IntArray:
+        """The nearest of each row's candidate segments `k`, in float64."""
+        dx, dy = qx[:, None] - self.ax[k], qy[:, None] - self.ay[k]
+        ux, uy = self.ux[k], self.uy[k]
+        p = np.clip(dx * ux + dy * uy, 0.0, self.ln[k])
+        d2 = (dx - p * ux) ** 2 + (dy - p * uy) ** 2
+        best: IntArray = np.take_along_axis(k, d2.argmin(axis=1)[:, None], axis=1)[:, 0]
+        return best
 
-        Where the nearest point is a vertex shared with the next or previous segment,
-        either one's side test alone can be wrong on the outside of a sharp bend; their
-        sum (the vertex's pseudo-normal) is right.
+    def _exact(self, qx: FloatArray, qy: FloatArray, k: IntArray) -> FloatArray:
+        """Signed distance from each point to its segment k, in float64.
+
+        The sign is the point's hand of segment k (see `orient`). Where the nearest point
+        is a vertex shared with the next or previous segment, either one's side test
+        alone can be wrong on the outside of a sharp bend; their sum (the vertex's
+        pseudo-normal) is right.
         """
         dx, dy = qx - self.ax[k], qy - self.ay[k]
-        p = dx * self.ux[k] + dy * self.uy[k]
-        side = self.mult[k] * (self.ux[k] * dy - self.uy[k] * dx)
-        other = np.where(p <= 0.0, self.prev[k], np.where(p >= self.ln[k], self.next[k], -1))
+        ux, uy, ln = self.ux[k], self.uy[k], self.ln[k]
+        p = dx * ux + dy * uy
+        pc = np.minimum(np.maximum(p, 0.0), ln)
+        dist = np.hypot(dx - pc * ux, dy - pc * uy)
+        side = self.mux[k] * dy - self.muy[k] * dx
+        other = np.where(p <= 0.0, self.prev[k], np.where(p >= ln, self.next[k], -1))
         o = np.flatnonzero(other >= 0)
         ko = other[o]
-        ox, oy = qx[o] - self.ax[ko], qy[o] - self.ay[ko]
-        side[o] += self.mult[ko] * (self.ux[ko] * oy - self.uy[ko] * ox)
-        return side
+        side[o] += self.mux[ko] * (qy[o] - self.ay[ko]) - self.muy[ko] * (qx[o] - self.ax[ko])
+        out: FloatArray = np.where(side < 0, -dist, dist)
+        return out
 
     def _fallback(self, qx: FloatArray, qy: FloatArray) -> FloatArray:
         """Points outside the grid or in crowded cells: shapely's tree, then the same sums."""
@@ -631,7 +719,7 @@ class _LineIndex:
         first = np.r_[0, np.flatnonzero(np.diff(i)) + 1]
         width = np.diff(np.r_[first, len(i)])
         cols = np.minimum(np.arange(width.max()), width[:, None] - 1)
-        return self._nearest(qx[:, None], qy[:, None], k[first[:, None] + cols])
+        return self._exact(qx, qy, self._nearest64(qx, qy, k[first[:, None] + cols]))
 
 
 class _AreaIndex:
@@ -644,15 +732,16 @@ class _AreaIndex:
         edges: list[FloatArray] = []
         for k, area in enumerate(areas):
             # Exteriors counter-clockwise, holes clockwise: every edge has its area on the left.
-            for ring in shapely.get_rings(shapely.orient_polygons(area)):
+            rings = shapely.get_rings(shapely.get_parts(shapely.orient_polygons(area)))
+            for ring in rings:
                 xy = shapely.get_coordinates(ring)
                 e = np.column_stack([xy[:-1], xy[1:], np.full(len(xy) - 1, k)])
                 edges.append(e[(e[:, 0] != e[:, 2]) | (e[:, 1] != e[:, 3])])
         e = np.vstack(edges) if edges else np.zeros((0, 5))
         self.ax, self.ay, self.bx, self.by = e[:, :4].T.copy()
         self.area = e[:, 4].astype(np.intp)
-        self.tree = shapely.STRtree(shapely.linestrings(np.stack([e[:, 0:2], e[:, 2:4]], 1)))
-        self.cell_area, self.clear_m = self._build()
+        self.tree = _tree(e)
+        self.cell_area, self.clear_m = self._build()  # also builds the prepared areas' indexes
 
     def _build(self) -> tuple[IntArray, FloatArray]:
         n, w = self.n, 2 * self.half / self.n
@@ -669,16 +758,16 @@ class _AreaIndex:
         y0 = self.ay[e] + t0 * (self.by[e] - self.ay[e])
         y1 = self.ay[e] + t1 * (self.by[e] - self.ay[e])
         pad = 1e-6 * w
-        ix = [np.floor((np.minimum(x0, x1) - pad + self.half) / w), None]
-        ix[1] = np.floor((np.maximum(x0, x1) + pad + self.half) / w)
-        iy = [np.floor((np.minimum(y0, y1) - pad + self.half) / w), None]
-        iy[1] = np.floor((np.maximum(y0, y1) + pad + self.half) / w)
-        for cx in ix:
-            for cy in iy:
-                assert cx is not None and cy is not None
-                mixed[
-                    np.clip(cx, 0, n - 1).astype(np.intp), np.clip(cy, 0, n - 1).astype(np.intp)
-                ] = True
+
+        def cell(v: FloatArray) -> IntArray:
+            out: IntArray = np.clip(np.floor((v + self.half) / w), 0, n - 1).astype(np.intp)
+            return out
+
+        xs = (cell(np.minimum(x0, x1) - pad), cell(np.maximum(x0, x1) + pad))
+        ys = (cell(np.minimum(y0, y1) - pad), cell(np.maximum(y0, y1) + pad))
+        for cx in xs:
+            for cy in ys:
+                mixed[cx, cy] = True
         centre = -self.half + (np.arange(n) + 0.5) * w
         gx, gy = np.meshgrid(centre, centre, indexing="ij")
         cell_area = self._first_area(gx.ravel(), gy.ravel())
@@ -721,8 +810,13 @@ class _AreaIndex:
     def edges_within(
         self, qx: FloatArray, qy: FloatArray, reach_m: FloatArray
     ) -> tuple[IntArray, IntArray]:
-        """(point, edge) pairs closer than each point's reach."""
-        i, k = self.tree.query(shapely.points(qx, qy), predicate="dwithin", distance=reach_m)
+        """(point, edge) pairs whose bounding boxes come within each point's reach.
+
+        Boxes, not distances: shapely's exact `dwithin` costs ten times as much, and the
+        few extra pairs are dropped by their whitened distance later.
+        """
+        boxes = shapely.box(qx - reach_m, qy - reach_m, qx + reach_m, qy + reach_m)
+        i, k = self.tree.query(boxes)
         return i.astype(np.intp), k.astype(np.intp)
 
     def masses(
@@ -756,7 +850,11 @@ class _AreaIndex:
         degenerate = np.bincount(i[dist < _DEGENERATE], minlength=n) > 0
         use = (dist <= SIGMA_REACH + 1.0) & (dist >= _DEGENERATE)
         i, k, h, ta, tb = i[use], k[use], h[use], ta[use], tb[use]
+        # h = 0 here means the point is on the edge's line beyond its ends: no mass.
+        flat = h == 0.0
+        h = np.where(flat, 1.0, h)
         term = _owens_t_signed(h, tb / h) - _owens_t_signed(h, ta / h)
+        term[flat] = 0.0
         mass -= np.bincount(i * m + self.area[k], weights=term, minlength=n * m).reshape(n, m)
         return mass, degenerate
 
@@ -771,7 +869,8 @@ def _owens_t(h: FloatArray, a: FloatArray) -> FloatArray:
 
     For a <= 1 by Gauss-Legendre quadrature; for a > 1 by the reflection
     T(h, a) = [Phi(h) Q(ah) + Phi(ah) Q(h)] / 2 - T(ah, 1/a) (Owen 1956, eq. 2.3), whose
-    integrand is again over [0, 1]. With h at most ~7 here, 20 nodes are exact to 1e-12.
+    integrand is again over [0, 1]. For h up to 9, 8 nodes are exact to 3e-12; with the
+    erfc fit, T is within 2.1e-8 of exact (checked against scipy.special.owens_t).
     """
     small = a <= 1.0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from ceasewatch.analysis.associate import Association
-from ceasewatch.analysis.localise import Fix, robust_fit
+from ceasewatch.analysis.localise import Fix, crlb, robust_fit
 from ceasewatch.analysis.model import Event
 from ceasewatch.analysis.observations import EPOCH, Obs
 from ceasewatch.geo.theater import Theater
@@ -41,6 +41,10 @@ def ellipse(cee: float, cen: float, cnn: float) -> tuple[float, float, float]:
     return math.sqrt(CHI2_2D_95 * l1), math.sqrt(CHI2_2D_95 * l2), az % 180.0
 
 
+def _rms(cov: tuple[float, float, float]) -> float:
+    return math.sqrt(max(cov[0] + cov[2], 0.0))
+
+
 def _time(t_s: float) -> datetime:
     return EPOCH + timedelta(milliseconds=round(t_s * 1000.0))
 
@@ -52,6 +56,7 @@ def _event(
     kind: str,
     t_s: float,
     fix: Fix,
+    crlb_m: float,
     count: int,
     sightings: tuple[str, ...] = (),
     outliers: tuple[str, ...] = (),
@@ -69,7 +74,7 @@ def _event(
         lon=float(lon[0]),
         lat=float(lat[0]),
         cov_m2=((fix.cee, fix.cen), (fix.cen, fix.cnn)),
-        crlb_m=fix.rms_m,
+        crlb_m=crlb_m,
         sightings=sightings,
         outliers=outliers,
         craters=craters,
@@ -95,6 +100,7 @@ def events_from_sightings(obs: Sequence[Obs], assoc: Association, theater: Theat
                 kind=kind,
                 t_s=statistics.median(times),
                 fix=fix,
+                crlb_m=_rms(crlb(inliers, fix.x, fix.y)),
                 count=round(statistics.median(o.count for o in inliers)),
                 sightings=ids,
                 outliers=tuple(sorted(group[i].id for i in outl)),
@@ -111,7 +117,7 @@ def events_from_craters(
     events, impacts = [], {}
     for members in groups:
         group = [obs[k] for k in members]
-        fix, _, outl = robust_fit(group)
+        fix, inl, outl = robust_fit(group)
         ids = tuple(sorted(o.id for o in group))
         ev = _event(
             theater,
@@ -119,6 +125,7 @@ def events_from_craters(
             kind="firing_position",
             t_s=min(o.t_s for o in group),
             fix=fix,
+            crlb_m=_rms(crlb([group[i] for i in inl], fix.x, fix.y)),
             count=len(group),
             craters=ids,
             outliers=tuple(sorted(group[i].id for i in outl)),

@@ -13,6 +13,7 @@ sightings, where numpy's per-call overhead would dominate.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -172,8 +173,7 @@ def single_fix(o: Obs) -> Fix:
     """
     r, sr = _range_prior(o)
     s, c = math.sin(o.theta), math.cos(o.theta)
-    sigma = math.sqrt(o.sigma**2 + GROSS_ERROR_PRIOR * math.radians(GROSS_ERROR_RMS_DEG) ** 2)
-    st = sigma * r  # across the bearing
+    st = _robust(o).sigma * r  # across the bearing
     # Covariance = R diag(sr², st²) Rᵀ with the along axis (s, c) and across axis (c, -s)
     cee = sr * sr * s * s + st * st * c * c
     cnn = sr * sr * c * c + st * st * s * s
@@ -216,4 +216,15 @@ def robust_fit(obs: Sequence[Obs]) -> tuple[Fix, list[int], list[int]]:
         current = rest
         idx.remove(k)
         out.append(k)
+    if len(idx) == 2:
+        # Two bearings always meet: nothing can reveal a gross error in either, so the
+        # reported covariance uses the robust sigma (as for a lone bearing).
+        cee, cen, cnn = crlb([_robust(obs[i]) for i in idx], current.x, current.y)
+        current = Fix(current.x, current.y, cee, cen, cnn, current.chi2, current.dof)
     return current, idx, sorted(out)
+
+
+def _robust(o: Obs) -> Obs:
+    """The sighting with its sigma widened by the gross-error model."""
+    sigma = math.sqrt(o.sigma**2 + GROSS_ERROR_PRIOR * math.radians(GROSS_ERROR_RMS_DEG) ** 2)
+    return dataclasses.replace(o, sigma=sigma)

@@ -29,11 +29,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: Bearing sigma (degrees) assumed per kind when a sighting gives none.
 DEFAULT_SIGMA_DEG = {
-    "explosion": 3.0,
-    "shot": 3.0,
+    "explosion": 4.0,
+    "shot": 4.0,
     "projectile": 4.0,
     "burst": 5.0,
-    "flare": 2.5,
+    "flare": 4.0,
     "movement": 4.0,
     "aircraft": 5.0,
     "drone": 5.0,
