@@ -109,7 +109,17 @@ def test_analyze_skips_bad_rows_exits_2_and_strict_aborts(tmp_path: Path) -> Non
     rows.insert(2, rows[1].replace("Z,", ",", 1))  # a time without an offset
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(rows) + "\n")
-    r = _run("analyze", "demo", "--sightings", str(bad), "--craters", "scn/craters.csv", "--out", "res", cwd=tmp_path)
+    r = _run(
+        "analyze",
+        "demo",
+        "--sightings",
+        str(bad),
+        "--craters",
+        "scn/craters.csv",
+        "--out",
+        "res",
+        cwd=tmp_path,
+    )
     assert r.returncode == 2, r.stderr
     assert f"{bad}:3 time" in r.stderr and "Traceback" not in r.stderr
     summary = (tmp_path / "res" / "summary.json").read_text()
@@ -118,3 +128,20 @@ def test_analyze_skips_bad_rows_exits_2_and_strict_aborts(tmp_path: Path) -> Non
     r = _run("analyze", "demo", "--sightings", str(bad), "--out", "res2", "--strict", cwd=tmp_path)
     assert r.returncode == 1 and "nothing was loaded" in r.stderr
     assert not (tmp_path / "res2").exists()
+
+
+def test_telemetry_inspect_tells_kind_by_content(tmp_path: Path, samples_dir: Path) -> None:
+    r = _run(
+        "telemetry",
+        "inspect",
+        str(samples_dir / "mavlink" / "ardusub_small.tlog"),
+        "--json",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    assert '"messages_total": 35916' in r.stdout
+    fake = tmp_path / "notes.tlog"
+    fake.write_text("# not telemetry\n")
+    r = _run("telemetry", "inspect", str(fake), cwd=tmp_path)
+    assert r.returncode == 1 and "not a MAVLink telemetry log" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -34,6 +34,10 @@ app = typer.Typer(
 )
 theater_app = typer.Typer(help="Describe and check a theater.", no_args_is_help=True)
 app.add_typer(theater_app, name="theater")
+telemetry_app = typer.Typer(
+    help="Drone telemetry: MAVLink tlog, DataFlash, MISB KLV.", no_args_is_help=True
+)
+app.add_typer(telemetry_app, name="telemetry")
 
 out = Console()
 err = Console(stderr=True)
@@ -111,6 +115,40 @@ def theater_check(
     raise typer.Exit(1)
 
 
+@telemetry_app.command("inspect")
+def telemetry_inspect(
+    file: Annotated[Path, typer.Argument(help="A .tlog, DataFlash .bin or MISB ST 0601 KLV file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Summarise a telemetry file without storing anything.
+
+    Messages or packets by type, CRC / bad-data / error-value counts, time span, position
+    bounds and the camera geometry the file can give. The kind is told from the content,
+    never the file name.
+
+    Example: ceasewatch telemetry inspect flight.tlog --json
+    """
+    import json
+
+    from ceasewatch.ingest import inspect_telemetry
+
+    if not file.is_file():
+        raise NotFound(f"{file}: no such file")
+    summary = inspect_telemetry(file)
+    if as_json:
+        print(json.dumps(summary, indent=1, sort_keys=True, default=str))
+        return
+    table = Table(title=f"{file} ({summary.get('kind', '?')})", show_header=False)
+    for key, value in summary.items():
+        text = (
+            json.dumps(value, sort_keys=True, default=str)
+            if isinstance(value, dict | list)
+            else str(value)
+        )
+        table.add_row(str(key), text if len(text) < 400 else text[:400] + " ...")
+    out.print(table)
+
+
 @app.command("sim")
 def sim(
     theater: Annotated[str, typer.Argument(help="Theater directory, or `demo`.")],
@@ -180,7 +218,9 @@ def analyze(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the results into.")],
     detections: Annotated[Path | None, typer.Option("--detections", help="detections.csv")] = None,
     craters: Annotated[Path | None, typer.Option("--craters", help="craters.csv")] = None,
-    allegations: Annotated[Path | None, typer.Option("--allegations", help="allegations.csv")] = None,
+    allegations: Annotated[
+        Path | None, typer.Option("--allegations", help="allegations.csv")
+    ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Abort at the first bad row.")] = False,
 ) -> None:
     """Locate, attribute and judge: events, violations and allegation findings.
@@ -219,12 +259,18 @@ def _print_analysis(result: object) -> None:
     table.add_column("count", justify="right")
     table.add_column("detail")
     ev = s["events"]
-    table.add_row("events", str(ev["total"]), ", ".join(f"{k} {n}" for k, n in ev["by_kind"].items()))
+    table.add_row(
+        "events", str(ev["total"]), ", ".join(f"{k} {n}" for k, n in ev["by_kind"].items())
+    )
     vi = s["violations"]
-    table.add_row("violations", str(vi["total"]), ", ".join(f"{k} {n}" for k, n in vi["by_rule"].items()))
+    table.add_row(
+        "violations", str(vi["total"]), ", ".join(f"{k} {n}" for k, n in vi["by_rule"].items())
+    )
     table.add_row("  by side", "", ", ".join(f"{k} {n}" for k, n in vi["by_side"].items()))
     al = s["allegations"]
-    table.add_row("allegations", str(sum(al.values())), ", ".join(f"{k} {n}" for k, n in al.items()))
+    table.add_row(
+        "allegations", str(sum(al.values())), ", ".join(f"{k} {n}" for k, n in al.items())
+    )
     out.print(table)
 
 
