@@ -20,6 +20,13 @@ PACKAGES = {
     "ceasewatch.sim": {"simulate", "write_scenario", "default_window"},
     "ceasewatch.demo": {"run_demo", "demo_theater_dir"},
     "ceasewatch.errors": {"CeasewatchError", "InvalidInput", "Problem"},
+    "ceasewatch.ingest": {
+        "read_tlog",
+        "load_tlog",
+        "read_dataflash",
+        "iter_packets",
+        "inspect_telemetry",
+    },
 }
 
 

@@ -20,7 +20,8 @@ from pymavlink.dialects.v20 import ardupilotmega as mav2
 
 from ceasewatch.errors import InvalidInput
 from ceasewatch.ingest import inspect_telemetry, telemetry_kind
-from ceasewatch.ingest.mavlink import _BY_NAME, Tlog, TlogCounts, load_tlog, read_tlog
+from ceasewatch.ingest._mavlink_defs import BY_NAME
+from ceasewatch.ingest.mavlink import Tlog, TlogCounts, load_tlog, read_tlog
 
 T0_US = 1_714_000_000_000_000  # 2024-04-24, microseconds since 1970
 
@@ -130,7 +131,7 @@ def expected(msg: Any, name: str, column: str) -> Any:
         return None
     if name == "GIMBAL_DEVICE_ATTITUDE_STATUS" and column.startswith("q_"):
         return msg.q["wxyz".index(column[2])]
-    spec = next(f for f in _BY_NAME[name].fields if f.out == column)
+    spec = next(f for f in BY_NAME[name].fields if f.out == column)
     raw: Any = getattr(msg, spec.raw, 0)  # MAVLink 1 has no extension fields: zero
     if isinstance(raw, list):  # uint8[32] names
         raw = bytes(raw).rstrip(b"\0")

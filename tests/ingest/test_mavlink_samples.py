@@ -12,7 +12,8 @@ import pytest
 from pymavlink import mavutil
 
 from ceasewatch.ingest import inspect_telemetry
-from ceasewatch.ingest.mavlink import _BY_NAME, TLOG_TYPES, Tlog, load_tlog
+from ceasewatch.ingest._mavlink_defs import BY_NAME
+from ceasewatch.ingest.mavlink import TLOG_TYPES, Tlog, load_tlog
 
 pytestmark = pytest.mark.samples
 
@@ -59,7 +60,7 @@ def test_counts_equal_pymavlinks(tlog: Path) -> None:
 
 
 def _reference(msg: Any, name: str, column: str) -> float | int | None:
-    spec = next((f for f in _BY_NAME[name].fields if f.out == column), None)
+    spec = next((f for f in BY_NAME[name].fields if f.out == column), None)
     if spec is None:
         return None
     raw = getattr(msg, spec.raw)

@@ -1,4 +1,7 @@
-"""The tables the tlog reader carries agree with pymavlink's generated ardupilotmega dialect."""
+"""The tables in `_mavlink_defs.py` agree with pymavlink's generated ardupilotmega dialect.
+
+When pymavlink is upgraded, this is the check; `_mavlink_defs.py` says how to regenerate.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pymavlink.dialects.v20 import ardupilotmega as dialect
 
-from ceasewatch.ingest.mavlink import (
-    _BY_NAME,
-    _EXTRA,
+from ceasewatch.ingest._mavlink_defs import (
+    BY_NAME,
+    CRC_EXTRA,
     MESSAGE_DTYPES,
     MESSAGE_NAMES,
     TLOG_TYPES,
-    _crc_rows,
-    x25_crc,
 )
+from ceasewatch.ingest.mavlink import _crc_rows, x25_crc
 
 # struct format character -> numpy dtype, as the wire carries them (little-endian).
 _STRUCT = {"B": "u1", "b": "i1", "H": "<u2", "h": "<i2", "I": "<u4", "i": "<i4",
@@ -26,9 +28,9 @@ _STRUCT = {"B": "u1", "b": "i1", "H": "<u2", "h": "<i2", "I": "<u4", "i": "<i4",
 
 def test_every_id_name_and_crc_extra() -> None:
     theirs = {i: (t.msgname, t.crc_extra) for i, t in dialect.mavlink_map.items()}
-    ours = {i: (name, int(_EXTRA[i])) for i, name in MESSAGE_NAMES.items()}
+    ours = {i: (name, int(CRC_EXTRA[i])) for i, name in MESSAGE_NAMES.items()}
     assert ours == theirs
-    assert int((_EXTRA >= 0).sum()) == len(theirs)
+    assert int((CRC_EXTRA >= 0).sum()) == len(theirs)
 
 
 def test_crc_check_value() -> None:
@@ -54,7 +56,7 @@ def _wire_of(msgid: int) -> list[tuple[str, str]]:
 
 def test_wire_layouts_match_pymavlink() -> None:
     for name in TLOG_TYPES:
-        msg = _BY_NAME[name]
+        msg = BY_NAME[name]
         t = dialect.mavlink_map[msg.msgid]
         assert t.msgname == name
         assert msg.wire.itemsize == t.unpacker.size, name
