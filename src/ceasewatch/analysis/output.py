@@ -6,7 +6,8 @@
 - summary.json: counts, inputs read, skipped rows with reasons.
 
 Numbers are rounded to what they mean (positions 1e-6 degree, metres 0.1, probabilities
-1e-4, times 1 ms, written fixed-width so that they sort as text), so the files are byte-identical whenever the analysis is.
+1e-4, times 1 ms, written fixed-width so that they sort as text), so the files are
+byte-identical whenever the analysis is.
 """
 
 from __future__ import annotations

@@ -1,0 +1,11 @@
+"""The node's database: the ledger's tables (append-only), peers and projections.
+
+- `schema`: the tables (SQLAlchemy Core).
+- `db`: engines for SQLite (default) and PostgreSQL, and Alembic migrations (`migrate`).
+
+The store holds bytes and rows; what they mean, and checking them, is `ceasewatch.ledger`'s.
+"""
+
+from ceasewatch.store.db import HEAD_REVISION, connect, current_revision, migrate, sqlite_url
+
+__all__ = ["HEAD_REVISION", "connect", "current_revision", "migrate", "sqlite_url"]

@@ -1,0 +1,1 @@
+"""Alembic migrations of the ceasewatch store (see `ceasewatch.store.db.migrate`)."""
