@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from ceasewatch import __version__
+from ceasewatch.cli_ledger import register as register_ledger
 from ceasewatch.config import Settings
 from ceasewatch.errors import CeasewatchError, InvalidInput, NotFound
 from ceasewatch.records import parse_time
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 theater_app = typer.Typer(help="Describe and check a theater.", no_args_is_help=True)
 app.add_typer(theater_app, name="theater")
+register_ledger(app)
 telemetry_app = typer.Typer(
     help="Drone telemetry: MAVLink tlog, DataFlash, MISB KLV.", no_args_is_help=True
 )
@@ -321,5 +323,7 @@ def main() -> None:
     try:
         app()
     except CeasewatchError as exc:
-        err.print(f"[red]error:[/red] {exc.diagnostics()}", markup=True, highlight=False)
+        text = exc.diagnostics(limit=25)
+        err.print("[red]error:[/red] ", end="", highlight=False)
+        err.print(text, markup=False, highlight=False)
         sys.exit(1)

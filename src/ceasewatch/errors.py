@@ -48,8 +48,8 @@ class Problem:
 class CeasewatchError(Exception):
     """Base of every error ceasewatch raises on purpose."""
 
-    def diagnostics(self) -> str:
-        """A text for the user: what went wrong and what to do."""
+    def diagnostics(self, limit: int | None = None) -> str:
+        """A text for the user: what went wrong and what to do (at most `limit` details)."""
         return str(self)
 
 
@@ -61,9 +61,11 @@ class InvalidInput(CeasewatchError):
         self.message = message
         self.problems: list[Problem] = list(problems or [])
 
-    def diagnostics(self) -> str:
-        lines = [self.message]
-        lines.extend(f"  {p}" for p in self.problems)
+    def diagnostics(self, limit: int | None = None) -> str:
+        shown = self.problems if limit is None else self.problems[:limit]
+        lines = [self.message, *(f"  {p}" for p in shown)]
+        if len(shown) < len(self.problems):
+            lines.append(f"  ... and {len(self.problems) - len(shown)} more like these")
         return "\n".join(lines)
 
 

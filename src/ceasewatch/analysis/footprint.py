@@ -40,17 +40,21 @@ ray's horizontal direction. If the four points are then not a convex quadrilater
 can happen with roll and clipping), they are replaced by their convex hull (a repeated
 vertex when one point lies inside the other three), so every valid footprint is a
 convex, clockwise, non-self-intersecting quadrilateral. A footprint is invalid (corners
-NaN) when an input is not finite, the camera is not above the ground or is higher than
-`max_slant_m`, every corner ray is at or above the horizon (the camera sees no ground),
-or its area is under `MIN_AREA_M2`.
+NaN) when an input is not finite, a field of view is not in (0, 180), the camera is not
+above the ground or is higher than `max_slant_m`, no corner ray meets the ground within
+`max_slant_m` and the nadir is not in view either (clipped corners would then outline
+ground the camera does not see: a camera looking at the horizon from too high up), or
+its area is under `MIN_AREA_M2`. `Footprints.usable` then says which count as observed:
+within a usable slant range of the centre ray, or ground sample distance.
 
 Determinism. Only + - * / sqrt, floor, round and comparisons run on the arrays; sines
 and cosines come from `sincos_deg`, a polynomial in those operations (IEEE 754 makes
 each exact to the bit on every CPU, where numpy's own sin and cos differ between SIMD
 code paths). The projection to the local plane (pyproj) is the one non-elementary step,
-deterministic for a given PROJ version as everywhere in ceasewatch; grid convergence and
-scale come from pyproj at the nodes of a fixed 0.05 degree lattice, bilinearly
-interpolated, so a sample's footprint does not depend on the batch it came in.
+deterministic for a given PROJ version as everywhere in ceasewatch; the plane's grid
+convergence and scale come from pyproj at the nodes of a fixed 0.05 degree lattice and
+are interpolated bilinearly, so a sample's footprint does not depend on the batch it
+came in (a test computes a batch whole, in two parts and on two threads: same bits).
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ MIN_AREA_M2 = 1.0
 #: Spacing (degrees) of the lattice on which the plane's convergence and scale are taken.
 JACOBIAN_STEP_DEG = 0.05
 _JAC_DIST_M = 10.0  # half the finite-difference baseline at each lattice node
-_CHUNK = 1 << 15  # samples per task: the (n, 5) ray arrays stay in cache
+_CHUNK = 1 << 13  # samples per task: the (4, n) ray arrays stay in cache
 _FALLBACK_H_M = 1.0  # with a DEM, the least height of the camera over a ray's ground
 
 
@@ -121,19 +125,30 @@ def sincos_deg(angle_deg: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """
     a = np.asarray(angle_deg, dtype=np.float64)
     q = np.round(a / 90.0)
-    r = (a - q * 90.0) * _RAD
+    r = a - q * 90.0
+    r *= _RAD
     r2 = r * r
-    ps = np.full_like(r2, _SIN[-1])
-    for c in _SIN[-2::-1]:
-        ps = ps * r2 + c
-    s = r + r * (r2 * ps)
-    pc = np.full_like(r2, _COS[-1])
-    for c in _COS[-2::-1]:
-        pc = pc * r2 + c
-    co = 1.0 + r2 * pc
+    ps = r2 * _SIN[-1]
+    ps += _SIN[-2]
+    for c in _SIN[-3::-1]:
+        ps *= r2
+        ps += c
+    ps *= r2
+    ps *= r
+    ps += r  # sin r
+    pc = r2 * _COS[-1]
+    pc += _COS[-2]
+    for c in _COS[-3::-1]:
+        pc *= r2
+        pc += c
+    pc *= r2
+    pc += 1.0  # cos r
     k = np.mod(q, 4.0)
-    sin = np.where(k == 0.0, s, np.where(k == 1.0, co, np.where(k == 2.0, -s, -co)))
-    cos = np.where(k == 0.0, co, np.where(k == 1.0, -s, np.where(k == 2.0, -co, s)))
+    odd = (k == 1.0) | (k == 3.0)
+    sin = np.where(odd, pc, ps)
+    cos = np.where(odd, ps, pc)
+    np.negative(sin, out=sin, where=k >= 2.0)
+    np.negative(cos, out=cos, where=(k == 1.0) | (k == 2.0))
     return sin, cos
 
 
@@ -168,7 +183,8 @@ class Footprints:
         return len(self.valid)
 
     def usable(self, max_slant_m: float | None = None, max_gsd_m: float | None = None) -> BoolArray:
-        """Valid footprints whose centre slant range and GSD are within the limits given.
+        """Valid footprints whose centre slant range and GSD are within the limits given
+        (an unknown one, NaN, fails its limit).
 
         A footprint counts as *observed* only when it is usable: beyond some range (or
         GSD) nothing can be recognised in the image, however much ground it spans.
@@ -193,13 +209,13 @@ def footprints(
     lat_deg: ArrayLike,
     lon_deg: ArrayLike,
     alt_m: ArrayLike,
+    *,
     yaw_deg: ArrayLike,
     pitch_deg: ArrayLike,
     roll_deg: ArrayLike,
     gimbal_yaw_deg: ArrayLike,
     gimbal_pitch_deg: ArrayLike,
     gimbal_roll_deg: ArrayLike,
-    *,
     hfov_deg: ArrayLike,
     vfov_deg: ArrayLike,
     frame: LocalFrame,
@@ -238,76 +254,73 @@ def footprints(
     """
     if not max_slant_m > 0.0:
         raise InvalidInput(f"max_slant_m must be positive, not {max_slant_m}")
-    named = (
-        (lat_deg, "lat_deg"),
-        (lon_deg, "lon_deg"),
-        (alt_m, "alt_m"),
-        (yaw_deg, "yaw_deg"),
-        (pitch_deg, "pitch_deg"),
-        (roll_deg, "roll_deg"),
-        (gimbal_yaw_deg, "gimbal_yaw_deg"),
-        (gimbal_pitch_deg, "gimbal_pitch_deg"),
-        (gimbal_roll_deg, "gimbal_roll_deg"),
-        (hfov_deg, "hfov_deg"),
-        (vfov_deg, "vfov_deg"),
-        (image_width_px, "image_width_px"),
-    )
-    arrays = [_f64(np.nan if v is None else v) for v, _ in named]
-    n = max((len(a) for a in arrays if a.ndim == 1), default=1)
-    for a, (_, name) in zip(arrays, named, strict=True):
-        if a.ndim > 1 or (a.ndim == 1 and len(a) != n):
-            raise InvalidInput(f"{name} has shape {a.shape}; give a scalar or ({n},)")
-    lat, lon, *angles = (np.broadcast_to(a, (n,)) for a in arrays)
-    mode = np.asarray(gimbal_frame)
+    named = {
+        "lat_deg": lat_deg,
+        "lon_deg": lon_deg,
+        "alt_m": alt_m,
+        "yaw_deg": yaw_deg,
+        "pitch_deg": pitch_deg,
+        "roll_deg": roll_deg,
+        "gimbal_yaw_deg": gimbal_yaw_deg,
+        "gimbal_pitch_deg": gimbal_pitch_deg,
+        "gimbal_roll_deg": gimbal_roll_deg,
+        "hfov_deg": hfov_deg,
+        "vfov_deg": vfov_deg,
+        "image_width_px": np.nan if image_width_px is None else image_width_px,
+    }
+    arrays = {k: _f64(v) for k, v in named.items()}
+    mode = np.asarray(gimbal_frame, dtype=np.int8)
     if not np.isin(mode, [int(g) for g in GimbalFrame]).all():
         raise InvalidInput(f"gimbal_frame must be GimbalFrame values, not {np.unique(mode)}")
-    modes = np.broadcast_to(mode.astype(np.int8), (n,))
+    shapes: dict[str, tuple[int, ...]] = {k: v.shape for k, v in arrays.items()}
+    shapes["gimbal_frame"] = mode.shape
+    n = max((sh[0] for sh in shapes.values() if len(sh) == 1), default=1)
+    for k, sh in shapes.items():
+        if len(sh) > 1 or (len(sh) == 1 and sh[0] != n):
+            v = arrays.get(k, mode)
+            raise InvalidInput(f"{k} has shape {v.shape}; give a scalar or ({n},)")
+    # Scalars stay 0-d: their sines and cosines are then taken once, not per sample.
+    lat = np.broadcast_to(arrays.pop("lat_deg"), (n,))
+    lon = np.broadcast_to(arrays.pop("lon_deg"), (n,))
     if xy_m is None:
         x0, y0 = frame.to_local(lon, lat) if n else (np.zeros(0), np.zeros(0))
     else:
         x0, y0 = (np.broadcast_to(_f64(v), (n,)) for v in xy_m)
     jac = _Jacobian(frame, lon, lat)
-    work = max(1, workers or min(len(os.sched_getaffinity(0)), 8))
-    corners = np.full((n, 4, 2), np.nan)
-    valid = np.zeros(n, dtype=bool)
-    slant, gsd = np.full(n, np.nan), np.full(n, np.nan)
-    clipped, reordered = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    out = Footprints(
+        corners_m=np.full((n, 4, 2), np.nan),
+        valid=np.zeros(n, dtype=bool),
+        slant_m=np.full(n, np.nan),
+        clipped=np.zeros(n, dtype=bool),
+        reordered=np.zeros(n, dtype=bool),
+        gsd_m=np.full(n, np.nan),
+        nadir_m=np.column_stack([x0, y0]),
+    )
 
     def task(s: slice) -> None:
-        alt, yaw, pit, rol, gy, gp, gr, hf, vf, wpx = (a[s] for a in angles)
-        out = _rays(
-            (x0[s], y0[s]),
-            jac.at(lon[s], lat[s]),
-            alt,
-            (yaw, pit, rol),
-            (gy, gp, gr),
-            modes[s],
-            (hf, vf),
-            ground_elev_m,
-            max_slant_m,
-            dem_iterations,
+        def cut(v: FloatArray) -> FloatArray:
+            return v if v.ndim == 0 else v[s]
+
+        sample = _Sample(
+            x0=x0[s],
+            y0=y0[s],
+            jac=jac.at(lon[s], lat[s]),
+            mode=mode if mode.ndim == 0 else mode[s],
+            **{k: cut(v) for k, v in arrays.items()},
         )
-        corners[s], valid[s], slant[s], clipped[s], reordered[s], tan_h, sin_dep = out
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g = np.where(sin_dep > 0.0, slant[s] * 2.0 * tan_h / wpx / sin_dep, np.inf)
-            gsd[s] = np.where(valid[s] & ~np.isnan(wpx), g, np.nan)
+        _footprint_chunk(
+            sample, out, s, ground=ground_elev_m, max_slant=max_slant_m, iterations=dem_iterations
+        )
 
     chunks = [slice(i, min(i + _CHUNK, n)) for i in range(0, n, _CHUNK)]
+    work = max(1, workers or min(len(os.sched_getaffinity(0)), 8))
     if work == 1 or len(chunks) <= 1:
         for c in chunks:
             task(c)
     else:
         with ThreadPoolExecutor(min(work, len(chunks))) as pool:
             list(pool.map(task, chunks))
-    return Footprints(
-        corners_m=corners,
-        valid=valid,
-        slant_m=slant,
-        clipped=clipped,
-        reordered=reordered,
-        gsd_m=gsd,
-        nadir_m=np.column_stack([x0, y0]),
-    )
+    return out
 
 
 def from_corners(
@@ -464,6 +477,7 @@ class _Jacobian:
         if not ok.any():
             self.i0 = self.j0 = 0
             self.nodes = np.full((1, 1, 4), np.nan)
+            self.flat = [np.full(1, np.nan) for _ in range(4)]
             return
         step = JACOBIAN_STEP_DEG
         i0 = math.floor(float(lon[ok].min()) / step)
@@ -486,25 +500,36 @@ class _Jacobian:
         jac = np.stack([(xe - xw) / d, (xn - xs) / d, (ye - yw) / d, (yn - ys) / d], axis=1)
         self.i0, self.j0 = i0, j0
         self.nodes = jac.reshape(i1 - i0 + 1, j1 - j0 + 1, 4)
+        self.flat = [self.nodes[:, :, k].ravel().copy() for k in range(4)]
 
-    def at(self, lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, ...]:
+    def at(
+        self, lon: FloatArray, lat: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """(dx/dE, dx/dN, dy/dE, dy/dN) at each point (NaN where lon/lat are not finite)."""
         ni, nj = self.nodes.shape[:2]
         with np.errstate(invalid="ignore"):
-            fi, fj = lon / JACOBIAN_STEP_DEG, lat / JACOBIAN_STEP_DEG
-            bi, bj = np.floor(fi), np.floor(fj)
-            ok = np.isfinite(fi) & np.isfinite(fj)
-            i = np.clip(np.where(ok, bi, self.i0) - self.i0, 0, ni - 2 if ni > 1 else 0)
-            j = np.clip(np.where(ok, bj, self.j0) - self.j0, 0, nj - 2 if nj > 1 else 0)
-        i, j = i.astype(np.intp), j.astype(np.intp)
+            fi = lon / JACOBIAN_STEP_DEG - self.i0
+            fj = lat / JACOBIAN_STEP_DEG - self.j0
+            bi = np.clip(np.floor(fi), 0, max(ni - 2, 0))
+            bj = np.clip(np.floor(fj), 0, max(nj - 2, 0))
+            bi[~np.isfinite(bi)] = 0
+            bj[~np.isfinite(bj)] = 0
         u, v = fi - bi, fj - bj
-        i1, j1 = np.minimum(i + 1, ni - 1), np.minimum(j + 1, nj - 1)
-        n00, n10 = self.nodes[i, j], self.nodes[i1, j]
-        n01, n11 = self.nodes[i, j1], self.nodes[i1, j1]
-        u, v = u[:, None], v[:, None]
-        val = (n00 * (1.0 - u) + n10 * u) * (1.0 - v) + (n01 * (1.0 - u) + n11 * u) * v
-        val[~ok] = np.nan
-        return tuple(val.T)
+        idx = bi.astype(np.intp) * nj + bj.astype(np.intp)
+        di, dj = (nj if ni > 1 else 0), (1 if nj > 1 else 0)
+        w11 = u * v
+        w10 = u - w11  # u (1 - v)
+        w01 = v - w11  # (1 - u) v
+        w00 = 1.0 - u - w01  # (1 - u)(1 - v)
+        out = []
+        for k in range(4):
+            node = self.flat[k]
+            val = node[idx] * w00
+            val += node[idx + di] * w10
+            val += node[idx + dj] * w01
+            val += node[idx + di + dj] * w11
+            out.append(val)
+        return out[0], out[1], out[2], out[3]
 
 
 def _rotation(
@@ -513,9 +538,10 @@ def _rotation(
     """Rz(yaw) Ry(pitch) Rx(roll) from the sines and cosines of (yaw, pitch, roll)."""
     sy, sp, sr = s
     cy, cp, cr = c
+    spsr, spcr = sp * sr, sp * cr
     return [
-        [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
-        [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
+        [cy * cp, cy * spsr - sy * cr, cy * spcr + sy * sr],
+        [sy * cp, sy * spsr + cy * cr, sy * spcr - cy * sr],
         [-sp, cp * sr, cp * cr],
     ]
 
@@ -528,115 +554,183 @@ def _matmul(a: list[list[FloatArray]], b: list[list[FloatArray]]) -> list[list[F
     ]
 
 
-# Image-plane coordinates of the rays: centre, then ST 0601 corners 1-4 (UL, UR, LR, LL);
-# u to the image's right, v down, in units of tan(half fov).
-_U = np.array([0.0, -1.0, 1.0, 1.0, -1.0])
-_V = np.array([0.0, -1.0, -1.0, 1.0, 1.0])
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    """One chunk of inputs; angles and fields of view may be 0-d (the same for all)."""
+
+    x0: FloatArray
+    y0: FloatArray
+    jac: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+    mode: npt.NDArray[np.int8]
+    alt_m: FloatArray
+    yaw_deg: FloatArray
+    pitch_deg: FloatArray
+    roll_deg: FloatArray
+    gimbal_yaw_deg: FloatArray
+    gimbal_pitch_deg: FloatArray
+    gimbal_roll_deg: FloatArray
+    hfov_deg: FloatArray
+    vfov_deg: FloatArray
+    image_width_px: FloatArray
 
 
-def _rays(
-    xy0: tuple[FloatArray, FloatArray],
-    jac: tuple[FloatArray, ...],
-    alt: FloatArray,
-    platform: tuple[FloatArray, FloatArray, FloatArray],
-    gimbal: tuple[FloatArray, FloatArray, FloatArray],
-    mode: npt.NDArray[np.int8],
-    fov: tuple[FloatArray, FloatArray],
+def _camera_to_ned(p: _Sample) -> list[list[FloatArray]]:
+    """The camera-to-NED rotation of each sample (see `GimbalFrame`)."""
+    mode = p.mode
+    gyaw = p.gimbal_yaw_deg
+    if mode.ndim == 0:
+        if mode == GimbalFrame.HORIZON:
+            gyaw = gyaw + p.yaw_deg
+    else:
+        gyaw = gyaw + np.where(mode == GimbalFrame.HORIZON, p.yaw_deg, 0.0)
+    sg, cg = zip(
+        *(sincos_deg(v) for v in (gyaw, p.gimbal_pitch_deg, p.gimbal_roll_deg)), strict=True
+    )
+    rg = _rotation(sg, cg)
+    if mode.ndim == 0 and mode != GimbalFrame.BODY:
+        return rg
+    sp, cp = zip(*(sincos_deg(v) for v in (p.yaw_deg, p.pitch_deg, p.roll_deg)), strict=True)
+    rb = _matmul(_rotation(sp, cp), rg)
+    if mode.ndim == 0:
+        return rb
+    body = mode == GimbalFrame.BODY
+    return [[np.where(body, rb[i][j], rg[i][j]) for j in range(3)] for i in range(3)]
+
+
+def _footprint_chunk(
+    p: _Sample,
+    out: Footprints,
+    s: slice,
+    *,
     ground: float | ElevationFn,
     max_slant: float,
-    dem_iterations: int,
-) -> tuple[FloatArray, BoolArray, FloatArray, BoolArray, BoolArray, FloatArray, FloatArray]:
-    x0, y0 = xy0
-    a, b, c, d = jac
-    yaw, pitch, roll = platform
-    gyaw = gimbal[0] + np.where(mode == GimbalFrame.HORIZON, yaw, 0.0)
-    sp_, cp_ = zip(*(sincos_deg(v) for v in platform), strict=True)
-    sg_, cg_ = zip(*(sincos_deg(v) for v in (gyaw, gimbal[1], gimbal[2])), strict=True)
-    rg = _rotation(sg_, cg_)
-    rb = _matmul(_rotation(sp_, cp_), rg)
-    body = mode == GimbalFrame.BODY
-    rot = [[np.where(body, rb[i][j], rg[i][j]) for j in range(3)] for i in range(3)]
-    sh, ch = sincos_deg(fov[0] / 2.0)
-    sv, cv = sincos_deg(fov[1] / 2.0)
-    fov_ok = (fov[0] > 0.0) & (fov[0] < 180.0) & (fov[1] > 0.0) & (fov[1] < 180.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        th, tv = sh / ch, sv / cv
-    u, v = _U * th[:, None], _V * tv[:, None]  # (n, 5)
-    rn, re, rd = (
-        rot[i][0][:, None] + u * rot[i][1][:, None] + v * rot[i][2][:, None] for i in range(3)
-    )
-    hor = np.sqrt(rn * rn + re * re)
-    norm = np.sqrt(rn * rn + re * re + rd * rd)
-    # Horizontal direction of each ray; straight up or down, the frustum's mean direction
-    # (straight up and down too: north).
-    mn, me = rn[:, 1:].sum(axis=1), re[:, 1:].sum(axis=1)
-    mh = np.sqrt(mn * mn + me * me)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dn = np.where(hor > 0.0, rn / hor, np.where(mh > 0.0, mn / mh, 1.0)[:, None])
-        de = np.where(hor > 0.0, re / hor, np.where(mh > 0.0, me / mh, 0.0)[:, None])
+    iterations: int,
+) -> None:
+    """Footprints of one chunk of samples, written into `out[s]`.
 
-    def hits(h: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
-        """Plane offsets (dx, dy) of each ray's ground point, its slant, and clipping."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            below = rd > 0.0
-            t = np.where(below, h / rd, np.inf)
-            slant = t * norm
-            clip = ~(slant <= max_slant)
-            reach = np.sqrt(np.maximum(max_slant * max_slant - h * h, 0.0))
-            ground_e = np.where(clip, de * reach, t * re)
-            ground_n = np.where(clip, dn * reach, t * rn)
-        return (
-            a[:, None] * ground_e + b[:, None] * ground_n,
-            c[:, None] * ground_e + d[:, None] * ground_n,
-            slant,
-            clip,
-        )
+    The four corner rays are r = c0 -+ tan(hfov/2) c1 -+ tan(vfov/2) c2 (c: the columns
+    of the camera-to-NED rotation), in ST 0601 order, as (4, n) arrays. A ray with
+    d > 0 (down) meets ground h below at (n, e) * h / d, at slant h |r| / d; it is
+    within max_slant iff h² |r|² <= max_slant² d², which needs no division.
+    """
+    with np.errstate(all="ignore"):  # NaN and inf make the sample invalid, below
+        _footprint_rays(p, out, s, ground=ground, max_slant=max_slant, iterations=iterations)
+
+
+def _footprint_rays(
+    p: _Sample,
+    out: Footprints,
+    s: slice,
+    *,
+    ground: float | ElevationFn,
+    max_slant: float,
+    iterations: int,
+) -> None:
+    n = len(p.x0)
+    rot = _camera_to_ned(p)
+    sh, ch = sincos_deg(p.hfov_deg / 2.0)
+    sv, cv = sincos_deg(p.vfov_deg / 2.0)
+    th, tv = sh / ch, sv / cv
+    fov_ok = (p.hfov_deg > 0.0) & (p.hfov_deg < 180.0) & (p.vfov_deg > 0.0) & (p.vfov_deg < 180.0)
+    r = np.empty((3, 4, n))
+    for k in range(3):
+        c0, b, c = rot[k][0], th * rot[k][1], tv * rot[k][2]
+        top, bottom = c0 - c, c0 + c
+        np.subtract(top, b, out=r[k, 0])
+        np.add(top, b, out=r[k, 1])
+        np.add(bottom, b, out=r[k, 2])
+        np.subtract(bottom, b, out=r[k, 3])
+    rn, re, rd = r
+    hor2 = rn * rn
+    hor2 += re * re
+    norm2 = rd * rd
+    norm2 += hor2
+    hor = np.sqrt(hor2)
+    inv_hor = 1.0 / hor
+    # A vertical clipped ray has no horizontal direction: take the frustum's mean one.
+    vertical = np.flatnonzero((hor == 0.0).any(axis=0))
+    if len(vertical):
+        mn, me = rn[:, vertical].sum(axis=0), re[:, vertical].sum(axis=0)
+        mh = np.sqrt(mn * mn + me * me)
+        ok = mh > 0.0
+        mn, me = np.where(ok, mn / np.where(ok, mh, 1.0), 1.0), np.where(ok, me / mh, 0.0)
+        for i in range(4):
+            up = hor[i, vertical] == 0.0
+            rn[i, vertical[up]], re[i, vertical[up]] = mn[up], me[up]
+            inv_hor[i, vertical[up]] = 1.0
+    a, b, c, d = p.jac
+    s2 = max_slant * max_slant
+
+    def hits(h: FloatArray) -> tuple[FloatArray, FloatArray, BoolArray]:
+        """Plane offsets of the corner rays' ground points, and which are within reach."""
+        within = (rd > 0.0) & (h * h * norm2 <= s2 * (rd * rd))
+        reach = np.sqrt(np.maximum(s2 - h * h, 0.0))
+        f = np.where(within, h / rd, reach * inv_hor)
+        ge, gn = f * re, f * rn
+        dx = a * ge
+        dx += b * gn
+        dy = c * ge
+        dy += d * gn
+        return dx, dy, within
 
     if callable(ground):
-        z0 = np.asarray(ground(x0, y0), dtype=np.float64)
-        h_nadir = alt - z0
-        h = np.repeat(h_nadir[:, None], 5, axis=1)
-        for _ in range(dem_iterations):
-            dx, dy, _s, _c = hits(np.maximum(h, _FALLBACK_H_M))
-            z = np.asarray(ground((x0[:, None] + dx).ravel(), (y0[:, None] + dy).ravel()))
-            h = alt[:, None] - z.reshape(h.shape)
+        h_nadir = p.alt_m - np.asarray(ground(p.x0, p.y0), dtype=np.float64)
+        h = np.broadcast_to(h_nadir, (4, n))
+        for _ in range(iterations):
+            dx, dy, _w = hits(np.maximum(h, _FALLBACK_H_M))
+            z = np.asarray(ground((p.x0 + dx).ravel(), (p.y0 + dy).ravel()), dtype=np.float64)
+            h = p.alt_m - z.reshape(4, n)
         h = np.maximum(h, _FALLBACK_H_M)
     else:
-        h_nadir = alt - float(ground)
-        h = np.broadcast_to(h_nadir[:, None], rd.shape)
-    dx, dy, slant, clip = hits(h)
+        h_nadir = p.alt_m - float(ground)
+        h = np.broadcast_to(h_nadir, (n,))
+    dx, dy, within = hits(h)
+    # Clockwise and convex, or else the hull (see `convex_quads`).
+    ex, ey = np.empty_like(dx), np.empty_like(dy)
+    np.subtract(dx[1:], dx[:3], out=ex[:3])
+    np.subtract(dx[0], dx[3], out=ex[3])
+    np.subtract(dy[1:], dy[:3], out=ey[:3])
+    np.subtract(dy[0], dy[3], out=ey[3])
+    prev = [3, 0, 1, 2]
+    turn = ex[prev] * ey - ey[prev] * ex
+    fix = np.flatnonzero(~(turn <= 0.0).all(axis=0) & np.isfinite(turn).all(axis=0))
+    reordered = np.zeros(n, dtype=bool)
+    if len(fix):
+        fx, fy, done = convex_quads(dx[:, fix].T, dy[:, fix].T)
+        dx[:, fix], dy[:, fix] = fx.T, fy.T
+        reordered[fix] = done
+        ex[:3, fix], ey[:3, fix] = dx[1:, fix] - dx[:3, fix], dy[1:, fix] - dy[:3, fix]
+        ex[3, fix], ey[3, fix] = dx[0, fix] - dx[3, fix], dy[0, fix] - dy[3, fix]
+    t = dx * ey
+    t -= dy * ex
+    area2 = t[0] + t[1] + t[2] + t[3]  # twice the signed area: negative when clockwise
     # The ground within max_slant is seen if a corner ray meets it, or if the nadir is in
     # the field of view (a wide lens looking down from high up: the corners all clipped).
-    # Else the clipped corners would make up a polygon of ground the camera does not see.
+    # Else the clipped corners would make a polygon of ground the camera does not see.
     nx, ny, nz = rot[2]  # the nadir (0, 0, 1) in the camera frame: row 3 of camera-to-NED
-    with np.errstate(invalid="ignore"):
-        nadir_seen = (nx > 0.0) & (np.abs(ny) <= th * nx) & (np.abs(nz) <= tv * nx)
-    centre_below = rd[:, 0] > 0.0
-    slant_c = np.where(centre_below, slant[:, 0], np.inf)
-    qx, qy, fixed = convex_quads(dx[:, 1:], dy[:, 1:])
+    nadir_seen = (nx > 0.0) & (np.abs(ny) <= th * nx) & (np.abs(nz) <= tv * nx)
+    h0 = np.broadcast_to(h_nadir, (n,))
     valid = (
-        np.isfinite(x0)
-        & np.isfinite(y0)
-        & np.isfinite(alt)
-        & np.isfinite(qx).all(axis=1)
-        & np.isfinite(qy).all(axis=1)
-        & ~np.isnan(slant_c)
+        (-area2 >= 2.0 * MIN_AREA_M2)
+        & np.isfinite(p.x0)
+        & np.isfinite(p.y0)
         & fov_ok
-        & (h_nadir > 0.0)
-        & (h_nadir < max_slant)
-        & ((~clip[:, 1:]).any(axis=1) | nadir_seen)
+        & (h0 > 0.0)
+        & (h0 < max_slant)
+        & (within.any(axis=0) | nadir_seen)
     )
-    with np.errstate(invalid="ignore"):
-        valid &= -_area(qx, qy) >= MIN_AREA_M2
-    corners = np.stack([qx + x0[:, None], qy + y0[:, None]], axis=2)
-    corners[~valid] = np.nan
-    slant_c = np.where(valid, slant_c, np.nan)
-    return (
-        corners,
-        valid,
-        slant_c,
-        clip[:, 1:].any(axis=1) & valid,
-        fixed & valid,
-        th,
-        np.where(centre_below, rd[:, 0] / norm[:, 0], 0.0),
-    )
+    rd0 = np.broadcast_to(rot[2][0], (n,))
+    slant = np.where(rd0 > 0.0, h0 / rd0, np.inf)
+    wpx = p.image_width_px
+    gsd = np.where(rd0 > 0.0, slant * (2.0 * th) / wpx / rd0, np.inf)
+    cs = out.corners_m[s]
+    dx += p.x0
+    dy += p.y0
+    cs[:, :, 0] = dx.T
+    cs[:, :, 1] = dy.T
+    cs[~valid] = np.nan
+    out.valid[s] = valid
+    out.slant_m[s] = np.where(valid, slant, np.nan)
+    out.gsd_m[s] = np.where(valid & ~np.isnan(wpx), gsd, np.nan)
+    out.clipped[s] = valid & ~within.all(axis=0)
+    out.reordered[s] = valid & reordered

@@ -1,0 +1,203 @@
+"""The joint record's commands: `node`, `ingest`, `verify`, `ledger`.
+
+Thin shells over `ceasewatch.ledger`; registered on the main app by `cli.py`. The wall
+clock is read here, at the edge, and passed down as the ingest time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ceasewatch.config import Settings
+
+__all__ = ["register"]
+
+out = Console()
+err = Console(stderr=True)
+
+node_app = typer.Typer(
+    help="This org's node: create it, show its key, trust peers.", no_args_is_help=True
+)
+ingest_app = typer.Typer(help="Append records to this org's signed log.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Prove and check entries of the joint record.", no_args_is_help=True)
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option("--data", help="Node directory [default: $CEASEWATCH_DATA or ./ceasewatch-data]."),
+]
+DbOption = Annotated[str | None, typer.Option("--db", help="Store URL, e.g. postgresql://host/db.")]
+
+
+def _data(data: Path | None) -> Path:
+    return data if data is not None else Settings().data
+
+
+@node_app.command("init")
+def node_init(
+    org: Annotated[str, typer.Option("--org", help="This node's org id (a monitor org).")],
+    theater: Annotated[Path, typer.Option("--theater", help="The theater directory.")],
+    data: DataOption = None,
+    db: DbOption = None,
+) -> None:
+    """Create a node: an Ed25519 org key (mode 0600, never printed), a store, the theater.
+
+    Example: ceasewatch node init --org mon-a --theater ./theater --data ./node-a
+    """
+    from ceasewatch.ledger.node import init_node
+
+    with init_node(_data(data), org, theater, db_url=db) as node:
+        out.print(f"node of {org} created in {_data(data)}; log {node.origin}")
+        out.print("give peers this key: [bold]ceasewatch node key[/bold]")
+
+
+@node_app.command("key")
+def node_key(data: DataOption = None) -> None:
+    """Print the org's verifier key (signed-note vkey): all a peer needs to trust it.
+
+    Example: ceasewatch node key --data ./node-a
+    """
+    from ceasewatch.ledger.node import open_node
+
+    with open_node(_data(data)) as node:
+        print(node.vkey())
+
+
+@node_app.command("trust")
+def node_trust(
+    vkey: Annotated[str, typer.Argument(help="The peer org's vkey, as `node key` prints it.")],
+    url: Annotated[str, typer.Option("--url", help="Where the peer's node serves its log.")],
+    data: DataOption = None,
+) -> None:
+    """Record another monitor org's key and where to reach it.
+
+    Example: ceasewatch node trust ceasewatch.mon-b.demo+1a2b3c4d+AU... --url http://10.0.0.2:8080
+    """
+    from ceasewatch.ledger.node import open_node
+    from ceasewatch.ledger.peers import trust_peer
+
+    with open_node(_data(data)) as node:
+        peer = trust_peer(node, vkey, url)
+        out.print(f"trusting {peer.org} at {url}")
+
+
+def _ingest(kind: str, file: Path, data: Path | None) -> None:
+    from ceasewatch.ledger.append import ingest_file
+    from ceasewatch.ledger.node import open_node
+
+    with open_node(_data(data)) as node:
+        result = ingest_file(node, kind, file, now=datetime.now(UTC))
+    for dup in result.duplicates[:25]:
+        out.print(f"duplicate: {file}:{dup.line} {dup.record_id} is already entry {dup.index}")
+    if len(result.duplicates) > 25:
+        out.print(f"... and {len(result.duplicates) - 25} more duplicates")
+    if result.appended == 0:
+        out.print(
+            f"nothing appended to {result.origin}: all {result.rows_read} record(s) were there"
+        )
+        return
+    out.print(
+        f"{result.appended} of {result.rows_read} record(s) appended to {result.origin} "
+        f"(entries {result.first_index}-{result.size - 1}); checkpoint at size {result.size}"
+    )
+
+
+@ingest_app.command("sightings")
+def ingest_sightings(file: Path, data: DataOption = None) -> None:
+    """Append a sightings.csv: all of the file or none of it.
+
+    Example: ceasewatch ingest sightings sightings.csv --data ./node-a
+    """
+    _ingest("sightings", file, data)
+
+
+@ingest_app.command("detections")
+def ingest_detections(file: Path, data: DataOption = None) -> None:
+    """Append a detections.csv: all of the file or none of it.
+
+    Example: ceasewatch ingest detections detections.csv --data ./node-a
+    """
+    _ingest("detections", file, data)
+
+
+@ingest_app.command("craters")
+def ingest_craters(file: Path, data: DataOption = None) -> None:
+    """Append a craters.csv: all of the file or none of it.
+
+    Example: ceasewatch ingest craters craters.csv --data ./node-a
+    """
+    _ingest("craters", file, data)
+
+
+@ingest_app.command("allegations")
+def ingest_allegations(file: Path, data: DataOption = None) -> None:
+    """Append an allegations.csv: all of the file or none of it.
+
+    Example: ceasewatch ingest allegations allegations.csv --data ./node-a
+    """
+    _ingest("allegations", file, data)
+
+
+def verify(data: DataOption = None) -> None:
+    """Check every signature, hash, Merkle root, checkpoint, cosignature and blob.
+
+    Exit 0 when clean; otherwise every problem with its log and index, and exit 1.
+
+    Example: ceasewatch verify --data ./node-a
+    """
+    from ceasewatch.ledger.node import open_node
+    from ceasewatch.ledger.verify import verify_store
+
+    with open_node(_data(data)) as node:
+        report = verify_store(node.engine)
+    for problem in report.problems:
+        err.print(str(problem), markup=False, highlight=False)
+    (out if report.ok else err).print(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@ledger_app.command("prove")
+def ledger_prove(
+    index: Annotated[int, typer.Argument(help="The entry's index in this org's log.")],
+    data: DataOption = None,
+) -> None:
+    """Print a self-contained excerpt: entry, inclusion proof, signed checkpoint (JSON).
+
+    A third party checks it with the org's verifier key alone (`ledger check`).
+
+    Example: ceasewatch ledger prove 12 --data ./node-a > entry-12.json
+    """
+    from ceasewatch.ledger.node import open_node
+    from ceasewatch.ledger.verify import prove
+
+    with open_node(_data(data)) as node:
+        print(prove(node, index).to_json())
+
+
+@ledger_app.command("check")
+def ledger_check(
+    excerpt: Annotated[Path, typer.Argument(help="An excerpt file from `ledger prove`.")],
+    vkey: Annotated[str, typer.Option("--vkey", help="The org's verifier key.")],
+) -> None:
+    """Check an excerpt with the org's verifier key alone; print the proven entry.
+
+    Example: ceasewatch ledger check entry-12.json --vkey ceasewatch.mon-a.demo+1a2b3c4d+AU...
+    """
+    from ceasewatch.ledger.entry import verify_excerpt
+
+    entry = verify_excerpt(excerpt.read_bytes(), vkey)
+    out.print(f"[green]proven[/green]: entry {entry.index} of {entry.origin}")
+    print(entry.canonical().decode("utf-8"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the joint record's commands to the main app."""
+    app.add_typer(node_app, name="node")
+    app.add_typer(ingest_app, name="ingest")
+    app.add_typer(ledger_app, name="ledger")
+    app.command("verify")(verify)
