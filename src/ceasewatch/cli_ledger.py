@@ -49,22 +49,30 @@ def node_init(
     Example: ceasewatch node init --org mon-a --theater ./theater --data ./node-a
     """
     from ceasewatch.ledger.node import init_node
+    from ceasewatch.ledger.sync import create_cosigner
 
     with init_node(_data(data), org, theater, db_url=db) as node:
+        create_cosigner(node)
         out.print(f"node of {org} created in {_data(data)}; log {node.origin}")
-        out.print("give peers this key: [bold]ceasewatch node key[/bold]")
+        out.print("give peers both keys: [bold]ceasewatch node key[/bold] (and --cosigner)")
 
 
 @node_app.command("key")
-def node_key(data: DataOption = None) -> None:
+def node_key(
+    data: DataOption = None,
+    cosigner: Annotated[
+        bool, typer.Option("--cosigner", help="Print the key this node cosigns peers' logs with.")
+    ] = False,
+) -> None:
     """Print the org's verifier key (signed-note vkey): all a peer needs to trust it.
 
     Example: ceasewatch node key --data ./node-a
     """
     from ceasewatch.ledger.node import open_node
+    from ceasewatch.ledger.sync import load_cosigner
 
     with open_node(_data(data)) as node:
-        print(node.vkey())
+        print(load_cosigner(node).verifier().vkey() if cosigner else node.vkey())
 
 
 @node_app.command("trust")
@@ -72,6 +80,10 @@ def node_trust(
     vkey: Annotated[str, typer.Argument(help="The peer org's vkey, as `node key` prints it.")],
     url: Annotated[str, typer.Option("--url", help="Where the peer's node serves its log.")],
     data: DataOption = None,
+    cosigner_vkey: Annotated[
+        str | None,
+        typer.Option("--cosigner-vkey", help="The peer's cosigner key (`node key --cosigner`)."),
+    ] = None,
 ) -> None:
     """Record another monitor org's key and where to reach it.
 
@@ -81,7 +93,7 @@ def node_trust(
     from ceasewatch.ledger.peers import trust_peer
 
     with open_node(_data(data)) as node:
-        peer = trust_peer(node, vkey, url)
+        peer = trust_peer(node, vkey, url, cosigner_vkey=cosigner_vkey)
         out.print(f"trusting {peer.org} at {url}")
 
 
@@ -195,9 +207,53 @@ def ledger_check(
     print(entry.canonical().decode("utf-8"))
 
 
+def serve(
+    data: DataOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8470,
+) -> None:
+    """Serve this node's logs read-only (checkpoints, entries, proofs, blobs) over HTTP.
+
+    Peers pull from it and push their cosignatures to it.
+
+    Example: ceasewatch serve --data ./node-a --port 8470
+    """
+    from ceasewatch.api import serve as run
+
+    run(_data(data), host, port)
+
+
+def sync(
+    peer: Annotated[
+        str | None, typer.Argument(help="A trusted peer's URL or org id [default: all].")
+    ] = None,
+    data: DataOption = None,
+) -> None:
+    """Pull each trusted peer's log, verify it all before storing, cosign, push the cosignature.
+
+    Idempotent; resumes where it stopped; refuses (and reports) a peer that equivocates.
+
+    Example: ceasewatch sync http://10.0.0.2:8470 --data ./node-a
+    """
+    import time
+
+    from ceasewatch.ledger.node import open_node
+    from ceasewatch.ledger.sync import sync_all, sync_peer
+
+    now_s = int(time.time())
+    with open_node(_data(data)) as node:
+        reports = [sync_peer(node, peer, now_s=now_s)] if peer else sync_all(node, now_s)
+    for report in reports:
+        (out if report.ok else err).print(report.summary(), markup=False, highlight=False)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add the joint record's commands to the main app."""
     app.add_typer(node_app, name="node")
     app.add_typer(ingest_app, name="ingest")
     app.add_typer(ledger_app, name="ledger")
     app.command("verify")(verify)
+    app.command("serve")(serve)
+    app.command("sync")(sync)
