@@ -215,32 +215,55 @@ def _print_scenario(scenario: object, files: dict[str, Path]) -> None:
 
 @app.command("analyze")
 def analyze(
-    theater: Annotated[str, typer.Argument(help="Theater directory, or `demo`.")],
-    sightings: Annotated[Path, typer.Option("--sightings", help="sightings.csv")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the results into.")],
+    theater: Annotated[
+        str | None, typer.Argument(help="Theater directory, or `demo` (not with --data).")
+    ] = None,
+    sightings: Annotated[Path | None, typer.Option("--sightings", help="sightings.csv")] = None,
     detections: Annotated[Path | None, typer.Option("--detections", help="detections.csv")] = None,
     craters: Annotated[Path | None, typer.Option("--craters", help="craters.csv")] = None,
     allegations: Annotated[
         Path | None, typer.Option("--allegations", help="allegations.csv")
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Analyse every record a node holds (its log and its peers')."),
+    ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Abort at the first bad row.")] = False,
 ) -> None:
     """Locate, attribute and judge: events, violations and allegation findings.
 
-    Writes events.geojson, violations.geojson, violations.csv, allegations.csv and
-    summary.json. A malformed row is reported (file, line, field), skipped and the rest
-    analysed; the command then exits 2 and summary.json lists the skipped rows.
-    --strict aborts instead. The output is the same for any order of the input rows.
+    From files (THEATER and --sightings at least) or from a node (--data: its own log and
+    every peer log it mirrors). Writes events.geojson, violations.geojson, violations.csv,
+    allegations.csv and summary.json. A malformed row is reported (file, line, field),
+    skipped and the rest analysed; the command then exits 2 and summary.json lists the
+    skipped rows. --strict aborts instead. The output is the same for any order of the
+    input rows, and the same on every node holding the same entries.
 
     Example: ceasewatch analyze demo --sightings s.csv --craters c.csv --out results
     """
-    from ceasewatch.analysis import analyse_files, write_analysis
+    from ceasewatch.analysis import Analysis, analyse, analyse_files, write_analysis
 
-    th_dir = _theater_dir(theater)
-    result = analyse_files(
-        th_dir, sightings=sightings, detections=detections, craters=craters,
-        allegations=allegations, strict=strict,
-    )  # fmt: skip
+    result: Analysis
+    if data is not None:
+        if theater is not None or sightings is not None:
+            raise InvalidInput("give either --data (a node) or THEATER with --sightings, not both")
+        from ceasewatch.ledger.node import open_node
+        from ceasewatch.ledger.records import held_records
+
+        with open_node(data) as node:
+            recs = held_records(node)
+            result = analyse(
+                node.theater(), recs["sightings"], recs["detections"],  # type: ignore[arg-type]
+                recs["craters"], recs["allegations"],  # type: ignore[arg-type]
+            )  # fmt: skip
+    else:
+        if theater is None or sightings is None:
+            raise InvalidInput("give THEATER and --sightings (files), or --data (a node)")
+        result = analyse_files(
+            _theater_dir(theater), sightings=sightings, detections=detections,
+            craters=craters, allegations=allegations, strict=strict,
+        )  # fmt: skip
     write_analysis(result, out_dir)
     _print_analysis(result)
     out.print(f"written to {out_dir}")

@@ -1,0 +1,59 @@
+"""The records a node holds: every log's entries (its own and its peers'), as records.
+
+This is how analysis runs on the joint record: it reads the entries, not a table derived
+from them, drops what later corrections superseded, and hands the records to `analyse`,
+which sorts them itself, so two nodes holding the same entries derive the same result
+whatever order the entries arrived in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import select
+
+from ceasewatch.errors import IntegrityError
+from ceasewatch.ledger.entry import Entry
+from ceasewatch.ledger.node import Node
+from ceasewatch.records import Allegation, Crater, Detection, Record, Sighting
+from ceasewatch.store import schema
+
+__all__ = ["held_records"]
+
+_TYPES: Mapping[str, tuple[str, type[Record]]] = {
+    "sighting": ("sightings", Sighting),
+    "detection": ("detections", Detection),
+    "crater": ("craters", Crater),
+    "allegation": ("allegations", Allegation),
+}
+
+
+def held_records(node: Node) -> dict[str, list[Record]]:
+    """Every record of every log the node holds, by contract name, superseded ones left out.
+
+    Raises:
+        IntegrityError: an entry's record does not validate (run `ceasewatch verify`).
+    """
+    entries: list[Entry] = []
+    with node.engine.connect() as conn:
+        rows = conn.execute(
+            select(schema.entries.c.data).order_by(schema.entries.c.origin, schema.entries.c.idx)
+        )
+        entries = [Entry.parse(bytes(row.data)) for row in rows]
+    superseded = {e.supersedes for e in entries if e.supersedes}
+    out: dict[str, list[Record]] = {name: [] for name, _ in _TYPES.values()}
+    for entry in entries:
+        rec = entry.record
+        if rec is None or entry.leaf_hash().hex() in superseded:
+            continue
+        kind = _TYPES.get(str(rec.get("type")))
+        if kind is None:
+            continue  # a record type analysis does not read (e.g. an assessment)
+        name, model = kind
+        try:
+            out[name].append(model.model_validate({k: v for k, v in rec.items() if k != "type"}))
+        except ValueError as exc:
+            raise IntegrityError(
+                f"log {entry.origin} entry {entry.index}: its record does not validate ({exc})"
+            ) from None
+    return out
