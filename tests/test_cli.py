@@ -68,6 +68,16 @@ def test_demo_runs_into_the_data_dir_from_the_environment(tmp_path: Path) -> Non
     assert (env_dir / "demo" / "scenario" / "sightings.csv").is_file()
     assert (env_dir / "demo" / "theater" / "theater.toml").is_file()
     assert "sightings.csv" in r.stdout and str(env_dir) in r.stdout
+    # Two monitor nodes synced and derived byte-identical results from the joint record.
+    assert "same events and violations: yes" in r.stdout
+    demo = env_dir / "demo"
+    for name in ("events.geojson", "violations.csv", "summary.json"):
+        assert (demo / "analysis-mon-a" / name).read_bytes() == (
+            demo / "analysis-mon-b" / name
+        ).read_bytes()
+        assert (demo / "analysis-mon-a" / name).read_bytes() == (
+            demo / "analysis" / name
+        ).read_bytes()
 
 
 def test_theater_check_exit_codes(tmp_path: Path) -> None:

@@ -307,8 +307,10 @@ def demo(
     """Run everything ceasewatch does on the bundled demo theater, on a simulated day.
 
     Writes into DATA/demo (rewritten on each run): a copy of the theater, the day's
-    contract files with their ground truth (scenario/), and the joint analysis of that
-    day (analysis/: events, violations, allegation findings).
+    contract files with their ground truth (scenario/), the analysis of that day
+    (analysis/), and two monitor nodes (nodes/) that log their own observations, serve
+    them on loopback, sync and cosign each other's logs and analyse the joint record
+    (analysis-<org>/), which must come out byte-identical on both.
 
     Example: ceasewatch demo --data /tmp/cw
     """
@@ -338,6 +340,14 @@ def demo(
     _print_scenario(result.scenario, result.files)
     _print_analysis(result.analysis)
     out.print(f"analysis: {result.analysis_files['events.geojson'].parent}")
+    joint = result.joint
+    for org, n in sorted(joint.appended.items()):
+        out.print(f"node {org}: {n} entries in its signed log ({joint.nodes[org]})")
+    for report in joint.syncs:
+        out.print(f"  sync: {report.summary()}", markup=False, highlight=False)
+    same = "[green]yes[/green]" if joint.agree else "[red]NO[/red]"
+    digest = next(iter(joint.digests.values()))[:16]
+    out.print(f"both nodes derived the same events and violations: {same} (sha256 {digest}...)")
     out.print(f"theater copy: {result.theater_dir}")
 
 

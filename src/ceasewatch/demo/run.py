@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ceasewatch.analysis import Analysis, analyse, write_analysis
+from ceasewatch.demo.nodes import JointRun, run_nodes
 from ceasewatch.errors import InvalidInput
 from ceasewatch.geo.check import check_theater
 from ceasewatch.sim import Scenario, default_window, simulate, write_scenario
@@ -19,7 +20,7 @@ from ceasewatch.sim import Scenario, default_window, simulate, write_scenario
 __all__ = ["DemoResult", "demo_theater_dir", "run_demo"]
 
 #: The demo's steps, in order, for progress display.
-STEPS = ("check theater", "simulate", "write files", "analyse")
+STEPS = ("check theater", "simulate", "write files", "analyse", "two nodes: ingest, sync, cosign")
 
 
 def demo_theater_dir() -> Path:
@@ -33,6 +34,7 @@ class DemoResult:
     theater_dir: Path
     scenario: Scenario
     analysis: Analysis
+    joint: JointRun
     files: dict[str, Path] = field(default_factory=dict)
     analysis_files: dict[str, Path] = field(default_factory=dict)
 
@@ -40,7 +42,8 @@ class DemoResult:
 def run_demo(
     data_dir: Path, seed: int = 1, step: Callable[[str], None] | None = None
 ) -> DemoResult:
-    """Simulate the demo theater's default day into `data_dir/demo` and analyse it.
+    """Simulate the demo theater's default day into `data_dir/demo` and analyse it, then
+    run it through two monitor nodes that sync, cosign and analyse the joint record.
 
     The demo folder is rewritten on each run (its content is a pure function of the
     seed); nothing else in `data_dir` is touched.
@@ -68,4 +71,7 @@ def run_demo(
     analysis_files = write_analysis(result, out / "analysis")
     if step:
         step(STEPS[3])
-    return DemoResult(data_dir, theater_copy, scenario, result, files, analysis_files)
+    joint = run_nodes(scenario, theater_copy, out)
+    if step:
+        step(STEPS[4])
+    return DemoResult(data_dir, theater_copy, scenario, result, joint, files, analysis_files)
