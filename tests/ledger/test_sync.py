@@ -13,7 +13,7 @@ import httpx
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from ceasewatch.api import create_app
 from ceasewatch.demo import demo_theater_dir
@@ -23,9 +23,11 @@ from ceasewatch.ledger.checkpoint import Checkpoint, CosignatureSigner, sign_che
 from ceasewatch.ledger.node import Node, init_node
 from ceasewatch.ledger.peers import trust_peer
 from ceasewatch.ledger.sync import (
+    Equivocation,
     SyncReport,
     create_cosigner,
     load_cosigner,
+    store_equivocation,
     sync_all,
     sync_peer,
 )
@@ -99,8 +101,10 @@ class Side:
         return ingest_file(self.node, kind, path, now=NOW).appended
 
 
-def make_side(tmp_path: Path, org: str, scenario: Path, portal: BlockingPortal) -> Side:
-    node = init_node(tmp_path / org, org, demo_theater_dir())
+def make_side(
+    tmp_path: Path, org: str, scenario: Path, portal: BlockingPortal, db_url: str | None = None
+) -> Side:
+    node = init_node(tmp_path / org, org, demo_theater_dir(), db_url=db_url)
     cosigner = create_cosigner(node)
     transport = AppTransport(create_app(tmp_path / org), portal)
     client = httpx.Client(transport=transport, base_url=URLS[org])
@@ -116,10 +120,17 @@ def pair(tmp_path: Path, scenario_dir: Path) -> Iterator[tuple[Side, Side]]:
         yield from _pair(tmp_path, scenario_dir, portal)
 
 
+@pytest.fixture
+def pair_on(tmp_path: Path, scenario_dir: Path, db_url: str) -> Iterator[tuple[Side, Side]]:
+    """Like `pair`, with mon-a's store on each backend (mon-b's stays SQLite)."""
+    with start_blocking_portal() as portal:
+        yield from _pair(tmp_path, scenario_dir, portal, db_url)
+
+
 def _pair(
-    tmp_path: Path, scenario_dir: Path, portal: BlockingPortal
+    tmp_path: Path, scenario_dir: Path, portal: BlockingPortal, db_url: str | None = None
 ) -> Iterator[tuple[Side, Side]]:
-    a = make_side(tmp_path, "mon-a", scenario_dir, portal)
+    a = make_side(tmp_path, "mon-a", scenario_dir, portal, db_url)
     b = make_side(tmp_path, "mon-b", scenario_dir, portal)
     for me, other in ((a, b), (b, a)):
         trust_peer(
@@ -244,8 +255,37 @@ def forged(peer: Side, size: int) -> bytes:
     ).encode()
 
 
-def test_two_checkpoints_for_one_size_is_equivocation(pair: tuple[Side, Side]) -> None:
-    a, b = pair
+def equivocations(node: Node) -> list[tuple[str, int, int, bytes, bytes, str, str, int]]:
+    e = s.equivocations
+    with node.engine.connect() as conn:
+        q = select(
+            e.c.origin,
+            e.c.stored_size,
+            e.c.served_size,
+            e.c.stored_note,
+            e.c.served_note,
+            e.c.reason,
+            e.c.found_by,
+            e.c.found_at,
+        ).order_by(e.c.evidence)
+        return [
+            (str(o), int(a), int(b), bytes(c), bytes(d), str(r), str(f), int(t))
+            for o, a, b, c, d, r, f, t in conn.execute(q)
+        ]
+
+
+def assert_loud(node: Node, peer: Side, n: int) -> None:
+    """verify fails with one EQUIVOCATION problem per piece of evidence, signed by the peer."""
+    report = verify_store(node.engine)
+    assert not report.ok
+    loud = [p for p in report.problems if f"EQUIVOCATION by {peer.org}" in p.what]
+    assert len(loud) == n == len(report.problems), report.problems
+    assert all("both notes are signed by the log's key" in p.what for p in loud)
+    assert all(p.where == f"log {peer.node.origin}" for p in loud)
+
+
+def test_two_checkpoints_for_one_size_is_equivocation(pair_on: tuple[Side, Side]) -> None:
+    a, b = pair_on
     assert sync(a, b).ok
     size = b.node.size()
     before = counts(a.node)
@@ -263,13 +303,36 @@ def test_two_checkpoints_for_one_size_is_equivocation(pair: tuple[Side, Side]) -
     assert evidence.stored_note.startswith(b.node.origin + f"\n{size}\n")
     assert not report.cosigned
     assert counts(a.node) == before
+    # the evidence is kept, once, and verify reports it loudly
+    [row] = equivocations(a.node)
+    assert row == (
+        b.node.origin,
+        size,
+        size,
+        evidence.stored_note.encode(),
+        forged(b, size),
+        evidence.what,
+        "mon-a",
+        NOW_S,
+    )
+    assert_loud(a.node, b, 1)
+    with dishonest(b, fork) as client:
+        again = sync(a, b, client)
+    assert again.equivocation is not None and "stored already" in " ".join(again.notes)
+    assert len(equivocations(a.node)) == 1
+    # the evidence is append-only, like the ledger
+    for statement in ("UPDATE equivocations SET reason = 'x'", "DELETE FROM equivocations"):
+        with pytest.raises(Exception, match="append-only"), a.node.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert len(equivocations(a.node)) == 1
 
 
 def test_checkpoint_inconsistent_with_stored_one_is_equivocation(
-    pair: tuple[Side, Side],
+    pair_on: tuple[Side, Side],
 ) -> None:
-    a, b = pair
+    a, b = pair_on
     assert sync(a, b).ok
+    rows_before = b.node.size()
     b.ingest("craters")
     size = b.node.size()
     before = counts(a.node)
@@ -282,6 +345,32 @@ def test_checkpoint_inconsistent_with_stored_one_is_equivocation(
     assert report.equivocation is not None
     assert "not consistent" in report.equivocation.what
     assert counts(a.node) == before
+    [row] = equivocations(a.node)
+    assert row[:3] == (b.node.origin, rows_before, size)
+    assert row[5] == report.equivocation.what
+    assert_loud(a.node, b, 1)
+    # the honest peer still syncs; the evidence stays and verify stays loud
+    assert sync(a, b).ok
+    assert rows(a.node, b.node.origin) == rows(b.node, b.node.origin)
+    assert_loud(a.node, b, 1)
+
+
+def test_a_tampered_equivocation_record_is_told_apart(pair: tuple[Side, Side]) -> None:
+    a, b = pair
+    assert sync(a, b).ok
+    size = b.node.size()
+    stored = a.node.engine
+    with stored.connect() as conn:
+        note = conn.execute(
+            select(s.checkpoints.c.note).where(
+                s.checkpoints.c.origin == b.node.origin, s.checkpoints.c.size == size
+            )
+        ).scalar_one()
+    fake = Equivocation(b.node.origin, "made up", bytes(note).decode(), "not a note")
+    assert store_equivocation(a.node, fake, found_at_s=NOW_S)
+    [problem] = verify_store(stored).problems
+    assert "EQUIVOCATION by mon-b: made up" in problem.what
+    assert "does NOT verify" in problem.what
 
 
 def test_sync_all_reports_unreachable_peers(pair: tuple[Side, Side]) -> None:

@@ -16,9 +16,9 @@ Nothing is stored before every signature, proof and hash has checked out, so an 
 sync leaves the store as it was, and a re-run resumes from the last stored size; re-running
 against an unchanged peer stores nothing. Two different checkpoints for one size, or a
 checkpoint that does not extend one stored earlier, is equivocation: the sync is refused and
-both signed notes are returned in the report as evidence. (The store has no table for such
-evidence yet: ``checkpoints`` is keyed by (origin, size), so a second note for a size has
-nowhere to go.)
+both signed notes are returned in the report as evidence and kept for good in the append-only
+``equivocations`` table (in a transaction of their own: nothing else of the refused sync is
+stored), where `ceasewatch.ledger.verify.verify_store` reports them on every run.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ __all__ = [
     "create_cosigner",
     "load_cosigner",
     "receive_cosignature",
+    "store_equivocation",
     "sync_all",
     "sync_peer",
 ]
@@ -445,6 +446,58 @@ def _pull(
     return served_note, verifier
 
 
+def _note_size(note: str) -> int:
+    """The tree size a signed checkpoint note states (its second line; -1 if unreadable)."""
+    lines = note.split("\n")
+    try:
+        return int(lines[1]) if len(lines) > 1 else -1
+    except ValueError:
+        return -1
+
+
+def store_equivocation(node: Node, evidence: Equivocation, *, found_at_s: int) -> bool:
+    """Keep equivocation evidence (both signed notes) in the store, in its own transaction.
+
+    Args:
+        node: this node (its org is recorded as the finder).
+        evidence: the two conflicting checkpoints, as `sync_peer` found them.
+        found_at_s: when, seconds since the Unix epoch.
+
+    Returns:
+        True if stored, False if the store held this very evidence already.
+    """
+    stored = evidence.stored_note.encode("utf-8")
+    served = evidence.served_note.encode("utf-8")
+    key = hashlib.sha256(stored + b"\n\x00" + served).hexdigest()
+    table = s.equivocations
+    try:
+        with node.engine.begin() as conn:
+            held = conn.execute(
+                select(table.c.evidence).where(
+                    table.c.origin == evidence.origin, table.c.evidence == key
+                )
+            ).first()
+            if held is not None:
+                return False
+            conn.execute(
+                insert(table),
+                {
+                    "origin": evidence.origin,
+                    "evidence": key,
+                    "stored_size": _note_size(evidence.stored_note),
+                    "served_size": _note_size(evidence.served_note),
+                    "stored_note": stored,
+                    "served_note": served,
+                    "reason": evidence.what,
+                    "found_by": node.org,
+                    "found_at": int(found_at_s),
+                },
+            )
+    except DBIntegrityError:
+        return False  # a concurrent sync stored the same evidence
+    return True
+
+
 def sync_peer(
     node: Node,
     url: str,
@@ -465,7 +518,8 @@ def sync_peer(
             checkpoint is not cosigned when the node has none.
 
     Returns:
-        The report; ``report.ok`` is False when the peer's data was refused (nothing stored).
+        The report; ``report.ok`` is False when the peer's data was refused (nothing stored,
+        except the evidence of an equivocation).
 
     Raises:
         NotFound: the URL is not a trusted peer's, or the peer cannot be reached.
@@ -480,6 +534,11 @@ def sync_peer(
             note, verifier = _pull(node, peer, http, report)
         except _Refused as exc:
             report.refused, report.equivocation = exc.reason, exc.equivocation
+            if exc.equivocation is not None:
+                if store_equivocation(node, exc.equivocation, found_at_s=now_s):
+                    report.notes.append("equivocation evidence stored")
+                else:
+                    report.notes.append("equivocation evidence was stored already")
             return report
         if cosigner is None:
             try:

@@ -12,6 +12,11 @@ For every log in the store (the node's own and mirrored ones), with the log's ve
 
 and every blob: its bytes hash to its name and have its size.
 
+Every piece of equivocation evidence a sync stored (``equivocations``) is a problem too, and
+a loud one ("EQUIVOCATION by <org>: ..."): a peer signed two checkpoints that cannot both be
+honest, so `verify` fails until people have dealt with it. The evidence's own signatures are
+checked with the log's key, so forged evidence is told apart from a real equivocation.
+
 A changed byte anywhere in an entry, checkpoint, cosignature or blob is found: the leaf hash
 or the entry's own fields catch an entry, the signature catches a checkpoint or cosignature,
 SHA-256 catches a blob. An entry changed together with its stored leaf hash shows up as the
@@ -83,6 +88,7 @@ def verify_store(engine: Engine) -> VerifyReport:
         for log in logs:
             report.logs += 1
             check.log(log.origin, log.org, log.vkey)
+        _equivocations(conn, report, {log.origin: (log.org, log.vkey) for log in logs})
         stored = _verify_blobs(conn, report)
         for sha, (origin, idx) in sorted(check.blob_refs.items()):
             if sha not in stored:
@@ -243,6 +249,41 @@ class _Check:
                 continue
             if not verifier.verify(text.encode("utf-8"), bytes(signature)):
                 self.report.add(here, "does not verify: the cosignature or checkpoint was altered")
+
+
+def _equivocations(
+    conn: Connection, report: VerifyReport, logs: dict[str, tuple[str, str]]
+) -> None:
+    """Report every stored equivocation, loudly; check that both notes are the log's."""
+    e = s.equivocations
+    rows = conn.execute(
+        select(
+            e.c.origin,
+            e.c.stored_size,
+            e.c.served_size,
+            e.c.stored_note,
+            e.c.served_note,
+            e.c.reason,
+            e.c.found_by,
+            e.c.found_at,
+        ).order_by(e.c.origin, e.c.found_at, e.c.evidence)
+    )
+    for row in rows:
+        org, vkey = logs.get(row.origin, (row.origin, ""))
+        where = f"log {row.origin}"
+        signed = "both notes are signed by the log's key"
+        try:
+            verifier = Ed25519Verifier.from_vkey(vkey)
+            for note in (row.stored_note, row.served_note):
+                open_checkpoint(bytes(note), verifier)
+        except (InvalidInput, IntegrityError) as exc:
+            signed = f"the evidence does NOT verify against the log's key ({exc})"
+        report.add(
+            where,
+            f"EQUIVOCATION by {org}: {row.reason} (stored checkpoint {int(row.stored_size)}, "
+            f"served checkpoint {int(row.served_size)}; found by {row.found_by} at "
+            f"{int(row.found_at)}; {signed})",
+        )
 
 
 def _verify_blobs(conn: Connection, report: VerifyReport) -> set[str]:

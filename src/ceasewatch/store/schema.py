@@ -9,6 +9,8 @@ refuse UPDATE, DELETE and TRUNCATE on them, on SQLite and PostgreSQL alike):
 - ``checkpoints``: every signed checkpoint note, as signed, keyed by tree size.
 - ``cosignatures``: other monitors' cosignatures (C2SP tlog-cosignature) of checkpoints.
 - ``blobs``: raw input files by SHA-256.
+- ``equivocations``: evidence that a peer signed two checkpoints that cannot both be honest
+  (both signed notes, as served and as stored), found by a sync and kept for good.
 
 Node configuration and projections, which may change:
 
@@ -39,6 +41,7 @@ __all__ = [
     "checkpoints",
     "cosignatures",
     "entries",
+    "equivocations",
     "logs",
     "metadata",
     "peers",
@@ -102,6 +105,22 @@ blobs = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
+equivocations = Table(
+    "equivocations",
+    metadata,
+    Column("origin", String(ORIGIN), primary_key=True),
+    # hex SHA-256 of stored_note || "\n\0" || served_note: the same evidence is kept once
+    Column("evidence", String(64), primary_key=True),
+    Column("stored_size", BigInteger, nullable=False),
+    Column("served_size", BigInteger, nullable=False),
+    Column("stored_note", LargeBinary, nullable=False),
+    Column("served_note", LargeBinary, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("found_by", String(64), nullable=False),
+    # seconds since the Unix epoch, as the sync was given it
+    Column("found_at", BigInteger, nullable=False),
+)
+
 peers = Table(
     "peers",
     metadata,
@@ -123,5 +142,12 @@ records = Table(
     Index("ix_records_origin_idx", "origin", "idx"),
 )
 
-APPEND_ONLY_TABLES = ("logs", "entries", "checkpoints", "cosignatures", "blobs")
+APPEND_ONLY_TABLES = (
+    "logs",
+    "entries",
+    "checkpoints",
+    "cosignatures",
+    "blobs",
+    "equivocations",
+)
 """Tables whose rows are never updated or deleted (enforced by triggers)."""
