@@ -249,6 +249,36 @@ def sync(
         raise typer.Exit(1)
 
 
+def status(data: DataOption = None) -> None:
+    """Summarise this node: logs and sizes, cosigned checkpoints, lag behind each peer,
+    and any equivocation evidence (exit 1 when there is some).
+
+    Example: ceasewatch status --data ./node-a
+    """
+    from ceasewatch.ledger.node import open_node
+    from ceasewatch.ledger.status import node_status
+
+    with open_node(_data(data)) as node:
+        st = node_status(node)
+    for line in st.lines():
+        (out if st.ok else err).print(line, markup=False, highlight=False)
+    if not st.ok:
+        raise typer.Exit(1)
+
+
+def rebuild(data: DataOption = None) -> None:
+    """Drop and re-derive every query table from the logs (the ledger is the truth).
+
+    Example: ceasewatch rebuild --data ./node-a
+    """
+    from ceasewatch.ledger.node import open_node
+    from ceasewatch.ledger.rebuild import rebuild as run
+
+    with open_node(_data(data)) as node:
+        rows = run(node)
+    out.print(f"rebuilt: {rows} row(s) derived from the logs")
+
+
 def register(app: typer.Typer) -> None:
     """Add the joint record's commands to the main app."""
     app.add_typer(node_app, name="node")
@@ -257,3 +287,5 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
     app.command("serve")(serve)
     app.command("sync")(sync)
+    app.command("status")(status)
+    app.command("rebuild")(rebuild)
