@@ -37,11 +37,12 @@ the normal cone at one of its vertices) and if the nearest segment to the cell's
 does not dominate it everywhere in the cell (a bound on how fast the difference of the
 two distances can change); cells are split while they list more than a dozen. A point's
 candidates are compared in float32 (relative to the leaf's centre) and the nearest one's
-distance recomputed in float64: distances are exact to 1e-7 relative (the float32 pick
-of near-ties), signs exact. The areas' index is a grid whose cells no boundary crosses
-carry the side that fills them, and a lower bound of the distance to any boundary (which
-tells p_side which points are certain); only points in the other cells ask shapely.
-Chunks of points run on a thread pool: numpy and shapely release the GIL.
+distance and sign recomputed in float64: distances are exact to 1e-7 relative (float32
+may pick either of two segments whose distances differ by less). The areas' index is a
+grid whose cells no boundary crosses carry the side that fills them, and a lower bound
+of the distance to any boundary (which tells p_side which points are certain); only
+points in the other cells ask shapely. Chunks of points run on a thread pool: numpy and
+shapely release the GIL.
 """
 
 from __future__ import annotations
@@ -380,7 +381,7 @@ class _Leaves:
 
 
 class _LineIndex:
-    """The contact line's segments and a grid of the candidates for the nearest one."""
+    """The contact line's segments and a quadtree of the candidates for the nearest one."""
 
     _BUCKETS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, _K_MAX)
     _LEAF = 12  # a cell listing more candidates is split in four
@@ -792,7 +793,7 @@ class _AreaIndex:
         self.tree = _tree(e)
         self.cell_area, self.clear_m = self._build()
 
-    def _build(self) -> tuple[IntArray, FloatArray]:
+    def _build(self) -> tuple[npt.NDArray[np.signedinteger[Any]], FloatArray32]:
         n, w = self.n, 2 * self.half / self.n
         # Cells a boundary passes through ("mixed"): edges cut into pieces of at most half
         # a cell, so each piece's bounding box spans at most 2 x 2 cells.
@@ -834,7 +835,9 @@ class _AreaIndex:
             front = grown.copy()
             front[:, 1:] |= grown[:, :-1]
             front[:, :-1] |= grown[:, 1:]
-        return cell_area, (np.maximum(steps - 1, 0) * w).ravel()
+        # Small types (int8: at most 126 areas) keep the lookups in cache.
+        clear = (np.maximum(steps - 1, 0) * w).ravel().astype(np.float32)
+        return cell_area.astype(np.int8 if len(self.areas) < 127 else np.int16), clear
 
     def _first_area(self, qx: FloatArray, qy: FloatArray) -> IntArray:
         out = np.full(len(qx), -1, dtype=np.intp)
@@ -846,7 +849,7 @@ class _AreaIndex:
     def area_of(self, qx: FloatArray, qy: FloatArray) -> IntArray:
         """Index of the first area covering each point, -1 when none."""
         cell, inside = _cells(qx, qy, self.half, self.n)
-        out = np.where(inside, self.cell_area[cell], -2)
+        out = np.where(inside, self.cell_area[cell], -2).astype(np.intp)
         ask = np.flatnonzero(out == -2)
         out[ask] = self._first_area(qx[ask], qy[ask])
         return out
