@@ -34,21 +34,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ceasewatch.errors import IntegrityError, InvalidInput
 from ceasewatch.ledger.merkle import EMPTY_ROOT, HASH_SIZE
 from ceasewatch.ledger.note import (
+    NamedEd25519Key,
     Signature,
     Signer,
     Verifier,
-    check_key_name,
     decode_base64,
     decode_skey,
-    decode_vkey,
     encode_skey,
-    encode_vkey,
-    key_id,
     open_note,
     parse_note,
     sign_note,
@@ -188,49 +185,13 @@ def cosignature_message(body: str | bytes, time_s: int) -> bytes:
     return _COSIG_HEADER % time_s + raw
 
 
-class CosignatureVerifier:
+class CosignatureVerifier(NamedEd25519Key):
     """Checks one cosigner's cosignature/v1 signatures (signature type 0x04)."""
 
-    __slots__ = ("_key", "_key_id", "_name", "_public")
-
-    def __init__(self, name: str, public_key: bytes) -> None:
-        check_key_name(name)
-        if len(public_key) != 32:
-            raise InvalidInput(f"Ed25519 public key of {name} is {len(public_key)} bytes, not 32")
-        self._name = name
-        self._public = bytes(public_key)
-        try:
-            self._key = Ed25519PublicKey.from_public_bytes(self._public)
-        except ValueError:
-            raise InvalidInput(f"{name}: not a valid Ed25519 public key") from None
-        self._key_id = key_id(name, bytes([ALG_COSIGNATURE_V1]) + self._public)
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        """Parse ``<name>+<hex key ID>+<base64(0x04 || public key)>``."""
-        decoded = decode_vkey(vkey)
-        if decoded.alg != ALG_COSIGNATURE_V1:
-            raise InvalidInput(
-                f"cosigner key {decoded.name} has signature type 0x{decoded.alg:02x}, not "
-                f"cosignature/v1 (0x{ALG_COSIGNATURE_V1:02x})"
-            )
-        return cls(decoded.name, decoded.public_key)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> int:
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public
-
-    def vkey(self) -> str:
-        """This cosigner's key as a type 0x04 vkey."""
-        return encode_vkey(self._name, ALG_COSIGNATURE_V1, self._public)
+    ALG = ALG_COSIGNATURE_V1
+    ROLE = "cosigner key"
+    KIND = "cosignature/v1"
+    __slots__ = ()
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Whether ``signature`` (time || Ed25519 signature) cosigns the checkpoint ``message``."""

@@ -29,7 +29,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -218,9 +218,16 @@ class Signer(Protocol):
         ...
 
 
-class Ed25519Verifier:
-    """A plain Ed25519 note verifier (signature type 0x01)."""
+class NamedEd25519Key:
+    """An Ed25519 public key under a name, for one signature type (the key ID covers both).
 
+    Subclasses set `ALG` (the signature type byte), `ROLE` and `KIND` (for messages) and
+    define `verify`.
+    """
+
+    ALG: ClassVar[int]
+    ROLE: ClassVar[str]
+    KIND: ClassVar[str]
     __slots__ = ("_key", "_key_id", "_name", "_public")
 
     def __init__(self, name: str, public_key: bytes) -> None:
@@ -233,16 +240,16 @@ class Ed25519Verifier:
             self._key = Ed25519PublicKey.from_public_bytes(self._public)
         except ValueError:
             raise InvalidInput(f"{name}: not a valid Ed25519 public key") from None
-        self._key_id = key_id(name, bytes([ALG_ED25519]) + self._public)
+        self._key_id = key_id(name, bytes([self.ALG]) + self._public)
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> Ed25519Verifier:
-        """Parse ``<name>+<hex key ID>+<base64(0x01 || public key)>``."""
+    def from_vkey(cls, vkey: str) -> Self:
+        """Parse ``<name>+<hex key ID>+<base64(type byte || public key)>``."""
         decoded = decode_vkey(vkey)
-        if decoded.alg != ALG_ED25519:
+        if decoded.alg != cls.ALG:
             raise InvalidInput(
-                f"verifier key {decoded.name} has signature type 0x{decoded.alg:02x}, "
-                f"not Ed25519 (0x{ALG_ED25519:02x})"
+                f"{cls.ROLE} {decoded.name} has signature type 0x{decoded.alg:02x}, "
+                f"not {cls.KIND} (0x{cls.ALG:02x})"
             )
         return cls(decoded.name, decoded.public_key)
 
@@ -261,7 +268,16 @@ class Ed25519Verifier:
 
     def vkey(self) -> str:
         """This key as a vkey string."""
-        return encode_vkey(self._name, ALG_ED25519, self._public)
+        return encode_vkey(self._name, self.ALG, self._public)
+
+
+class Ed25519Verifier(NamedEd25519Key):
+    """A plain Ed25519 note verifier (signature type 0x01)."""
+
+    ALG = ALG_ED25519
+    ROLE = "verifier key"
+    KIND = "Ed25519"
+    __slots__ = ()
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         if len(signature) != 64:
