@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from ceasewatch.cli import app
+from tests.cli_helpers import run_cli
 
 runner = CliRunner()
 
@@ -40,30 +38,9 @@ def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
     assert "Example:" in result.output
 
 
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "ceasewatch", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_demo_runs_into_the_data_dir_from_the_environment(tmp_path: Path) -> None:
     env_dir = tmp_path / "from-env"
-    r = subprocess.run(
-        [sys.executable, "-m", "ceasewatch", "demo"],
-        cwd=tmp_path,
-        env={**os.environ, "CEASEWATCH_DATA": str(env_dir), "COLUMNS": "200"},
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=300,
-    )
+    r = run_cli("demo", cwd=tmp_path, env={"CEASEWATCH_DATA": str(env_dir)})
     assert r.returncode == 0, r.stderr
     assert (env_dir / "demo" / "scenario" / "sightings.csv").is_file()
     assert (env_dir / "demo" / "theater" / "theater.toml").is_file()
@@ -81,7 +58,7 @@ def test_demo_runs_into_the_data_dir_from_the_environment(tmp_path: Path) -> Non
 
 
 def test_theater_check_exit_codes(tmp_path: Path) -> None:
-    ok = _run("theater", "check", "demo", cwd=tmp_path)
+    ok = run_cli("theater", "check", "demo", cwd=tmp_path)
     assert ok.returncode == 0 and "ok" in ok.stdout
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -89,22 +66,22 @@ def test_theater_check_exit_codes(tmp_path: Path) -> None:
         '[theater]\nname = "x"\ngeometry = "g.geojson"\n[[orgs]]\nid = "A"\n'
     )
     (bad / "g.geojson").write_text("{not json")
-    r = _run("theater", "check", str(bad), cwd=tmp_path)
+    r = run_cli("theater", "check", str(bad), cwd=tmp_path)
     assert r.returncode == 1
     assert "Traceback" not in r.stderr + r.stdout
     assert "[a-z0-9-]+" in r.stderr
 
 
 def test_sim_writes_the_contract_files_and_refuses_a_local_time(tmp_path: Path) -> None:
-    r = _run("sim", "demo", "--seed", "5", "--hours", "2", "--out", "scn", cwd=tmp_path)
+    r = run_cli("sim", "demo", "--seed", "5", "--hours", "2", "--out", "scn", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "scn").iterdir()) == [
         "allegations.csv", "craters.csv", "detections.csv", "sightings.csv", "truth.json",
     ]  # fmt: skip
-    r = _run("sim", "demo", "--start", "2026-11-26T00:00:00", "--out", "x", cwd=tmp_path)
+    r = run_cli("sim", "demo", "--start", "2026-11-26T00:00:00", "--out", "x", cwd=tmp_path)
     assert r.returncode == 1
     assert "no UTC offset" in r.stderr and "Traceback" not in r.stderr
-    r = _run("sim", "no-such-dir", "--out", "x", cwd=tmp_path)
+    r = run_cli("sim", "no-such-dir", "--out", "x", cwd=tmp_path)
     assert r.returncode == 1 and "no such directory" in r.stderr
 
 
@@ -114,12 +91,12 @@ def test_version() -> None:
 
 
 def test_analyze_skips_bad_rows_exits_2_and_strict_aborts(tmp_path: Path) -> None:
-    assert _run("sim", "demo", "--hours", "3", "--out", "scn", cwd=tmp_path).returncode == 0
+    assert run_cli("sim", "demo", "--hours", "3", "--out", "scn", cwd=tmp_path).returncode == 0
     rows = (tmp_path / "scn" / "sightings.csv").read_text().splitlines()
     rows.insert(2, rows[1].replace("Z,", ",", 1))  # a time without an offset
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(rows) + "\n")
-    r = _run(
+    r = run_cli(
         "analyze",
         "demo",
         "--sightings",
@@ -135,13 +112,15 @@ def test_analyze_skips_bad_rows_exits_2_and_strict_aborts(tmp_path: Path) -> Non
     summary = (tmp_path / "res" / "summary.json").read_text()
     assert "no UTC offset" in summary
     assert (tmp_path / "res" / "events.geojson").is_file()
-    r = _run("analyze", "demo", "--sightings", str(bad), "--out", "res2", "--strict", cwd=tmp_path)
+    r = run_cli(
+        "analyze", "demo", "--sightings", str(bad), "--out", "res2", "--strict", cwd=tmp_path
+    )
     assert r.returncode == 1 and "nothing was loaded" in r.stderr
     assert not (tmp_path / "res2").exists()
 
 
 def test_telemetry_inspect_tells_kind_by_content(tmp_path: Path, samples_dir: Path) -> None:
-    r = _run(
+    r = run_cli(
         "telemetry",
         "inspect",
         str(samples_dir / "mavlink" / "ardusub_small.tlog"),
@@ -152,6 +131,6 @@ def test_telemetry_inspect_tells_kind_by_content(tmp_path: Path, samples_dir: Pa
     assert '"messages_total": 35916' in r.stdout
     fake = tmp_path / "notes.tlog"
     fake.write_text("# not telemetry\n")
-    r = _run("telemetry", "inspect", str(fake), cwd=tmp_path)
+    r = run_cli("telemetry", "inspect", str(fake), cwd=tmp_path)
     assert r.returncode == 1 and "not a MAVLink telemetry log" in r.stderr
     assert "Traceback" not in r.stderr
