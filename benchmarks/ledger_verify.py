@@ -1,0 +1,69 @@
+"""Speed of `verify` over a whole log against raw SHA-256 of the same leaf bytes.
+
+Builds a node whose log holds N sightings (appended in batches, each batch signing a
+checkpoint), then times, in the same run and on one core:
+
+- ``hashlib``: the floor: SHA-256 of each stored entry's leaf bytes (0x00 || entry),
+  nothing else;
+- ``verify``: `verify_store`: every entry re-hashed and parsed, every Merkle root
+  recomputed, every checkpoint's Ed25519 signature checked, every blob re-hashed.
+
+Target (issue "joint record"): verify >= 50% of raw hashing (Ed25519 is checked per
+checkpoint, not per entry).
+
+    .venv/bin/python benchmarks/ledger_verify.py [--n 100000] [--batch 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import tempfile
+import time
+from pathlib import Path
+
+from ledger_append import NOW, sightings  # benchmarks/ is the script's own folder
+from sqlalchemy import select
+
+from ceasewatch.demo import demo_theater_dir
+from ceasewatch.ledger.append import append_records
+from ceasewatch.ledger.node import init_node
+from ceasewatch.ledger.verify import verify_store
+from ceasewatch.store import schema
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=10_000)
+    args = ap.parse_args()
+    records = sightings(args.n)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        init_node(Path(tmp) / "node", "mon-a", demo_theater_dir()) as node,
+    ):
+        for i in range(0, args.n, args.batch):
+            append_records(node, records[i : i + args.batch], now=NOW)
+        with node.engine.connect() as conn:
+            data = [bytes(r.data) for r in conn.execute(select(schema.entries.c.data))]
+        best_hash = best_verify = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for d in data:
+                hashlib.sha256(b"\x00" + d).digest()
+            best_hash = min(best_hash, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            report = verify_store(node.engine)
+            best_verify = min(best_verify, time.perf_counter() - t0)
+            assert report.ok, report.summary()
+    n = len(data)
+    print(f"{n} entries, {report.checkpoints} checkpoints (best of 3)")
+    print(f"hashlib leaf SHA-256   {best_hash:8.3f} s  {n / best_hash:12,.0f} entries/s")
+    print(f"ceasewatch verify      {best_verify:8.3f} s  {n / best_verify:12,.0f} entries/s")
+    print(f"verify / raw hashing: {best_hash / best_verify:.1%} (target >= 50%)")
+
+
+if __name__ == "__main__":
+    main()
