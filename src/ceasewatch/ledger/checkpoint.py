@@ -34,18 +34,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ceasewatch.errors import IntegrityError, InvalidInput
 from ceasewatch.ledger.merkle import EMPTY_ROOT, HASH_SIZE
 from ceasewatch.ledger.note import (
     NamedEd25519Key,
+    NamedEd25519Seed,
     Signature,
     Signer,
     Verifier,
     decode_base64,
-    decode_skey,
-    encode_skey,
     open_note,
     parse_note,
     sign_note,
@@ -210,66 +208,17 @@ class CosignatureVerifier(NamedEd25519Key):
             return False
         return True
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CosignatureVerifier) and (self._name, self._public) == (
-            other._name,
-            other._public,
-        )
 
-    def __hash__(self) -> int:
-        return hash((self._name, self._public))
+class CosignatureSigner(NamedEd25519Seed[CosignatureVerifier]):
+    """A cosigner's Ed25519 key (cosignature/v1, type 0x04). Its repr never shows the key."""
 
-    def __repr__(self) -> str:
-        return f"CosignatureVerifier({self.vkey()!r})"
-
-
-class CosignatureSigner:
-    """A cosigner's Ed25519 key. Its repr never shows the key."""
-
-    __slots__ = ("_key", "_seed", "_verifier")
-
-    def __init__(self, name: str, seed: bytes) -> None:
-        if len(seed) != 32:
-            raise InvalidInput(f"Ed25519 seed of {name} must be 32 bytes")
-        self._seed = bytes(seed)
-        self._key = Ed25519PrivateKey.from_private_bytes(self._seed)
-        self._verifier = CosignatureVerifier(name, self._key.public_key().public_bytes_raw())
+    ALG = ALG_COSIGNATURE_V1
+    ROLE = "cosigner key"
+    __slots__ = ()
 
     @classmethod
-    def generate(cls, name: str) -> CosignatureSigner:
-        """A new key from the operating system's randomness."""
-        return cls(name, Ed25519PrivateKey.generate().private_bytes_raw())
-
-    @classmethod
-    def from_skey(cls, skey: str) -> CosignatureSigner:
-        """Parse ``PRIVATE+KEY+<name>+<hex key ID>+<base64(0x04 || seed)>``.
-
-        The key ID must be the cosignature/v1 one of the derived public key. Errors never
-        quote the key.
-        """
-        name, hex_id, seed = decode_skey(skey, ALG_COSIGNATURE_V1)
-        signer = cls(name, seed)
-        if signer.key_id != int(hex_id, 16):
-            raise InvalidInput(
-                f"cosigner key {name}: key ID {hex_id} does not match its key; it was altered"
-            )
-        return signer
-
-    def skey(self) -> str:
-        """This key as a PRIVATE+KEY string of type 0x04. Keep it secret."""
-        return encode_skey(self.name, self.key_id, ALG_COSIGNATURE_V1, self._seed)
-
-    @property
-    def name(self) -> str:
-        return self._verifier.name
-
-    @property
-    def key_id(self) -> int:
-        return self._verifier.key_id
-
-    def verifier(self) -> CosignatureVerifier:
-        """The matching verifier (its `vkey` is what other orgs configure)."""
-        return self._verifier
+    def _verifier_for(cls, name: str, public_key: bytes) -> CosignatureVerifier:
+        return CosignatureVerifier(name, public_key)
 
     def sign_at(self, body: str | bytes, time_s: int) -> bytes:
         """The cosignature bytes (time || signature) over checkpoint text ``body`` at ``time_s``."""
@@ -280,9 +229,6 @@ class CosignatureSigner:
     def at(self, time_s: int) -> Signer:
         """A note `Signer` that cosigns at the fixed time ``time_s`` (for `sign_note`)."""
         return _TimedCosigner(self, time_s)
-
-    def __repr__(self) -> str:
-        return f"CosignatureSigner(name={self.name!r}, key_id={self.key_id:08x})"
 
 
 @dataclass(frozen=True, slots=True)

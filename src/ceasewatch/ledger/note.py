@@ -29,7 +29,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, Self
+from typing import ClassVar, Generic, Protocol, Self, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -61,6 +61,8 @@ __all__ = [
 
 ALG_ED25519 = 0x01
 """Signature type byte of plain Ed25519 note signatures."""
+
+V = TypeVar("V", bound="NamedEd25519Key")
 
 MAX_NOTE_BYTES = 1 << 20
 """Largest note `parse_note` accepts by default (1 MiB)."""
@@ -270,6 +272,18 @@ class NamedEd25519Key:
         """This key as a vkey string."""
         return encode_vkey(self._name, self.ALG, self._public)
 
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and (self._name, self._public) == (
+            other._name,
+            other._public,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._name, self._public))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.vkey()!r})"
+
 
 class Ed25519Verifier(NamedEd25519Key):
     """A plain Ed25519 note verifier (signature type 0x01)."""
@@ -288,22 +302,15 @@ class Ed25519Verifier(NamedEd25519Key):
             return False
         return True
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Ed25519Verifier) and (self._name, self._public) == (
-            other._name,
-            other._public,
-        )
 
-    def __hash__(self) -> int:
-        return hash((self._name, self._public))
+class NamedEd25519Seed(Generic[V]):
+    """An Ed25519 private key under a name, and its verifier `V`. Its repr never shows it.
 
-    def __repr__(self) -> str:
-        return f"Ed25519Verifier({self.vkey()!r})"
+    Subclasses set `ALG` and `ROLE` and build their verifier in `_verifier_for`.
+    """
 
-
-class Ed25519Signer:
-    """A plain Ed25519 note signer (signature type 0x01). Its repr never shows the key."""
-
+    ALG: ClassVar[int]
+    ROLE: ClassVar[str]
     __slots__ = ("_key", "_seed", "_verifier")
 
     def __init__(self, name: str, seed: bytes) -> None:
@@ -311,30 +318,34 @@ class Ed25519Signer:
             raise InvalidInput(f"Ed25519 seed of {name} must be 32 bytes")
         self._seed = bytes(seed)
         self._key = Ed25519PrivateKey.from_private_bytes(self._seed)
-        self._verifier = Ed25519Verifier(name, self._key.public_key().public_bytes_raw())
+        self._verifier: V = self._verifier_for(name, self._key.public_key().public_bytes_raw())
 
     @classmethod
-    def generate(cls, name: str) -> Ed25519Signer:
+    def _verifier_for(cls, name: str, public_key: bytes) -> V:
+        raise NotImplementedError
+
+    @classmethod
+    def generate(cls, name: str) -> Self:
         """A new key from the operating system's randomness."""
         return cls(name, Ed25519PrivateKey.generate().private_bytes_raw())
 
     @classmethod
-    def from_skey(cls, skey: str) -> Ed25519Signer:
-        """Parse ``PRIVATE+KEY+<name>+<hex key ID>+<base64(0x01 || seed)>``.
+    def from_skey(cls, skey: str) -> Self:
+        """Parse ``PRIVATE+KEY+<name>+<hex key ID>+<base64(type byte || seed)>``.
 
         The key ID must match the public key derived from the seed. Errors never quote the key.
         """
-        name, hex_id, seed = decode_skey(skey, ALG_ED25519)
+        name, hex_id, seed = decode_skey(skey, cls.ALG)
         signer = cls(name, seed)
         if signer.key_id != int(hex_id, 16):
             raise InvalidInput(
-                f"signer key {name}: key ID {hex_id} does not match its key; it was altered"
+                f"{cls.ROLE} {name}: key ID {hex_id} does not match its key; it was altered"
             )
         return signer
 
     def skey(self) -> str:
         """This key as a PRIVATE+KEY string. Keep it secret."""
-        return encode_skey(self.name, self.key_id, ALG_ED25519, self._seed)
+        return encode_skey(self.name, self.key_id, self.ALG, self._seed)
 
     @property
     def name(self) -> str:
@@ -344,15 +355,27 @@ class Ed25519Signer:
     def key_id(self) -> int:
         return self._verifier.key_id
 
-    def verifier(self) -> Ed25519Verifier:
+    def verifier(self) -> V:
         """The matching verifier (its `vkey` is what other orgs configure)."""
         return self._verifier
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, key_id={self.key_id:08x})"
+
+
+class Ed25519Signer(NamedEd25519Seed["Ed25519Verifier"]):
+    """A plain Ed25519 note signer (signature type 0x01). Its repr never shows the key."""
+
+    ALG = ALG_ED25519
+    ROLE = "signer key"
+    __slots__ = ()
+
+    @classmethod
+    def _verifier_for(cls, name: str, public_key: bytes) -> Ed25519Verifier:
+        return Ed25519Verifier(name, public_key)
+
     def sign(self, message: bytes) -> bytes:
         return self._key.sign(message)
-
-    def __repr__(self) -> str:
-        return f"Ed25519Signer(name={self.name!r}, key_id={self.key_id:08x})"
 
 
 @dataclass(frozen=True, slots=True)
