@@ -33,10 +33,10 @@ from ceasewatch.ingest.mavlink import (
     DEFAULT_CHUNK_BYTES,
     MAX_PROBLEMS,
     Source,
-    _chunks,
     _merged,
     _opened,
     _rows,
+    _stream,
 )
 
 __all__ = [
@@ -425,15 +425,12 @@ def read_dataflash(
         >>> for batch in read_dataflash("00000042.BIN", types=["GPS"]):  # doctest: +SKIP
         ...     print(batch.messages.get("GPS", [])[:1])
     """
-    with _opened(source) as (f, where):
-        parser = _Parser(types, where)
-        for chunk in _chunks(f, where, chunk_bytes):
-            batch = parser.feed(chunk, final=False)
-            if batch.counts.bytes or batch.counts.problems:
-                yield batch
-        batch = parser.feed(b"", final=True)
-        if batch.counts.bytes or batch.counts.problems:
-            yield batch
+    yield from _stream(
+        source,
+        chunk_bytes,
+        lambda where: _Parser(types, where),
+        lambda b: bool(b.counts.bytes or b.counts.problems),
+    )
 
 
 def load_dataflash(

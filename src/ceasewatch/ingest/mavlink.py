@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any, Final, Literal, TypeVar
+from typing import IO, Any, Final, Literal, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -685,6 +685,32 @@ def _chunks(f: IO[bytes], where: str, chunk_bytes: int) -> Iterator[bytes]:
         yield chunk
 
 
+_B = TypeVar("_B")
+_B_co = TypeVar("_B_co", covariant=True)
+
+
+class _Feeds(Protocol[_B_co]):
+    def feed(self, chunk: bytes, final: bool) -> _B_co: ...
+
+
+def _stream(
+    source: Source,
+    chunk_bytes: int,
+    parser_for: Callable[[str], _Feeds[_B]],
+    worth_yielding: Callable[[_B], bool],
+) -> Iterator[_B]:
+    """Feed a file to a parser chunk by chunk (then once with final=True); yield its batches."""
+    with _opened(source) as (f, where):
+        parser = parser_for(where)
+        for chunk in _chunks(f, where, chunk_bytes):
+            batch = parser.feed(chunk, final=False)
+            if worth_yielding(batch):
+                yield batch
+        batch = parser.feed(b"", final=True)
+        if worth_yielding(batch):
+            yield batch
+
+
 def read_tlog(
     source: Source,
     *,
@@ -708,15 +734,12 @@ def read_tlog(
         >>> for batch in read_tlog("flight.tlog", types=["ATTITUDE"]):
         ...     print(batch.messages.get("ATTITUDE", [])[:1])  # doctest: +SKIP
     """
-    with _opened(source) as (f, where):
-        parser = _Parser(types, where)
-        for chunk in _chunks(f, where, chunk_bytes):
-            batch = parser.feed(chunk, final=False)
-            if batch.counts.bytes or batch.counts.problems:
-                yield batch
-        batch = parser.feed(b"", final=True)
-        if batch.counts.bytes or batch.counts.problems:
-            yield batch
+    yield from _stream(
+        source,
+        chunk_bytes,
+        lambda where: _Parser(types, where),
+        lambda b: bool(b.counts.bytes or b.counts.problems),
+    )
 
 
 def load_tlog(
