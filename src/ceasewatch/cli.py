@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -23,6 +23,10 @@ from ceasewatch.cli_ledger import register as register_ledger
 from ceasewatch.config import Settings
 from ceasewatch.errors import CeasewatchError, InvalidInput, NotFound
 from ceasewatch.records import parse_time
+
+if TYPE_CHECKING:  # imported lazily at run time: `ceasewatch --help` stays fast
+    from ceasewatch.analysis import Analysis
+    from ceasewatch.sim import Scenario
 
 __all__ = ["app", "main"]
 
@@ -181,10 +185,7 @@ def sim(
     _print_scenario(scenario, files)
 
 
-def _print_scenario(scenario: object, files: dict[str, Path]) -> None:
-    from ceasewatch.sim import Scenario
-
-    assert isinstance(scenario, Scenario)
+def _print_scenario(scenario: Scenario, files: dict[str, Path]) -> None:
     obs = scenario.observations
     table = Table(title="Simulated", show_header=True)
     table.add_column("file")
@@ -242,7 +243,7 @@ def analyze(
 
     Example: ceasewatch analyze demo --sightings s.csv --craters c.csv --out results
     """
-    from ceasewatch.analysis import Analysis, analyse, analyse_files, write_analysis
+    from ceasewatch.analysis import analyse, analyse_files, write_analysis
 
     result: Analysis
     if data is not None:
@@ -274,10 +275,7 @@ def analyze(
         raise typer.Exit(2)
 
 
-def _print_analysis(result: object) -> None:
-    from ceasewatch.analysis import Analysis
-
-    assert isinstance(result, Analysis)
+def _print_analysis(result: Analysis) -> None:
     s = result.summary()
     table = Table(title="Analysis", show_header=True)
     table.add_column("what")
