@@ -379,6 +379,51 @@ role = "side"
 [sim]
 start = "2026-11-26T00:00:00Z"
 hours = 24
+
+# The joint center's drones (see src/ceasewatch/geo/fleet.py for the fields). Each
+# monitor org flies two from its own base; both carry the same stabilised EO camera.
+[[cameras]]
+id = "eo-30"
+hfov_deg = 30.0
+vfov_deg = 17.0
+image_width_px = 1920
+max_slant_m = 3000.0
+
+[[drones]]
+id = "uav-a1"
+org = "mon-a"
+base = "base-a"
+camera = "eo-30"
+endurance_h = 6.0
+cruise_mps = 28.0
+max_range_km = 80.0
+
+[[drones]]
+id = "uav-a2"
+org = "mon-a"
+base = "base-a"
+camera = "eo-30"
+endurance_h = 6.0
+cruise_mps = 28.0
+max_range_km = 80.0
+
+[[drones]]
+id = "uav-b1"
+org = "mon-b"
+base = "base-b"
+camera = "eo-30"
+endurance_h = 5.0
+cruise_mps = 32.0
+max_range_km = 70.0
+
+[[drones]]
+id = "uav-b2"
+org = "mon-b"
+base = "base-b"
+camera = "eo-30"
+endurance_h = 5.0
+cruise_mps = 32.0
+max_range_km = 70.0
 """
 
 
@@ -388,6 +433,7 @@ def check(facts: dict[str, Any]) -> list[str]:
 
     theater = tomllib.loads((OUT_DIR / "theater.toml").read_text(encoding="utf-8"))
     assert [o["id"] for o in theater["orgs"]] == ["mon-a", "mon-b", "side-w", "side-e"]
+    assert [d["id"] for d in theater["drones"]] == ["uav-a1", "uav-a2", "uav-b1", "uav-b2"]
     data = json.loads((OUT_DIR / "geometry.geojson").read_text(encoding="utf-8"))
     by_id = {f["properties"]["id"]: shape(f["geometry"]) for f in data["features"]}
     assert len(by_id) == len(data["features"]), "duplicate ids"

@@ -28,6 +28,7 @@ from shapely.ops import linemerge, unary_union
 
 from ceasewatch.errors import InvalidInput, Problem
 from ceasewatch.geo.features import Feature, FeatureKind, ZoneType, read_features
+from ceasewatch.geo.fleet import Camera, Drone, read_fleet
 from ceasewatch.geo.geodesy import FloatArray, LocalFrame, utm_crs_for
 
 __all__ = [
@@ -135,12 +136,16 @@ class Theater:
         crs: str | None = None,
         *,
         settings: Mapping[str, Any] | None = None,
+        cameras: Mapping[str, Camera] | None = None,
+        drones: Mapping[str, Drone] | None = None,
     ) -> None:
         self.name = name
         self.root = root
         self.orgs: dict[str, Org] = {o.id: o for o in orgs}
         self.features: tuple[Feature, ...] = tuple(features)
         self.settings: Mapping[str, Any] = dict(settings or {})
+        self.cameras: dict[str, Camera] = dict(cameras or {})
+        self.drones: dict[str, Drone] = dict(drones or {})
         if crs is None:
             minx, miny, maxx, maxy = unary_union([f.geometry for f in self.features]).bounds
             crs = utm_crs_for((minx + maxx) / 2, (miny + maxy) / 2)
@@ -372,6 +377,16 @@ def read_theater(directory: Path) -> tuple[Theater | None, list[Problem]]:
         return None, problems
     if not features:
         return None, [*problems, Problem(str(parsed.geometry), "has no features")]
+    bases = {
+        str(f.properties["id"]): str(f.properties["org"])
+        for f in features
+        if f.kind is FeatureKind.BASE
+    }
+    monitors = {o.id for o in parsed.orgs if o.role in (OrgRole.MONITOR, OrgRole.BOTH)}
+    cameras, drones, fleet_problems = read_fleet(parsed.settings, str(toml_path), monitors, bases)
+    problems += fleet_problems
+    if fleet_problems:
+        return None, problems
     try:
         theater = Theater(
             parsed.name,
@@ -380,6 +395,8 @@ def read_theater(directory: Path) -> tuple[Theater | None, list[Problem]]:
             features,
             parsed.crs,
             settings=parsed.settings,
+            cameras=cameras,
+            drones=drones,
         )
     except InvalidInput as exc:
         return None, [*problems, Problem(f"{toml_path} [theater]", exc.message)]
