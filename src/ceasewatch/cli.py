@@ -19,7 +19,9 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from ceasewatch import __version__
+from ceasewatch.cli_coverage import register as register_coverage
 from ceasewatch.cli_ledger import register as register_ledger
+from ceasewatch.cli_plan import register as register_plan
 from ceasewatch.config import Settings
 from ceasewatch.errors import CeasewatchError, InvalidInput, NotFound
 from ceasewatch.records import parse_time
@@ -40,6 +42,8 @@ app = typer.Typer(
 theater_app = typer.Typer(help="Describe and check a theater.", no_args_is_help=True)
 app.add_typer(theater_app, name="theater")
 register_ledger(app)
+register_coverage(app)
+register_plan(app)
 telemetry_app = typer.Typer(
     help="Drone telemetry: MAVLink tlog, DataFlash, MISB KLV.", no_args_is_help=True
 )
