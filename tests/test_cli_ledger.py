@@ -52,3 +52,32 @@ def test_node_ingest_verify_prove_and_check(tmp_path: Path) -> None:
     excerpt.write_text(forged)
     r = run_cli("ledger", "check", str(excerpt), "--vkey", vkey, cwd=tmp_path)
     assert r.returncode == 1 and "Traceback" not in r.stderr
+
+
+def test_ingest_telemetry(tmp_path: Path) -> None:
+    theater = Path(__file__).resolve().parents[1] / "src" / "ceasewatch" / "demo" / "theater"
+    r = run_cli(
+        "node", "init", "--org", "mon-a", "--theater", str(theater), "--data", "na", cwd=tmp_path
+    )
+    assert r.returncode == 0, r.stderr
+    track = tmp_path / "flight.csv"
+    rows = [f"2026-11-26T10:00:{k:02d}Z,40.{k:03d},46.5,600,90,-45,horizon" for k in range(4)]
+    rows.append("2026-11-26T09:00:00Z,40.1,46.5,600,90,-45,horizon")  # time goes backwards
+    header = "time,lat_deg,lon_deg,alt_msl_m,yaw_deg,gimbal_pitch_deg,gimbal_frame"
+    track.write_text("\n".join([header, *rows]) + "\n")
+    args = ("ingest", "telemetry", "flight.csv", "--sortie", "a1-1", "--drone", "uav-a1")
+    r = run_cli(*args, "--data", "na", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "csv, 4 sample(s) from 2026-11-26T10:00:00Z to 2026-11-26T10:00:03Z (3 s)" in r.stdout
+    assert "camera eo-30" in r.stdout and "time_backwards 1" in r.stdout
+    assert "sortie a1-1 appended to ceasewatch.mon-a." in r.stdout and "(entry 0)" in r.stdout
+    r = run_cli(*args, "--data", "na", cwd=tmp_path)
+    assert r.returncode == 0 and "nothing appended" in r.stdout and "entry 0" in r.stdout
+    r = run_cli(*args[:-1], "uav-b1", "--data", "na", cwd=tmp_path)
+    assert r.returncode == 1 and "ingest this at mon-b's node" in r.stderr
+    (tmp_path / "notes.txt").write_text("not telemetry\n")
+    r = run_cli("ingest", "telemetry", "notes.txt", *args[3:], "--data", "na", cwd=tmp_path)
+    assert r.returncode == 1 and "MAVLink telemetry log" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = run_cli("verify", "--data", "na", cwd=tmp_path)
+    assert r.returncode == 0 and "1 entries" in r.stdout, r.stderr

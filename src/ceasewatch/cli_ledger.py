@@ -154,6 +154,61 @@ def ingest_allegations(file: Path, data: DataOption = None) -> None:
     _ingest("allegations", file, data)
 
 
+@ingest_app.command("telemetry")
+def ingest_telemetry(
+    file: Path,
+    sortie: Annotated[str, typer.Option("--sortie", help="This flight's id (your choice).")],
+    drone: Annotated[str, typer.Option("--drone", help="The drone, as theater.toml names it.")],
+    camera: Annotated[
+        str | None, typer.Option("--camera", help="Its camera [default: the drone's].")
+    ] = None,
+    data: DataOption = None,
+) -> None:
+    """Append one flight's telemetry as a sortie: a .tlog, DataFlash .bin, KLV stream or
+    CSV track (docs/telemetry.md). The file is read whole first; one that gives no usable
+    sample is refused and nothing is stored.
+
+    Example: ceasewatch ingest telemetry flight.tlog --sortie a1-1126-1 --drone uav-a1
+    """
+    from ceasewatch.ledger.node import open_node
+    from ceasewatch.ledger.telemetry import ingest_telemetry as run
+    from ceasewatch.records.types import format_time
+
+    with open_node(_data(data)) as node:
+        done = run(node, file, sortie=sortie, drone=drone, camera=camera, now=datetime.now(UTC))
+    rec, report, result = done.sortie, done.report, done.result
+    span = rec.end - rec.start
+    out.print(
+        f"{file}: {report.format}, {rec.samples} sample(s) from {format_time(rec.start)} to "
+        f"{format_time(rec.end)} ({span.total_seconds():.0f} s); drone {rec.drone}, "
+        f"camera {rec.camera}",
+        markup=False,
+        highlight=False,
+    )
+    if report.counts:
+        counts = ", ".join(f"{k} {v}" for k, v in report.counts.items())
+        out.print(f"counts: {counts}", markup=False, highlight=False)
+    for problem in report.problems[:25]:
+        out.print(f"  {problem}", markup=False, highlight=False)
+    if len(report.problems) > 25:
+        out.print(f"  ... and {len(report.problems) - 25} more problems")
+    if result.appended == 0:
+        held = result.duplicates[0].index if result.duplicates else None
+        out.print(
+            f"nothing appended to {result.origin}: sortie {rec.id} from this file is already "
+            f"entry {held}",
+            markup=False,
+            highlight=False,
+        )
+        return
+    out.print(
+        f"sortie {rec.id} appended to {result.origin} (entry {result.first_index}); "
+        f"checkpoint at size {result.size}",
+        markup=False,
+        highlight=False,
+    )
+
+
 def verify(data: DataOption = None) -> None:
     """Check every signature, hash, Merkle root, checkpoint, cosignature and blob.
 

@@ -11,6 +11,7 @@ from ceasewatch.records.kinds import (
     Sense,
     Sighting,
     SightingKind,
+    Sortie,
     Verdict,
 )
 from ceasewatch.records.types import format_time, parse_time
@@ -28,6 +29,7 @@ __all__ = [
     "Sense",
     "Sighting",
     "SightingKind",
+    "Sortie",
     "Verdict",
     "canonical_json",
     "format_time",

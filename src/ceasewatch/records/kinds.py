@@ -25,6 +25,7 @@ __all__ = [
     "Sense",
     "Sighting",
     "SightingKind",
+    "Sortie",
     "Verdict",
 ]
 
@@ -264,3 +265,41 @@ class Assessment(Record):
     @classmethod
     def _side_known(cls, value: str | None, info: ValidationInfo) -> str | None:
         return None if value is None else check_org_known(value, info, roles=("side", "both"))
+
+
+CountName = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Sortie(Record):
+    """One drone flight's camera telemetry, recorded by the org that flew it.
+
+    The telemetry file itself is the entry's blob (`sha256`); `ledger.telemetry` reads it
+    back into a track. `counts` summarises what reading it dropped or met (CRC failures,
+    samples without a position, times going backwards...), as `ingest.track` names them.
+    """
+
+    record_type = "sortie"
+
+    id: RecordId
+    org: OrgId
+    drone: Name
+    camera: Name
+    format: Annotated[str, Field(pattern=r"^(tlog|dataflash|klv|csv)$")]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    start: UtcDatetime
+    end: UtcDatetime
+    samples: Annotated[int, Field(ge=1)]
+    counts: dict[CountName, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+    @field_validator("org")
+    @classmethod
+    def _monitor_known(cls, value: str, info: ValidationInfo) -> str:
+        return check_org_known(value, info, roles=("monitor", "both"))
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: Any, info: ValidationInfo) -> Any:
+        start = info.data.get("start")
+        if start is not None and value < start:
+            raise ValueError(f"end {value} is before start {start}; swap them")
+        return value

@@ -1,0 +1,297 @@
+"""Tracks to footprints to coverage: a drone flying along the demo line sees what is under
+it, when it is there, and nothing when its camera looks at the horizon."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from shapely.geometry import LineString
+
+from ceasewatch.analysis.coverage import Coverage
+from ceasewatch.analysis.footprint import footprints
+from ceasewatch.analysis.segments import theater_segments
+from ceasewatch.analysis.sortie import (
+    CoverageSettings,
+    coverage_of,
+    coverage_settings,
+    geometry_at,
+    geometry_changes,
+    track_footprints,
+)
+from ceasewatch.errors import InvalidInput
+from ceasewatch.geo.fleet import Camera
+from ceasewatch.geo.theater import Theater
+from ceasewatch.ingest.track import GIMBAL_EARTH, Track, TrackReport
+
+#: Before the demo theater's handover (2026-11-26T12:00Z): its line is one LineString.
+T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+SEGMENT_M = 250.0
+
+
+def line_track(
+    theater: Theater,
+    t0: datetime = T0,
+    *,
+    start_km: float = 20.0,
+    length_km: float = 10.0,
+    alt_m: float = 800.0,
+    speed_mps: float = 30.0,
+    hz: float = 10.0,
+    gimbal_pitch_deg: float = -90.0,
+    hfov_deg: float = np.nan,
+    along: datetime = T0,
+) -> Track:
+    """A drone flying from t0 along the contact line in force at `along` (from start_km
+    for length_km), its camera looking straight down (or at gimbal_pitch_deg, yaw along
+    the flight)."""
+    frame = theater.frame
+    line = frame.to_local_geometry(theater.at(along).contact_line)
+    assert isinstance(line, LineString)
+    n = round(length_km * 1000.0 / speed_mps * hz) + 1
+    s = start_km * 1000.0 + np.arange(n) * (speed_mps / hz)
+    xy = np.array([line.interpolate(v).coords[0] for v in s])
+    lon, lat = frame.to_wgs84(xy[:, 0], xy[:, 1])
+    d = np.diff(xy, axis=0, append=xy[-1:] + (xy[-1:] - xy[-2:-1]))
+    yaw = np.degrees(np.arctan2(d[:, 0], d[:, 1])) % 360.0
+    t_us = round(t0.timestamp() * 1e6) + np.arange(n, dtype=np.int64) * round(1e6 / hz)
+    nan = np.full(n, np.nan)
+    return Track(
+        t_us=t_us,
+        lat_deg=lat,
+        lon_deg=lon,
+        alt_m=np.full(n, alt_m),
+        yaw_deg=yaw,
+        pitch_deg=np.zeros(n),
+        roll_deg=np.zeros(n),
+        gimbal_yaw_deg=yaw,
+        gimbal_pitch_deg=np.full(n, gimbal_pitch_deg),
+        gimbal_roll_deg=np.zeros(n),
+        gimbal_frame=np.full(n, GIMBAL_EARTH, dtype=np.int8),
+        hfov_deg=np.full(n, hfov_deg),
+        vfov_deg=nan.copy(),
+        report=TrackReport(source="synthetic", format="csv", samples=n),
+    )
+
+
+def camera(theater: Theater) -> Camera:
+    return theater.cameras["eo-30"]
+
+
+def test_a_nadir_camera_takes_the_theater_camera_fov_where_the_track_has_none(
+    demo_theater: Theater,
+) -> None:
+    tr = line_track(demo_theater, length_km=1.0)
+    fp = track_footprints(tr, demo_theater.frame, camera(demo_theater))
+    assert fp.valid.all() and fp.usable(3000.0).all()
+    assert fp.slant_m == pytest.approx(800.0)
+    # 30 x 17 degrees from 800 m: 428.7 m by 239.2 m.
+    area = np.array([p.area for p in fp.polygons()])
+    assert area == pytest.approx(
+        2 * 800 * np.tan(np.radians(15)) * 2 * 800 * np.tan(np.radians(8.5)), rel=2e-3
+    )
+    wide = track_footprints(
+        dataclasses.replace(tr, hfov_deg=np.full(len(tr), 60.0)),
+        demo_theater.frame,
+        camera(demo_theater),
+    )
+    assert (np.array([p.area for p in wide.polygons()]) > 2.0 * area).all()
+
+
+def test_klv_corners_are_used_as_given(demo_theater: Theater) -> None:
+    tr = line_track(demo_theater, length_km=0.5)
+    frame = demo_theater.frame
+    fp = track_footprints(tr, frame, camera(demo_theater))
+    c = fp.corners_m
+    lon, lat = frame.to_wgs84(c[:, :, 0].ravel(), c[:, :, 1].ravel())
+    n = len(tr)
+    nan = np.full(n, np.nan)
+    klv = dataclasses.replace(
+        tr,
+        yaw_deg=nan,
+        gimbal_pitch_deg=nan,
+        corners_lat_deg=lat.reshape(n, 4),
+        corners_lon_deg=lon.reshape(n, 4),
+    )
+    kfp = track_footprints(klv, frame, camera(demo_theater))
+    assert kfp.valid.all()
+    assert kfp.corners_m == pytest.approx(fp.corners_m, abs=1e-3)
+    assert kfp.slant_m == pytest.approx(800.0, abs=0.01)  # camera over the centroid
+    # A sample without corners falls back to the angles (here NaN: no footprint).
+    lat_some = klv.corners_lat_deg
+    assert lat_some is not None
+    lat_some[0, 2] = np.nan
+    assert not track_footprints(klv, frame, camera(demo_theater)).valid[0]
+
+
+def test_the_ground_elevation_is_taken_off_the_altitude(demo_theater: Theater) -> None:
+    tr = line_track(demo_theater, length_km=0.2, alt_m=1300.0)
+    fp = track_footprints(tr, demo_theater.frame, camera(demo_theater), ground_elev_m=500.0)
+    assert fp.slant_m == pytest.approx(800.0)
+
+
+def test_segments_under_the_flight_are_seen_when_the_drone_is_over_them(
+    demo_theater: Theater,
+) -> None:
+    tr = line_track(demo_theater)  # 20 km to 30 km along the line, 30 m/s from T0
+    end = T0 + timedelta(hours=2)
+    cov = coverage_of(
+        demo_theater, [("s1", camera(demo_theater), tr)], segment_m=SEGMENT_M, start=T0, end=end
+    )
+    sg = cov.segments
+    line = sg.in_group("line")
+    mid_km = (sg.start_m + sg.length_m / 2.0) / 1000.0
+    st = cov.stats(T0.timestamp(), end.timestamp())
+    under = line & (mid_km > 20.2) & (mid_km < 29.8)
+    away = line & ((mid_km < 19.5) | (mid_km > 30.5))
+    assert under.sum() >= 38
+    assert (st.visits[under] == 1).all()
+    assert (st.visits[away] == 0).all()
+    # Seen when the drone passes: at (s - 20 km) / 30 m/s after T0, within the
+    # footprint's half depth (120 m: 4 s).
+    expect = T0.timestamp() + (mid_km[under] - 20.0) * 1000.0 / 30.0
+    assert np.abs((st.first_seen_s[under] + st.last_seen_s[under]) / 2.0 - expect).max() < 5.0
+    assert (st.longest_gap_s[away] == 7200.0).all()
+
+
+def test_a_camera_at_the_horizon_counts_nothing(demo_theater: Theater) -> None:
+    tr = line_track(demo_theater, gimbal_pitch_deg=0.0)
+    fp = track_footprints(tr, demo_theater.frame, camera(demo_theater))
+    assert not fp.usable(camera(demo_theater).max_slant_m).any()
+    cov = coverage_of(
+        demo_theater,
+        [("s1", camera(demo_theater), tr)],
+        segment_m=SEGMENT_M,
+        start=T0,
+        end=T0 + timedelta(hours=1),
+    )
+    assert len(cov.start_s) == 0
+
+
+def test_samples_outside_the_period_are_left_out(demo_theater: Theater) -> None:
+    tr = line_track(demo_theater)  # 333 s of flight
+    cam = camera(demo_theater)
+    cut = T0 + timedelta(seconds=100)
+    early = coverage_of(demo_theater, [("s", cam, tr)], segment_m=SEGMENT_M, start=T0, end=cut)
+    assert len(early.end_s) and early.end_s.max() < cut.timestamp()
+    assert len(early.start_s) < len(
+        coverage_of(
+            demo_theater, [("s", cam, tr)], segment_m=SEGMENT_M, start=T0, end=T0 + timedelta(1)
+        ).start_s
+    )
+
+
+def test_two_tracks_in_any_order_give_the_same_visits(demo_theater: Theater) -> None:
+    cam = camera(demo_theater)
+    a = line_track(demo_theater, length_km=3.0)
+    b = line_track(demo_theater, T0 + timedelta(minutes=30), start_km=40.0, length_km=3.0)
+
+    def cover(tracks: list[tuple[str, Camera, Track]]) -> Coverage:
+        end = T0 + timedelta(hours=1)
+        return coverage_of(demo_theater, tracks, segment_m=SEGMENT_M, start=T0, end=end)
+
+    one = cover([("a", cam, a), ("b", cam, b)])
+    two = cover([("b", cam, b), ("a", cam, a)])
+    assert one.start_s.tolist() == two.start_s.tolist() and len(one.start_s) > 0
+    assert one.offsets.tolist() == two.offsets.tolist()
+    with pytest.raises(InvalidInput, match="more than once"):
+        cover([("a", cam, a), ("a", cam, b)])
+
+
+def test_a_period_across_the_handover_is_reported_on_the_geometry_at_its_end(
+    demo_theater: Theater,
+) -> None:
+    start = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    end = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
+    handover = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    assert geometry_changes(demo_theater, start, end) == [handover]
+    assert geometry_at(demo_theater, start, end) is demo_theater.at(handover)
+    assert geometry_at(demo_theater, start, handover) is demo_theater.at(start)
+    cov = coverage_of(demo_theater, [], segment_m=1000.0, start=start, end=end)
+    expect = theater_segments(demo_theater.at(handover), demo_theater.frame, 1000.0)
+    assert cov.segments.ids == expect.ids
+    assert cov.segments.length_m.tolist() == expect.length_m.tolist()
+    before = coverage_of(demo_theater, [], segment_m=1000.0, start=start, end=end, at=start)
+    assert before.segments.length_m.sum() != pytest.approx(expect.length_m.sum())
+
+
+def test_bad_periods_are_refused(demo_theater: Theater) -> None:
+    with pytest.raises(InvalidInput, match="give --from before --to"):
+        coverage_of(demo_theater, [], segment_m=SEGMENT_M, start=T0, end=T0)
+    with pytest.raises(InvalidInput, match="timezone-aware"):
+        geometry_changes(demo_theater, T0.replace(tzinfo=None), T0)
+
+
+def _with_settings(theater: Theater, coverage: object) -> Theater:
+    return Theater(
+        theater.name,
+        theater.root,
+        list(theater.orgs.values()),
+        theater.features,
+        theater.crs,
+        settings={**theater.settings, "coverage": coverage},
+        cameras=theater.cameras,
+        drones=theater.drones,
+    )
+
+
+def test_coverage_settings_default_and_read(demo_theater: Theater) -> None:
+    assert coverage_settings(demo_theater) == CoverageSettings()
+    assert CoverageSettings().ground_elev_m == 0.0
+    th = _with_settings(demo_theater, {"ground_elev_m": 450, "segment_m": 100.0, "window_h": 12})
+    assert coverage_settings(th) == CoverageSettings(450.0, 100.0, 12.0, 5.0)
+
+
+def test_bad_coverage_settings_say_where_and_what(demo_theater: Theater) -> None:
+    th = _with_settings(demo_theater, {"segment_m": 0, "window_h": "6", "grund_elev_m": 1.0})
+    with pytest.raises(InvalidInput) as exc:
+        coverage_settings(th)
+    text = exc.value.diagnostics()
+    assert "theater.toml [coverage]" in text
+    assert "segment_m = 0 must lie in (0, 100000]" in text
+    assert "window_h = '6' must be a number" in text
+    assert "unknown key 'grund_elev_m'" in text
+    with pytest.raises(InvalidInput, match="must be a table"):
+        coverage_settings(_with_settings(demo_theater, 5))
+
+
+def test_footprints_of_the_helper_match_the_library(demo_theater: Theater) -> None:
+    """The helper's track is what `footprints` would be given directly."""
+    tr = line_track(demo_theater, length_km=0.1)
+    cam = camera(demo_theater)
+    direct = footprints(
+        tr.lat_deg,
+        tr.lon_deg,
+        tr.alt_m,
+        yaw_deg=tr.yaw_deg,
+        pitch_deg=0.0,
+        roll_deg=0.0,
+        gimbal_yaw_deg=tr.gimbal_yaw_deg,
+        gimbal_pitch_deg=-90.0,
+        gimbal_roll_deg=0.0,
+        hfov_deg=cam.hfov_deg,
+        vfov_deg=cam.vfov_deg,
+        frame=demo_theater.frame,
+        gimbal_frame=GIMBAL_EARTH,
+        max_slant_m=cam.max_slant_m,
+        image_width_px=cam.image_width_px,
+    )
+    fp = track_footprints(tr, demo_theater.frame, cam)
+    assert fp.corners_m.tolist() == direct.corners_m.tolist()
+    assert fp.gsd_m.tolist() == direct.gsd_m.tolist()
+
+
+def test_unknown_gimbal_roll_is_level_and_platform_angles_matter_only_in_body_frame(
+    demo_theater: Theater,
+) -> None:
+    tr = line_track(demo_theater, length_km=0.1)
+    cam = camera(demo_theater)
+    n = len(tr)
+    nan = np.full(n, np.nan)
+    sparse = dataclasses.replace(tr, gimbal_roll_deg=nan, pitch_deg=nan, roll_deg=nan)
+    fp = track_footprints(sparse, demo_theater.frame, cam)
+    assert fp.corners_m.tolist() == track_footprints(tr, demo_theater.frame, cam).corners_m.tolist()
+    body = dataclasses.replace(sparse, gimbal_frame=np.zeros(n, dtype=np.int8))
+    assert not track_footprints(body, demo_theater.frame, cam).valid.any()
