@@ -171,13 +171,18 @@ def sim(
         str | None,
         typer.Option(help="Start time, ISO 8601 with offset [default: theater's [sim] start]."),
     ] = None,
+    telemetry: Annotated[
+        bool, typer.Option(help="Also write the drones' sorties: telemetry/*.tlog|.klv.")
+    ] = False,
+    telemetry_hz: Annotated[float, typer.Option(help="Telemetry samples per second.")] = 1.0,
 ) -> None:
     """Simulate a scenario with ground truth: sightings, detections, craters, allegations.
 
-    Writes sightings.csv, detections.csv, craters.csv, allegations.csv and truth.json.
+    Writes sightings.csv, detections.csv, craters.csv, allegations.csv and truth.json;
+    with --telemetry also telemetry/<sortie>.tlog (or .klv) and telemetry/sorties.csv.
     The same theater, seed, start and hours give byte-identical files.
 
-    Example: ceasewatch sim demo --seed 7 --hours 6 --out ./scenario
+    Example: ceasewatch sim demo --seed 7 --hours 6 --out ./scenario --telemetry
     """
     from ceasewatch.geo.theater import load_theater
     from ceasewatch.sim import default_window, simulate, write_scenario
@@ -185,8 +190,10 @@ def sim(
     th = load_theater(_theater_dir(theater))
     t0, h = default_window(th, _time(start, "--start"), hours)
     scenario = simulate(th, seed, t0, h)
-    files = write_scenario(scenario, out_dir)
+    files = write_scenario(scenario, out_dir, telemetry=telemetry, telemetry_hz=telemetry_hz)
     _print_scenario(scenario, files)
+    if telemetry:
+        out.print(f"{len(scenario.sorties)} sorties: {files['sorties']}")
 
 
 def _print_scenario(scenario: Scenario, files: dict[str, Path]) -> None:

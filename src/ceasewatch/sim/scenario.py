@@ -1,14 +1,16 @@
 """`ceasewatch sim`: a seeded scenario with ground truth, written as the contract files.
 
 One numpy Generator (PCG64, seeded) drives everything in a fixed order, so the same
-theater, seed, start and hours give byte-identical files on every machine.
+theater, seed, start and hours give byte-identical files on every machine. The drones'
+sorties are drawn last, so the theater's fleet changes none of the other files; their
+telemetry is written only when asked (`write_scenario(..., telemetry=True)`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,9 @@ import numpy as np
 from ceasewatch.errors import InvalidInput
 from ceasewatch.geo.theater import Theater
 from ceasewatch.records import SPECS, Record, format_time, parse_time, write_records
+from ceasewatch.sim.flights import Sortie, draw_sorties
 from ceasewatch.sim.observe import Observations, PostProfile, observe, post_profiles
+from ceasewatch.sim.telemetry import DEFAULT_RATE_HZ, check_rate, write_telemetry
 from ceasewatch.sim.truth import Truth, draw_truth
 
 __all__ = ["CONTRACT_FILES", "Scenario", "default_window", "simulate", "write_scenario"]
@@ -34,6 +38,7 @@ class Scenario:
     truth: Truth
     profiles: list[PostProfile]
     observations: Observations
+    sorties: list[Sortie] = field(default_factory=list)
 
     def records(self, name: str) -> list[Record]:
         """The records of one contract file ("sightings", "detections", ...)."""
@@ -98,7 +103,10 @@ def simulate(
     if progress:
         progress("observing")
     obs = observe(truth, theater, profiles, rng, gross_error_rate)
-    return Scenario(theater, seed, truth, profiles, obs)
+    if progress and theater.drones:
+        progress("planning sorties")
+    sorties = draw_sorties(theater, start, hours, rng)
+    return Scenario(theater, seed, truth, profiles, obs, sorties)
 
 
 def _jsonable(value: Any) -> Any:
@@ -113,8 +121,25 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def write_scenario(scenario: Scenario, out: Path) -> dict[str, Path]:
-    """Write the contract CSV files and truth.json into `out`; return their paths."""
+def write_scenario(
+    scenario: Scenario,
+    out: Path,
+    *,
+    telemetry: bool = False,
+    telemetry_hz: float = DEFAULT_RATE_HZ,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """Write the contract CSV files and truth.json into `out`; return their paths.
+
+    With `telemetry`, also each sortie's telemetry file and the manifest
+    `telemetry/sorties.csv` (paths "telemetry": the folder, "sorties": the manifest);
+    see `sim.telemetry.write_telemetry`, sampled `telemetry_hz` times a second.
+
+    Raises:
+        InvalidInput: `telemetry_hz` is out of range (checked before anything is written).
+    """
+    if telemetry:
+        check_rate(telemetry_hz)
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name in CONTRACT_FILES:
@@ -140,4 +165,11 @@ def write_scenario(scenario: Scenario, out: Path) -> dict[str, Path]:
     paths["truth"].write_text(
         json.dumps(_jsonable(truth), indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
+    if telemetry:
+        folder = out / "telemetry"
+        written = write_telemetry(
+            scenario.theater, scenario.sorties, folder, rate_hz=telemetry_hz, progress=progress
+        )
+        paths["telemetry"] = folder
+        paths["sorties"] = written["sorties"]
     return paths
