@@ -55,24 +55,44 @@ deterministic for a given PROJ version as everywhere in ceasewatch; the plane's 
 convergence and scale come from pyproj at the nodes of a fixed 0.05 degree lattice and
 are interpolated bilinearly, so a sample's footprint does not depend on the batch it
 came in (a test computes a batch whole, in two parts and on two threads: same bits).
+
+The code: `_footprint_maths` (`sincos_deg`, rotations, `convex_quads`),
+`_footprint_jacobian` (the lattice), `_footprint_rays` (the rays to the ground, per
+chunk, and `GimbalFrame`); this module holds the API.
 """
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 
+from ceasewatch.analysis._footprint_jacobian import (
+    JACOBIAN_STEP_DEG as JACOBIAN_STEP_DEG,  # noqa: PLC0414
+)
+from ceasewatch.analysis._footprint_jacobian import _Jacobian
+from ceasewatch.analysis._footprint_maths import (
+    ArrayLike,
+    BoolArray,
+    _area,
+    convex_quads,
+    sincos_deg,
+)
+from ceasewatch.analysis._footprint_maths import IntArray as IntArray  # noqa: PLC0414
+from ceasewatch.analysis._footprint_rays import (
+    MIN_AREA_M2,
+    ElevationFn,
+    GimbalFrame,
+    _footprint_chunk,
+    _Sample,
+)
 from ceasewatch.errors import InvalidInput
-from ceasewatch.geo.geodesy import FloatArray, LocalFrame, forward
+from ceasewatch.geo.geodesy import FloatArray, LocalFrame
 
 __all__ = [
     "MIN_AREA_M2",
@@ -85,71 +105,7 @@ __all__ = [
     "sincos_deg",
 ]
 
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.intp]
-ArrayLike = float | FloatArray | npt.ArrayLike
-
-#: Elevation (metres, the datum of `alt_m`) of the ground at local x, y (metres).
-ElevationFn = Callable[[FloatArray, FloatArray], FloatArray]
-
-#: A footprint smaller than this (m²) is no footprint: it is marked invalid.
-MIN_AREA_M2 = 1.0
-#: Spacing (degrees) of the lattice on which the plane's convergence and scale are taken.
-JACOBIAN_STEP_DEG = 0.05
-_JAC_DIST_M = 10.0  # half the finite-difference baseline at each lattice node
 _CHUNK = 1 << 13  # samples per task: the (4, n) ray arrays stay in cache
-_FALLBACK_H_M = 1.0  # with a DEM, the least height of the camera over a ray's ground
-
-
-class GimbalFrame(IntEnum):
-    """How the gimbal angles are given (see the module docstring)."""
-
-    BODY = 0
-    HORIZON = 1
-    EARTH = 2
-
-
-# Taylor coefficients of sin (r^3 .. r^15) and cos (r^2 .. r^16) on |r| <= pi/4: the
-# first term left out is below 1e-16 relative, under half an ulp.
-_SIN = tuple((-1.0) ** k / math.factorial(2 * k + 1) for k in range(1, 8))
-_COS = tuple((-1.0) ** k / math.factorial(2 * k) for k in range(1, 9))
-_RAD = math.pi / 180.0
-
-
-def sincos_deg(angle_deg: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Sine and cosine of angles in degrees, bit-identical on every CPU.
-
-    The angle is reduced to the nearest multiple of 90 degrees (so 0, 90, 180... give
-    exact 0 and 1) and a Taylor polynomial of degree 15/16 is evaluated on the rest,
-    within 2 ulp of the true values. Only IEEE 754 basic operations are used.
-    """
-    a = np.asarray(angle_deg, dtype=np.float64)
-    q = np.round(a / 90.0)
-    r = a - q * 90.0
-    r *= _RAD
-    r2 = r * r
-    ps = r2 * _SIN[-1]
-    ps += _SIN[-2]
-    for c in _SIN[-3::-1]:
-        ps *= r2
-        ps += c
-    ps *= r2
-    ps *= r
-    ps += r  # sin r
-    pc = r2 * _COS[-1]
-    pc += _COS[-2]
-    for c in _COS[-3::-1]:
-        pc *= r2
-        pc += c
-    pc *= r2
-    pc += 1.0  # cos r
-    k = np.mod(q, 4.0)
-    odd = (k == 1.0) | (k == 3.0)
-    sin = np.where(odd, pc, ps)
-    cos = np.where(odd, ps, pc)
-    np.negative(sin, out=sin, where=k >= 2.0)
-    np.negative(cos, out=cos, where=(k == 1.0) | (k == 2.0))
-    return sin, cos
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,360 +333,8 @@ def from_corners(
     )
 
 
-def convex_quads(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray, BoolArray]:
-    """Make quadrilaterals convex and clockwise (seen from above, x east, y north).
-
-    Args:
-        x, y: (N, 4) vertices.
-
-    Returns:
-        (x, y, reordered): a convex clockwise quadrilateral is kept as it is; a
-        counter-clockwise one is reversed (its first vertex stays first); any other is
-        replaced by the convex hull of its four points, clockwise, one vertex repeated
-        when only three are on the hull. `reordered` marks the last two kinds.
-    """
-    x, y = x.copy(), y.copy()
-    c = _turns(x, y)
-    cw = (c <= 0.0).all(axis=1)
-    ccw = ~cw & (c >= 0.0).all(axis=1)
-    rev = np.flatnonzero(ccw)
-    x[rev], y[rev] = x[rev][:, ::-1], y[rev][:, ::-1]
-    x[rev], y[rev] = np.roll(x[rev], 1, axis=1), np.roll(y[rev], 1, axis=1)
-    bad = np.flatnonzero(~cw & ~ccw & np.isfinite(c).all(axis=1))
-    if len(bad):
-        x[bad], y[bad] = _hull4(x[bad], y[bad])
-    fixed = np.zeros(len(x), dtype=bool)
-    fixed[rev] = True
-    fixed[bad] = True
-    return x, y, fixed
-
-
 # -- internals ----------------------------------------------------------------------------
 
 
 def _f64(v: ArrayLike) -> FloatArray:
     return np.asarray(v, dtype=np.float64)
-
-
-def _turns(x: FloatArray, y: FloatArray) -> FloatArray:
-    """(N, 4) cross products of consecutive edges at each vertex (< 0: a right turn)."""
-    ex, ey = np.roll(x, -1, axis=1) - x, np.roll(y, -1, axis=1) - y
-    px, py = np.roll(ex, 1, axis=1), np.roll(ey, 1, axis=1)
-    out: FloatArray = px * ey - py * ex
-    return out
-
-
-def _area(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Signed area (shoelace) of (N, 4) quadrilaterals: negative when clockwise."""
-    xn, yn = np.roll(x, -1, axis=1), np.roll(y, -1, axis=1)
-    t = x * yn - xn * y
-    out: FloatArray = (t[:, 0] + t[:, 1] + t[:, 2] + t[:, 3]) / 2.0
-    return out
-
-
-def _hull4(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Convex hull of 4 points per row, clockwise, as 4 vertices (one repeated if needed).
-
-    Graham's scan on four points: the lowest point (then leftmost) is on the hull; the
-    other three, sorted counter-clockwise around it by cross products (ties: nearer
-    first), give the hull, but for the middle one when it makes no left turn.
-    """
-    rows = np.arange(len(x))
-    order = np.lexsort((x, y), axis=1)
-    x, y = x[rows[:, None], order], y[rows[:, None], order]
-    ax, ay = x[:, :1], y[:, :1]
-    qx, qy = x[:, 1:] - ax, y[:, 1:] - ay  # (n, 3), every one at or above the anchor
-
-    def swap_if(i: int, j: int) -> None:
-        cr = qx[:, i] * qy[:, j] - qy[:, i] * qx[:, j]
-        di = qx[:, i] * qx[:, i] + qy[:, i] * qy[:, i]
-        dj = qx[:, j] * qx[:, j] + qy[:, j] * qy[:, j]
-        s = (cr < 0.0) | ((cr == 0.0) & (di > dj))
-        for q in (qx, qy):
-            qi, qj = q[:, i].copy(), q[:, j].copy()
-            q[:, i], q[:, j] = np.where(s, qj, qi), np.where(s, qi, qj)
-
-    swap_if(0, 1)
-    swap_if(1, 2)
-    swap_if(0, 1)
-    turn = (qx[:, 1] - qx[:, 0]) * (qy[:, 2] - qy[:, 1]) - (qy[:, 1] - qy[:, 0]) * (
-        qx[:, 2] - qx[:, 1]
-    )
-    drop = ~(turn > 0.0)
-    qx[drop, 1], qy[drop, 1] = qx[drop, 0], qy[drop, 0]
-    # Counter-clockwise anchor, q0, q1, q2 -> clockwise anchor, q2, q1, q0.
-    hx = np.column_stack([np.zeros(len(x)), qx[:, 2], qx[:, 1], qx[:, 0]]) + ax
-    hy = np.column_stack([np.zeros(len(x)), qy[:, 2], qy[:, 1], qy[:, 0]]) + ay
-    return hx, hy
-
-
-class _Jacobian:
-    """d(x, y)/d(east, north) of the local plane, on a fixed lattice of lon/lat nodes.
-
-    The plane's grid north is off true north by the grid convergence (about 1 degree at
-    the edge of a UTM zone: 17 m at 1 km), and its scale is not quite 1; both vary slowly,
-    so they are taken from pyproj at lattice nodes and interpolated bilinearly.
-    """
-
-    def __init__(self, frame: LocalFrame, lon: FloatArray, lat: FloatArray) -> None:
-        ok = np.isfinite(lon) & np.isfinite(lat)
-        if not ok.any():
-            self.i0 = self.j0 = 0
-            self.nodes = np.full((1, 1, 4), np.nan)
-            self.flat = [np.full(1, np.nan) for _ in range(4)]
-            return
-        step = JACOBIAN_STEP_DEG
-        i0 = math.floor(float(lon[ok].min()) / step)
-        i1 = math.floor(float(lon[ok].max()) / step) + 1
-        j0 = math.floor(float(lat[ok].min()) / step)
-        j1 = math.floor(float(lat[ok].max()) / step) + 1
-        if (i1 - i0 + 1) * (j1 - j0 + 1) > 4_000_000:
-            raise InvalidInput(
-                "samples spread over more than a continent; compute footprints per theater"
-            )
-        gi, gj = np.meshgrid(np.arange(i0, i1 + 1), np.arange(j0, j1 + 1), indexing="ij")
-        nlon = (gi * step).ravel().astype(np.float64)
-        nlat = np.clip((gj * step).ravel().astype(np.float64), -89.9, 89.9)
-        cols = []
-        for az in (90.0, 270.0, 0.0, 180.0):
-            lo, la = forward(nlon, nlat, az, _JAC_DIST_M)
-            cols.append(frame.to_local(lo, la))
-        (xe, ye), (xw, yw), (xn, yn), (xs, ys) = cols
-        d = 2.0 * _JAC_DIST_M
-        jac = np.stack([(xe - xw) / d, (xn - xs) / d, (ye - yw) / d, (yn - ys) / d], axis=1)
-        self.i0, self.j0 = i0, j0
-        self.nodes = jac.reshape(i1 - i0 + 1, j1 - j0 + 1, 4)
-        self.flat = [self.nodes[:, :, k].ravel().copy() for k in range(4)]
-
-    def at(
-        self, lon: FloatArray, lat: FloatArray
-    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """(dx/dE, dx/dN, dy/dE, dy/dN) at each point (NaN where lon/lat are not finite)."""
-        ni, nj = self.nodes.shape[:2]
-        with np.errstate(invalid="ignore"):
-            fi = lon / JACOBIAN_STEP_DEG - self.i0
-            fj = lat / JACOBIAN_STEP_DEG - self.j0
-            bi = np.clip(np.floor(fi), 0, max(ni - 2, 0))
-            bj = np.clip(np.floor(fj), 0, max(nj - 2, 0))
-            bi[~np.isfinite(bi)] = 0
-            bj[~np.isfinite(bj)] = 0
-        u, v = fi - bi, fj - bj
-        idx = bi.astype(np.intp) * nj + bj.astype(np.intp)
-        di, dj = (nj if ni > 1 else 0), (1 if nj > 1 else 0)
-        w11 = u * v
-        w10 = u - w11  # u (1 - v)
-        w01 = v - w11  # (1 - u) v
-        w00 = 1.0 - u - w01  # (1 - u)(1 - v)
-        out = []
-        for k in range(4):
-            node = self.flat[k]
-            val = node[idx] * w00
-            val += node[idx + di] * w10
-            val += node[idx + dj] * w01
-            val += node[idx + di + dj] * w11
-            out.append(val)
-        return out[0], out[1], out[2], out[3]
-
-
-def _rotation(
-    s: tuple[FloatArray, FloatArray, FloatArray], c: tuple[FloatArray, FloatArray, FloatArray]
-) -> list[list[FloatArray]]:
-    """Rz(yaw) Ry(pitch) Rx(roll) from the sines and cosines of (yaw, pitch, roll)."""
-    sy, sp, sr = s
-    cy, cp, cr = c
-    spsr, spcr = sp * sr, sp * cr
-    return [
-        [cy * cp, cy * spsr - sy * cr, cy * spcr + sy * sr],
-        [sy * cp, sy * spsr + cy * cr, sy * spcr - cy * sr],
-        [-sp, cp * sr, cp * cr],
-    ]
-
-
-def _matmul(a: list[list[FloatArray]], b: list[list[FloatArray]]) -> list[list[FloatArray]]:
-    """3x3 product of per-sample matrices, spelled out (BLAS may fuse multiply-adds)."""
-    return [
-        [a[i][0] * b[0][j] + a[i][1] * b[1][j] + a[i][2] * b[2][j] for j in range(3)]
-        for i in range(3)
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class _Sample:
-    """One chunk of inputs; angles and fields of view may be 0-d (the same for all)."""
-
-    x0: FloatArray
-    y0: FloatArray
-    jac: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
-    mode: npt.NDArray[np.int8]
-    alt_m: FloatArray
-    yaw_deg: FloatArray
-    pitch_deg: FloatArray
-    roll_deg: FloatArray
-    gimbal_yaw_deg: FloatArray
-    gimbal_pitch_deg: FloatArray
-    gimbal_roll_deg: FloatArray
-    hfov_deg: FloatArray
-    vfov_deg: FloatArray
-    image_width_px: FloatArray
-
-
-def _camera_to_ned(p: _Sample) -> list[list[FloatArray]]:
-    """The camera-to-NED rotation of each sample (see `GimbalFrame`)."""
-    mode = p.mode
-    gyaw = p.gimbal_yaw_deg
-    if mode.ndim == 0:
-        if mode == GimbalFrame.HORIZON:
-            gyaw = gyaw + p.yaw_deg
-    else:
-        gyaw = gyaw + np.where(mode == GimbalFrame.HORIZON, p.yaw_deg, 0.0)
-    sg, cg = zip(
-        *(sincos_deg(v) for v in (gyaw, p.gimbal_pitch_deg, p.gimbal_roll_deg)), strict=True
-    )
-    rg = _rotation(sg, cg)
-    if mode.ndim == 0 and mode != GimbalFrame.BODY:
-        return rg
-    sp, cp = zip(*(sincos_deg(v) for v in (p.yaw_deg, p.pitch_deg, p.roll_deg)), strict=True)
-    rb = _matmul(_rotation(sp, cp), rg)
-    if mode.ndim == 0:
-        return rb
-    body = mode == GimbalFrame.BODY
-    return [[np.where(body, rb[i][j], rg[i][j]) for j in range(3)] for i in range(3)]
-
-
-def _footprint_chunk(
-    p: _Sample,
-    out: Footprints,
-    s: slice,
-    *,
-    ground: float | ElevationFn,
-    max_slant: float,
-    iterations: int,
-) -> None:
-    """Footprints of one chunk of samples, written into `out[s]`.
-
-    The four corner rays are r = c0 -+ tan(hfov/2) c1 -+ tan(vfov/2) c2 (c: the columns
-    of the camera-to-NED rotation), in ST 0601 order, as (4, n) arrays. A ray with
-    d > 0 (down) meets ground h below at (n, e) * h / d, at slant h |r| / d; it is
-    within max_slant iff h² |r|² <= max_slant² d², which needs no division.
-    """
-    with np.errstate(all="ignore"):  # NaN and inf make the sample invalid, below
-        _footprint_rays(p, out, s, ground=ground, max_slant=max_slant, iterations=iterations)
-
-
-def _footprint_rays(
-    p: _Sample,
-    out: Footprints,
-    s: slice,
-    *,
-    ground: float | ElevationFn,
-    max_slant: float,
-    iterations: int,
-) -> None:
-    n = len(p.x0)
-    rot = _camera_to_ned(p)
-    sh, ch = sincos_deg(p.hfov_deg / 2.0)
-    sv, cv = sincos_deg(p.vfov_deg / 2.0)
-    th, tv = sh / ch, sv / cv
-    fov_ok = (p.hfov_deg > 0.0) & (p.hfov_deg < 180.0) & (p.vfov_deg > 0.0) & (p.vfov_deg < 180.0)
-    r = np.empty((3, 4, n))
-    for k in range(3):
-        c0, b, c = rot[k][0], th * rot[k][1], tv * rot[k][2]
-        top, bottom = c0 - c, c0 + c
-        np.subtract(top, b, out=r[k, 0])
-        np.add(top, b, out=r[k, 1])
-        np.add(bottom, b, out=r[k, 2])
-        np.subtract(bottom, b, out=r[k, 3])
-    rn, re, rd = r
-    hor2 = rn * rn
-    hor2 += re * re
-    norm2 = rd * rd
-    norm2 += hor2
-    hor = np.sqrt(hor2)
-    inv_hor = 1.0 / hor
-    # A vertical clipped ray has no horizontal direction: take the frustum's mean one.
-    vertical = np.flatnonzero((hor == 0.0).any(axis=0))
-    if len(vertical):
-        mn, me = rn[:, vertical].sum(axis=0), re[:, vertical].sum(axis=0)
-        mh = np.sqrt(mn * mn + me * me)
-        ok = mh > 0.0
-        mn, me = np.where(ok, mn / np.where(ok, mh, 1.0), 1.0), np.where(ok, me / mh, 0.0)
-        for i in range(4):
-            up = hor[i, vertical] == 0.0
-            rn[i, vertical[up]], re[i, vertical[up]] = mn[up], me[up]
-            inv_hor[i, vertical[up]] = 1.0
-    a, b, c, d = p.jac
-    s2 = max_slant * max_slant
-
-    def hits(h: FloatArray) -> tuple[FloatArray, FloatArray, BoolArray]:
-        """Plane offsets of the corner rays' ground points, and which are within reach."""
-        within = (rd > 0.0) & (h * h * norm2 <= s2 * (rd * rd))
-        reach = np.sqrt(np.maximum(s2 - h * h, 0.0))
-        f = np.where(within, h / rd, reach * inv_hor)
-        ge, gn = f * re, f * rn
-        dx = a * ge
-        dx += b * gn
-        dy = c * ge
-        dy += d * gn
-        return dx, dy, within
-
-    if callable(ground):
-        h_nadir = p.alt_m - np.asarray(ground(p.x0, p.y0), dtype=np.float64)
-        h = np.broadcast_to(h_nadir, (4, n))
-        for _ in range(iterations):
-            dx, dy, _w = hits(np.maximum(h, _FALLBACK_H_M))
-            z = np.asarray(ground((p.x0 + dx).ravel(), (p.y0 + dy).ravel()), dtype=np.float64)
-            h = p.alt_m - z.reshape(4, n)
-        h = np.maximum(h, _FALLBACK_H_M)
-    else:
-        h_nadir = p.alt_m - float(ground)
-        h = np.broadcast_to(h_nadir, (n,))
-    dx, dy, within = hits(h)
-    # Clockwise and convex, or else the hull (see `convex_quads`).
-    ex, ey = np.empty_like(dx), np.empty_like(dy)
-    np.subtract(dx[1:], dx[:3], out=ex[:3])
-    np.subtract(dx[0], dx[3], out=ex[3])
-    np.subtract(dy[1:], dy[:3], out=ey[:3])
-    np.subtract(dy[0], dy[3], out=ey[3])
-    prev = [3, 0, 1, 2]
-    turn = ex[prev] * ey - ey[prev] * ex
-    fix = np.flatnonzero(~(turn <= 0.0).all(axis=0) & np.isfinite(turn).all(axis=0))
-    reordered = np.zeros(n, dtype=bool)
-    if len(fix):
-        fx, fy, done = convex_quads(dx[:, fix].T, dy[:, fix].T)
-        dx[:, fix], dy[:, fix] = fx.T, fy.T
-        reordered[fix] = done
-        ex[:3, fix], ey[:3, fix] = dx[1:, fix] - dx[:3, fix], dy[1:, fix] - dy[:3, fix]
-        ex[3, fix], ey[3, fix] = dx[0, fix] - dx[3, fix], dy[0, fix] - dy[3, fix]
-    t = dx * ey
-    t -= dy * ex
-    area2 = t[0] + t[1] + t[2] + t[3]  # twice the signed area: negative when clockwise
-    # The ground within max_slant is seen if a corner ray meets it, or if the nadir is in
-    # the field of view (a wide lens looking down from high up: the corners all clipped).
-    # Else the clipped corners would make a polygon of ground the camera does not see.
-    nx, ny, nz = rot[2]  # the nadir (0, 0, 1) in the camera frame: row 3 of camera-to-NED
-    nadir_seen = (nx > 0.0) & (np.abs(ny) <= th * nx) & (np.abs(nz) <= tv * nx)
-    h0 = np.broadcast_to(h_nadir, (n,))
-    valid = (
-        (-area2 >= 2.0 * MIN_AREA_M2)
-        & np.isfinite(p.x0)
-        & np.isfinite(p.y0)
-        & fov_ok
-        & (h0 > 0.0)
-        & (h0 < max_slant)
-        & (within.any(axis=0) | nadir_seen)
-    )
-    rd0 = np.broadcast_to(rot[2][0], (n,))
-    slant = np.where(rd0 > 0.0, h0 / rd0, np.inf)
-    wpx = p.image_width_px
-    gsd = np.where(rd0 > 0.0, slant * (2.0 * th) / wpx / rd0, np.inf)
-    cs = out.corners_m[s]
-    dx += p.x0
-    dy += p.y0
-    cs[:, :, 0] = dx.T
-    cs[:, :, 1] = dy.T
-    cs[~valid] = np.nan
-    out.valid[s] = valid
-    out.slant_m[s] = np.where(valid, slant, np.nan)
-    out.gsd_m[s] = np.where(valid & ~np.isnan(wpx), gsd, np.nan)
-    out.clipped[s] = valid & ~within.all(axis=0)
-    out.reordered[s] = valid & reordered
