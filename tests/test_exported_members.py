@@ -15,10 +15,12 @@ PACKAGES = {
         "Crater",
         "Allegation",
         "Assessment",
+        "Sortie",
         "read_records",
     },
-    "ceasewatch.sim": {"simulate", "write_scenario", "default_window"},
+    "ceasewatch.sim": {"simulate", "write_scenario", "default_window", "write_telemetry"},
     "ceasewatch.demo": {"run_demo", "demo_theater_dir"},
+    "ceasewatch.report": {"build_coverage_report", "write_coverage_report", "coverage_map"},
     "ceasewatch.errors": {"CeasewatchError", "InvalidInput", "Problem"},
     "ceasewatch.ingest": {
         "read_tlog",
@@ -26,6 +28,8 @@ PACKAGES = {
         "read_dataflash",
         "iter_packets",
         "inspect_telemetry",
+        "read_track",
+        "Track",
     },
     "ceasewatch.ledger": {
         "MerkleTree",

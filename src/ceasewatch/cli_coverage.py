@@ -76,16 +76,10 @@ def _from_files(
 
 def _from_node(data: Path, start: datetime, end: datetime) -> tuple[Theater, _TrackList]:
     from ceasewatch.ledger.node import open_node
-    from ceasewatch.ledger.telemetry import held_tracks
-    from ceasewatch.report.coverage import camera_of
+    from ceasewatch.ledger.telemetry import camera_tracks
 
     with open_node(data) as node:
-        theater = node.theater()
-        held = held_tracks(node, start, end)
-    tracks: _TrackList = [
-        (f"{so.org}/{so.id}", camera_of(theater, so.drone, so.camera), tr) for so, tr in held
-    ]
-    return theater, tracks
+        return node.theater(), camera_tracks(node, start, end)
 
 
 def _print(report: CoverageReport, paths: dict[str, Path], limit: int = 5) -> None:

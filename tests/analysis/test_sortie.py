@@ -4,7 +4,9 @@ it, when it is there, and nothing when its camera looks at the horizon."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,15 +17,19 @@ from ceasewatch.analysis.footprint import footprints
 from ceasewatch.analysis.segments import theater_segments
 from ceasewatch.analysis.sortie import (
     CoverageSettings,
+    coverage_ground,
     coverage_of,
     coverage_settings,
     geometry_at,
     geometry_changes,
+    observed_hook,
     track_footprints,
 )
+from ceasewatch.demo import demo_theater_dir
 from ceasewatch.errors import InvalidInput
 from ceasewatch.geo.fleet import Camera
-from ceasewatch.geo.theater import Theater
+from ceasewatch.geo.geodesy import FloatArray
+from ceasewatch.geo.theater import Theater, load_theater
 from ceasewatch.ingest.track import GIMBAL_EARTH, Track, TrackReport
 
 #: Before the demo theater's handover (2026-11-26T12:00Z): its line is one LineString.
@@ -295,3 +301,108 @@ def test_unknown_gimbal_roll_is_level_and_platform_angles_matter_only_in_body_fr
     assert fp.corners_m.tolist() == track_footprints(tr, demo_theater.frame, cam).corners_m.tolist()
     body = dataclasses.replace(sparse, gimbal_frame=np.zeros(n, dtype=np.int8))
     assert not track_footprints(body, demo_theater.frame, cam).valid.any()
+
+
+def test_a_dem_named_in_the_settings_must_be_a_file_there(demo_theater: Theater) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        coverage_settings(_with_settings(demo_theater, {"dem": "nope.tif", "segment_m": 100}))
+    text = exc.value.diagnostics()
+    assert "dem = 'nope.tif': no such file" in text
+    assert "relative to the theater directory" in text
+    with pytest.raises(InvalidInput) as exc:
+        coverage_settings(_with_settings(demo_theater, {"dem": 5}))
+    assert "dem = 5 must be a file name" in exc.value.diagnostics()
+    with pytest.raises(InvalidInput) as exc:
+        coverage_settings(_with_settings(demo_theater, {"dme": "dem.tif"}))
+    assert "dem, ground_elev_m, merge_s, segment_m, window_h" in exc.value.diagnostics()
+
+
+def test_without_a_dem_the_ground_is_flat(demo_theater: Theater) -> None:
+    assert coverage_ground(demo_theater) == 0.0
+    assert coverage_ground(_with_settings(demo_theater, {"ground_elev_m": 450})) == 450.0
+    assert coverage_ground(demo_theater, CoverageSettings(ground_elev_m=12.0)) == 12.0
+
+
+def test_klv_corners_take_the_camera_height_over_the_dem(demo_theater: Theater) -> None:
+    tr = line_track(demo_theater, length_km=0.2)  # at 800 m
+    frame = demo_theater.frame
+    fp = track_footprints(tr, frame, camera(demo_theater))
+    lon, lat = frame.to_wgs84(fp.corners_m[:, :, 0].ravel(), fp.corners_m[:, :, 1].ravel())
+    n = len(tr)
+    klv = dataclasses.replace(
+        tr, corners_lat_deg=lat.reshape(n, 4), corners_lon_deg=lon.reshape(n, 4)
+    )
+
+    def ground(x_m: FloatArray, y_m: FloatArray) -> FloatArray:
+        return np.full(np.shape(x_m), 500.0)
+
+    kfp = track_footprints(klv, frame, camera(demo_theater), ground_elev_m=ground)
+    assert kfp.slant_m == pytest.approx(300.0, abs=0.01)
+
+
+def _theater_with_dem(tmp_path: Path, demo_theater: Theater, elev_m: float) -> Theater:
+    """The demo theater with `[coverage] dem`: a DEM at elev_m over the first 3 km of
+    `line_track`'s flight (and 2 km around), ground_elev_m = 0 beyond it."""
+    rasterio = pytest.importorskip("rasterio", reason="the DEM needs ceasewatch[dem]")
+    root = tmp_path / "theater"
+    shutil.copytree(demo_theater_dir(), root)
+    toml = root / "theater.toml"
+    extra = '\n[coverage]\nground_elev_m = 0.0\ndem = "dem.tif"\n'
+    toml.write_text(toml.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    tr = line_track(demo_theater, length_km=3.0)
+    x, y = demo_theater.frame.to_local(tr.lon_deg, tr.lat_deg)
+    x0, y0 = float(np.floor(x.min())) - 2000.0, float(np.ceil(y.max())) + 2000.0
+    cols = int((x.max() + 2000.0 - x0) // 64.0) + 1
+    rows = int((y0 - (y.min() - 2000.0)) // 64.0) + 1
+    with rasterio.open(
+        root / "dem.tif",
+        "w",
+        driver="GTiff",
+        width=cols,
+        height=rows,
+        count=1,
+        dtype="float32",
+        crs=demo_theater.frame.crs,
+        transform=rasterio.transform.Affine(64.0, 0.0, x0, 0.0, -64.0, y0),
+    ) as dst:
+        dst.write(np.full((rows, cols), elev_m, dtype="float32"), 1)
+    return load_theater(root)
+
+
+def test_the_theater_dem_is_the_ground_of_coverage_and_of_the_hook(
+    demo_theater: Theater, tmp_path: Path
+) -> None:
+    """Ground at 900 m under a drone at 800 m: nothing is seen there, on the DEM."""
+    th = _theater_with_dem(tmp_path, demo_theater, 900.0)
+    assert coverage_settings(th).dem == th.root / "dem.tif"
+    ground = coverage_ground(th)
+    assert callable(ground)
+    cam = camera(th)
+    tracks = [("s1", cam, line_track(th, length_km=3.0))]
+    end = T0 + timedelta(hours=1)
+    flat = coverage_of(th, tracks, segment_m=SEGMENT_M, start=T0, end=end)
+    hilly = coverage_of(th, tracks, segment_m=SEGMENT_M, start=T0, end=end, ground_elev_m=ground)
+    assert len(flat.start_s) > 0 and len(hilly.start_s) == 0
+    # The hook: a place under the flight, 30 s in (900 m along).
+    tr = tracks[0][2]
+    x, y = th.frame.to_local(tr.lon_deg[300:301], tr.lat_deg[300:301])
+    when = T0 + timedelta(seconds=30)
+    on_dem = observed_hook(th, tracks)
+    given = observed_hook(th, tracks, ground=0.0)
+    assert on_dem is not None and given is not None
+    assert not on_dem(float(x[0]), float(y[0]), when)
+    assert given(float(x[0]), float(y[0]), when)
+
+
+def test_a_dem_below_the_drone_shrinks_what_it_sees(demo_theater: Theater, tmp_path: Path) -> None:
+    th = _theater_with_dem(tmp_path, demo_theater, 600.0)
+    tr = line_track(th, length_km=1.0)
+    cam = camera(th)
+    flat = track_footprints(tr, th.frame, cam)
+    hilly = track_footprints(tr, th.frame, cam, ground_elev_m=coverage_ground(th))
+    assert hilly.valid.all()
+    assert hilly.slant_m == pytest.approx(200.0)
+    ratio = np.array(
+        [a.area / b.area for a, b in zip(hilly.polygons(), flat.polygons(), strict=True)]
+    )
+    assert ratio == pytest.approx((200.0 / 800.0) ** 2)

@@ -28,8 +28,16 @@ Settings come from theater.toml's optional `[coverage]` table (`coverage_setting
     segment_m = 250.0       # longest segment of the line and zone boundaries
     window_h = 6.0          # "observed in the last N hours"
     merge_s = 5.0           # samples of a segment at most this far apart: one visit
+    dem = "dem.tif"         # optional: a GeoTIFF DEM, relative to the theater directory
 
-Pure: no database, no files, no wall clock.
+With `dem`, the ground under each ray is the DEM's (`ceasewatch.geo.dem`, the optional
+extra `ceasewatch[dem]`), and `ground_elev_m` is the elevation where it has none (outside
+the raster, voids). `coverage_ground` is the one function here that reads a file: it
+takes the path from the theater's own settings, so every caller (the coverage report,
+the analysis's `observed_hook`, planning) watches over the same ground without repeating
+"load the DEM if the theater names one", and none can forget it and silently fly over
+flat ground. `coverage_of` and `track_footprints` take the ground as given (a number or
+an `ElevationFn`) and stay pure: no database, no files, no wall clock.
 """
 
 from __future__ import annotations
@@ -38,12 +46,14 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ceasewatch.analysis.allegations import Observed
 from ceasewatch.analysis.coverage import Coverage
-from ceasewatch.analysis.footprint import Footprints, footprints, from_corners
+from ceasewatch.analysis.footprint import ElevationFn, Footprints, footprints, from_corners
 from ceasewatch.analysis.segments import BoolArray, IntArray, theater_segments
 from ceasewatch.errors import InvalidInput, Problem
 from ceasewatch.geo.fleet import Camera
@@ -53,22 +63,26 @@ from ceasewatch.ingest.track import GIMBAL_BODY, Track
 
 __all__ = [
     "CoverageSettings",
+    "coverage_ground",
     "coverage_of",
     "coverage_settings",
     "geometry_at",
     "geometry_changes",
+    "observed_hook",
     "track_footprints",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class CoverageSettings:
-    """A theater's `[coverage]` settings (see the module docstring)."""
+    """A theater's `[coverage]` settings (see the module docstring); `dem` is the
+    GeoTIFF's path (the theater directory joined with theater.toml's), None: flat ground."""
 
     ground_elev_m: float = 0.0
     segment_m: float = 250.0
     window_h: float = 6.0
     merge_s: float = 5.0
+    dem: Path | None = None
 
 
 _LIMITS: Mapping[str, tuple[float, float, bool]] = {
@@ -78,14 +92,16 @@ _LIMITS: Mapping[str, tuple[float, float, bool]] = {
     "window_h": (0.0, 24.0 * 366, False),
     "merge_s": (0.0, 3600.0, True),
 }
+_PATHS = ("dem",)
 
 
 def coverage_settings(theater: Theater) -> CoverageSettings:
     """The theater's `[coverage]` table, defaults for what it leaves out.
 
     Raises:
-        InvalidInput: the table is not a table, has an unknown key or a bad value (every
-            problem is listed, located in theater.toml).
+        InvalidInput: the table is not a table, has an unknown key or a bad value, or
+            names a DEM file that does not exist (every problem is listed, located in
+            theater.toml).
     """
     raw: Any = theater.settings.get("coverage", {})
     where = f"{theater.root / 'theater.toml'} [coverage]"
@@ -96,9 +112,13 @@ def coverage_settings(theater: Theater) -> CoverageSettings:
         )
     problems: list[Problem] = []
     values: dict[str, float] = {}
+    dem: Path | None = None
     for key in sorted(raw):
+        if key == "dem":
+            dem = _dem_path(theater.root, raw[key], where, problems)
+            continue
         if key not in _LIMITS:
-            known = ", ".join(sorted(_LIMITS))
+            known = ", ".join(sorted([*_LIMITS, *_PATHS]))
             problems.append(Problem(where, f"unknown key {key!r}; the keys are {known}"))
             continue
         low, high, closed = _LIMITS[key]
@@ -116,11 +136,52 @@ def coverage_settings(theater: Theater) -> CoverageSettings:
         values[key] = float(value)
     if problems:
         raise InvalidInput(f"theater {theater.root}: bad [coverage] settings", problems)
-    return CoverageSettings(**values)
+    return CoverageSettings(**values, dem=dem)
+
+
+def _dem_path(root: Path, value: object, where: str, problems: list[Problem]) -> Path | None:
+    if not isinstance(value, str) or not value.strip():
+        problems.append(
+            Problem(where, f'dem = {value!r} must be a file name, e.g. dem = "dem.tif"')
+        )
+        return None
+    path = root / value
+    if not path.is_file():
+        problems.append(
+            Problem(
+                where,
+                f"dem = {value!r}: no such file {path}; put the GeoTIFF there (the path "
+                "is relative to the theater directory) or remove the key for flat ground",
+            )
+        )
+        return None
+    return path
+
+
+def coverage_ground(
+    theater: Theater, settings: CoverageSettings | None = None
+) -> float | ElevationFn:
+    """The ground footprints are cast on: the theater's DEM if its settings name one
+    (read here, once per call; the fallback is `ground_elev_m`), else flat ground.
+
+    Args:
+        theater: the theater (its plane).
+        settings: its `[coverage]` settings (default: `coverage_settings(theater)`).
+
+    Raises:
+        InvalidInput: bad settings, or a DEM that cannot be read (not a GeoTIFF, no
+            CRS, rasterio not installed: `pip install 'ceasewatch[dem]'`).
+    """
+    s = coverage_settings(theater) if settings is None else settings
+    if s.dem is None:
+        return s.ground_elev_m
+    from ceasewatch.geo.dem import load_dem  # the one file read here (module docstring)
+
+    return load_dem(s.dem, theater.frame, fallback_m=s.ground_elev_m)
 
 
 def track_footprints(
-    track: Track, frame: LocalFrame, camera: Camera, *, ground_elev_m: float = 0.0
+    track: Track, frame: LocalFrame, camera: Camera, *, ground_elev_m: float | ElevationFn = 0.0
 ) -> Footprints:
     """Ground footprints of every sample of a track, in the theater's plane.
 
@@ -140,7 +201,8 @@ def track_footprints(
         track: the camera samples.
         frame: the theater's local plane.
         camera: the theater camera the drone carried (field of view, usable range).
-        ground_elev_m: flat ground elevation in the datum of `track.alt_m`.
+        ground_elev_m: flat ground elevation in the datum of `track.alt_m`, or a DEM
+            (`coverage_ground`): elevation at local (x, y).
     """
     n = len(track)
     has_corners: BoolArray = np.zeros(n, dtype=bool)
@@ -194,7 +256,11 @@ def track_footprints(
             sensor_lat_deg=track.lat_deg[kc],
             sensor_lon_deg=track.lon_deg[kc],
         )
-        h = track.alt_m[kc] - ground_elev_m
+        if callable(ground_elev_m):
+            nx, ny = fc.nadir_m[:, 0], fc.nadir_m[:, 1]
+            h = track.alt_m[kc] - np.asarray(ground_elev_m(nx, ny), dtype=np.float64)
+        else:
+            h = track.alt_m[kc] - ground_elev_m
         c = fc.corners_m
         dx = (c[:, 0, 0] + c[:, 1, 0] + c[:, 2, 0] + c[:, 3, 0]) / 4.0 - fc.nadir_m[:, 0]
         dy = (c[:, 0, 1] + c[:, 1, 1] + c[:, 2, 1] + c[:, 3, 1]) / 4.0 - fc.nadir_m[:, 1]
@@ -235,7 +301,7 @@ def coverage_of(
     segment_m: float,
     start: datetime,
     end: datetime,
-    ground_elev_m: float = 0.0,
+    ground_elev_m: float | ElevationFn = 0.0,
     merge_s: float = 5.0,
     zones: bool = True,
     at: datetime | None = None,
@@ -247,7 +313,8 @@ def coverage_of(
         tracks: (track id, e.g. a sortie or drone id; the camera carried; its track).
         segment_m: the longest a segment may be (metres).
         start, end: the period; samples outside it are left out.
-        ground_elev_m: flat ground elevation, the datum of the tracks' `alt_m`.
+        ground_elev_m: flat ground elevation, the datum of the tracks' `alt_m`, or a
+            DEM (`coverage_ground`).
         merge_s: samples of a segment at most this far apart form one visit.
         zones: also cover each zone's boundary (groups "zone:<id>").
         at: report on the geometry in force at this time instead of at the end of the
@@ -327,7 +394,41 @@ def _check_period(start: datetime, end: datetime) -> None:
         )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _us(t: datetime) -> int:
     """Microseconds since the POSIX epoch, exactly (no float)."""
     d = t - datetime(1970, 1, 1, tzinfo=UTC)
     return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+
+
+def observed_hook(
+    theater: Theater,
+    tracks: Sequence[tuple[str, Camera, Track]],
+    *,
+    window_s: float = 3600.0,
+    ground: float | ElevationFn | None = None,
+) -> Observed | None:
+    """The allegation matcher's `observed` hook from the tracks flown (None: no tracks).
+
+    A place counts as watched at t when the nearest segment of the line or a zone
+    boundary (within the coverage's `near_m`) was inside a usable footprint within
+    `window_s` of t. The coverage spans all the tracks' samples, on the geometry in force
+    at their end (see the module docstring). The ground is `ground` if given, else the
+    theater's (`coverage_ground`: its DEM if it names one).
+    """
+    spans = [(int(tr.t_us[0]), int(tr.t_us[-1])) for _, _, tr in tracks if len(tr)]
+    if not spans:
+        return None
+    settings = coverage_settings(theater)
+    cov = coverage_of(
+        theater,
+        tracks,
+        segment_m=settings.segment_m,
+        start=_EPOCH + timedelta(microseconds=min(a for a, _ in spans)),
+        end=_EPOCH + timedelta(microseconds=max(b for _, b in spans) + 1),
+        ground_elev_m=coverage_ground(theater, settings) if ground is None else ground,
+        merge_s=settings.merge_s,
+    )
+    return cov.hook(window_s)

@@ -3,7 +3,9 @@
 `mavlink` streams MAVLink telemetry logs (`.tlog`; its message tables are in
 `_mavlink_defs`), `dataflash` ArduPilot DataFlash logs (`.bin`), `klv` MISB ST 0601 KLV
 streams. `inspect` tells which one a file is from its content (never its name) and
-summarises it without storing anything. This module only re-exports their public names.
+summarises it without storing anything. `track` reads any of them, or the plain CSV track
+format (`track_csv`), into one `Track` of camera samples for footprints and coverage.
+This module only re-exports their public names.
 
 `klv.inspect` is exported here as `inspect_klv`: the name `inspect` on this package is the
 `inspect` submodule.
@@ -41,6 +43,7 @@ from ceasewatch.ingest.mavlink import (
     load_tlog,
     read_tlog,
 )
+from ceasewatch.ingest.track import Track, TrackReport, read_track
 
 __all__ = [
     "DATAFLASH_TYPES",
@@ -59,6 +62,8 @@ __all__ = [
     "Tlog",
     "TlogBatch",
     "TlogCounts",
+    "Track",
+    "TrackReport",
     "gps_utc_us",
     "inspect_klv",
     "inspect_telemetry",
@@ -67,5 +72,6 @@ __all__ = [
     "load_tlog",
     "read_dataflash",
     "read_tlog",
+    "read_track",
     "telemetry_kind",
 ]

@@ -10,7 +10,8 @@ duplicate (same content hash), reported and not appended; another file under a s
 log already holds is a conflict.
 
 `held_tracks` reads the tracks back from the blobs of every sortie the node holds, its own
-and its peers' (synced logs carry their blobs), for coverage.
+and its peers' (synced logs carry their blobs), for coverage; `camera_tracks` gives them
+with the camera each flew, as `analysis.sortie.coverage_of` takes them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from ceasewatch.errors import Conflict, IntegrityError, InvalidInput, NotFound, Problem
+from ceasewatch.geo.fleet import Camera
 from ceasewatch.ingest.track import Track, TrackReport, read_track
 from ceasewatch.ledger.append import AppendResult, append_records
 from ceasewatch.ledger.entry import Entry, canonical_bytes
@@ -33,7 +35,7 @@ from ceasewatch.records.base import ORGS_CONTEXT
 from ceasewatch.records.kinds import Sortie
 from ceasewatch.store import schema as s
 
-__all__ = ["TelemetryIngest", "held_tracks", "ingest_telemetry"]
+__all__ = ["TelemetryIngest", "camera_tracks", "held_tracks", "ingest_telemetry"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ID_RULE = "a sortie id is 1-128 letters, digits and . _ : / - (e.g. a1-2026-11-26-1)"
@@ -236,4 +238,27 @@ def held_tracks(
             except InvalidInput as exc:
                 raise IntegrityError(f"{where}: the stored file no longer reads: {exc}") from None
             out.append((so, track))
+    return out
+
+
+def camera_tracks(
+    node: Node, start: datetime | None = None, end: datetime | None = None
+) -> list[tuple[str, Camera, Track]]:
+    """`held_tracks` as (``org/sortie`` id, the camera flown, track), for coverage.
+
+    Raises:
+        IntegrityError: as `held_tracks`.
+        InvalidInput: a sortie names a camera the node's theater no longer lists.
+    """
+    theater = node.theater()
+    out: list[tuple[str, Camera, Track]] = []
+    for so, track in held_tracks(node, start, end):
+        camera = theater.cameras.get(so.camera)
+        if camera is None:
+            known = ", ".join(sorted(theater.cameras)) or "none"
+            raise InvalidInput(
+                f"sortie {so.org}/{so.id} flew camera {so.camera!r}, which theater.toml no "
+                f"longer lists ([[cameras]]: {known}); add it back to read its coverage"
+            )
+        out.append((f"{so.org}/{so.id}", camera, track))
     return out

@@ -3,8 +3,10 @@
 `build_coverage_report` takes the theater and the tracks flown (from files or from a
 node: the caller reads them) and returns everything the three files hold;
 `write_coverage_report` writes them. Settings not given come from theater.toml's
-`[coverage]` table (`analysis.sortie.coverage_settings`). The files are byte-identical
-for the same theater, tracks, period and settings (and library versions).
+`[coverage]` table (`analysis.sortie.coverage_settings`); a DEM it names is read once
+per report (`analysis.sortie.coverage_ground`) and named in the summary's inputs by file
+name and SHA-256. The files are byte-identical for the same theater, tracks, period and
+settings (and library versions).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from ceasewatch.analysis.coverage import Coverage
 from ceasewatch.analysis.coverage_report import coverage_geojson, coverage_summary, summary_json
 from ceasewatch.analysis.sortie import (
     CoverageSettings,
+    coverage_ground,
     coverage_of,
     coverage_settings,
     geometry_at,
     geometry_changes,
 )
 from ceasewatch.errors import InvalidInput, Problem
+from ceasewatch.geo.dem import Dem
 from ceasewatch.geo.fleet import Camera
 from ceasewatch.geo.theater import Theater
 from ceasewatch.ingest.track import Track
@@ -123,8 +127,9 @@ def build_coverage_report(
         size_px: the map's size.
 
     Raises:
-        InvalidInput: the period is empty or reversed, bad [coverage] settings, or no
-            track has a sample in the period (the tracks' spans are listed).
+        InvalidInput: the period is empty or reversed, bad [coverage] settings, a DEM
+            that cannot be read, or no track has a sample in the period (the tracks'
+            spans are listed).
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInput("give times with a UTC offset, e.g. 2026-11-26T00:00:00Z")
@@ -157,6 +162,7 @@ def build_coverage_report(
             f"({len(tracks)} track(s) given); choose --from/--to within their spans",
             spans,
         )
+    ground = coverage_ground(theater, settings)
 
     def cover(at: datetime | None) -> Coverage:
         return coverage_of(
@@ -165,7 +171,7 @@ def build_coverage_report(
             segment_m=settings.segment_m,
             start=start,
             end=end,
-            ground_elev_m=settings.ground_elev_m,
+            ground_elev_m=ground,
             merge_s=settings.merge_s,
             at=at,
         )
@@ -175,13 +181,15 @@ def build_coverage_report(
     # The hourly shares before a change are measured on the line in force then.
     before = [(c, cover(c - timedelta(microseconds=1))) for c in changes]
     state = geometry_at(theater, start, end)
-    inputs = {
+    inputs: dict[str, Any] = {
         "tracks": used,
         "segment_m": settings.segment_m,
         "ground_elev_m": settings.ground_elev_m,
         "merge_s": settings.merge_s,
         "geometry_changes": [_utc(_us(t)) for t in changes],
     }
+    if isinstance(ground, Dem):  # left out on flat ground: older summaries stay as they were
+        inputs["dem"] = {"file": ground.path.name, "sha256": ground.sha256}
     summary = coverage_summary(
         cov, start, end, window_h=settings.window_h, inputs=inputs, before=before
     )
