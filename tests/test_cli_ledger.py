@@ -38,8 +38,9 @@ def test_node_ingest_verify_prove_and_check(tmp_path: Path) -> None:
     assert r.returncode == 0 and "appended" in r.stdout, r.stderr
     r = run_cli("ingest", "sightings", str(own), "--data", "na", cwd=tmp_path)
     assert "duplicate" in r.stdout and "nothing appended" in r.stdout
-    r = run_cli("verify", "--data", "na", cwd=tmp_path)
-    assert r.returncode == 0 and r.stdout.startswith("ok"), r.stderr
+    for how in ((), ("--deep",)):
+        r = run_cli("verify", "--data", "na", *how, cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout.startswith("ok"), r.stderr
     excerpt = tmp_path / "e0.json"
     excerpt.write_text(run_cli("ledger", "prove", "0", "--data", "na", cwd=tmp_path).stdout)
     r = run_cli("ledger", "check", str(excerpt), "--vkey", vkey, cwd=tmp_path)

@@ -209,18 +209,30 @@ def ingest_telemetry(
     )
 
 
-def verify(data: DataOption = None) -> None:
+def verify(
+    data: DataOption = None,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also parse every entry a valid signed checkpoint covers (slower): finds "
+            "a malformed entry its own org signed.",
+        ),
+    ] = False,
+) -> None:
     """Check every signature, hash, Merkle root, checkpoint, cosignature and blob.
 
+    Every stored byte is checked against the signed checkpoints; entries no signed
+    checkpoint covers, and any that fail, are parsed and checked one by one.
     Exit 0 when clean; otherwise every problem with its log and index, and exit 1.
 
-    Example: ceasewatch verify --data ./node-a
+    Example: ceasewatch verify --data ./node-a --deep
     """
     from ceasewatch.ledger.node import open_node
     from ceasewatch.ledger.verify import verify_store
 
     with open_node(_data(data)) as node:
-        report = verify_store(node.engine)
+        report = verify_store(node.engine, deep=deep)
     for problem in report.problems:
         err.print(str(problem), markup=False, highlight=False)
     (out if report.ok else err).print(report.summary())

@@ -19,6 +19,8 @@ from ceasewatch.ledger.entry import (
     canonical_bytes,
     entry_bytes,
     log_origin,
+    parse_entries,
+    parse_entries_hashed,
     slug,
     verify_excerpt,
 )
@@ -182,3 +184,105 @@ def test_entry_bytes_compose_to_the_canonical_entry(
     entry = Entry(ORIGIN, index, T, "sighting", body, "mon-a")
     composed = entry_bytes(ORIGIN, index, "2026-11-27T08:00:00Z", "sighting", parts, "mon-a")
     assert composed == entry.canonical()
+
+
+# --- many entries at once: parse_entries is Entry.parse ----------------------------------------
+
+
+def _outcome(result: Entry | InvalidInput) -> tuple[str, Any]:
+    """What a parse gave, comparable: the entry, or the error's message."""
+    if isinstance(result, InvalidInput):
+        return ("error", str(result))
+    return ("entry", result)
+
+
+def _reference(data: bytes) -> tuple[str, Any]:
+    try:
+        return ("entry", Entry.parse(data))
+    except InvalidInput as exc:
+        return ("error", str(exc))
+
+
+# texts whose JSON the C encoder would write back unchanged but that are not RFC 8785 (or that
+# RFC 8785 implementations refuse): the bulk path must leave every one of them to Entry.parse
+NEAR_MISSES = [
+    b'"lat":6.0',  # an integral float: RFC 8785 writes 6
+    b'"lat":1e-05',  # Python's exponent form; ECMAScript writes 0.00001
+    b'"lat":0.00001',  # ECMAScript's form of 1e-05: canonical, but Python writes 1e-05
+    b'"lat":1e+16',
+    b'"lat":10000000000000000',  # beyond 2^53
+    b'"lat":-0.0',
+    b'"lat":NaN',
+    b'"\xf0\x9f\x98\x80":1,"\xef\xbc\xa1":2',  # keys in code-point order, not UTF-16 order
+    b'"\xef\xbc\xa1":2,"\xf0\x9f\x98\x80":1',  # UTF-16 order (canonical)
+    b'"lat":"\\u0041"',  # an escape RFC 8785 does not use
+    b'"lat":1,"lat":2',  # a duplicate key
+]
+
+
+def _with_record(i: int, record: bytes) -> bytes:
+    return (
+        b'{"author":"mon-a","body":{"record":{' + record + b'}},"index":%d,"kind":"sighting",'
+        b'"origin":"ceasewatch.mon-a.demo","time":"2026-11-27T08:00:00Z"}' % i
+    )
+
+
+def test_parse_entries_leaves_every_near_miss_to_entry_parse() -> None:
+    datas = [_entry(0, lat=40.5).canonical()]
+    datas += [_with_record(i + 1, text) for i, text in enumerate(NEAR_MISSES)]
+    got = [_outcome(r) for r in parse_entries(datas)]
+    assert got == [_reference(d) for d in datas]
+    assert got[0][0] == "entry" and got[1][0] == "error"  # one sound, one "6.0"
+    assert [kind for kind, _ in got].count("entry") == 3  # 40.5, 0.00001 and UTF-16 order
+
+
+@given(
+    entries=st.lists(
+        st.builds(
+            lambda i, body, kind: Entry(ORIGIN, i, T, kind, body, "mon-a"),
+            st.integers(0, 2**53 - 1),
+            st.dictionaries(st.text(max_size=6), any_json, max_size=3),
+            st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True),
+        ),
+        max_size=6,
+    ),
+    cuts=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 10_000), st.integers(1, 255))),
+)
+def test_parse_entries_agrees_with_entry_parse(
+    entries: list[Entry], cuts: list[tuple[int, int, int]]
+) -> None:
+    datas = []
+    for e in entries:
+        try:
+            datas.append(e.canonical())
+        except (ValueError, TypeError):
+            continue  # a value RFC 8785 refuses (e.g. an integer beyond 2^53)
+    for which, pos, mask in cuts:  # flip bytes: most give errors, some other entries
+        if datas:
+            raw = bytearray(datas[which % len(datas)])
+            raw[pos % len(raw)] ^= mask
+            datas.append(bytes(raw))
+    assert [_outcome(r) for r in parse_entries(datas)] == [_reference(d) for d in datas]
+    for data, item in zip(datas, parse_entries_hashed(datas), strict=True):
+        if isinstance(item, InvalidInput):
+            continue
+        entry, content_hash = item
+        expected = None
+        if entry.record is not None:
+            expected = hashlib.sha256(canonical_json(entry.record)).hexdigest()
+        assert content_hash == expected, data
+
+
+@given(st.one_of(*STRATEGIES.values()), st.integers(0, 10**6))
+def test_a_record_entry_hashes_to_the_record_content_hash(record: Record, i: int) -> None:
+    data = entry_bytes(
+        ORIGIN,
+        i,
+        "2026-11-27T08:00:00Z",
+        record.record_type,
+        {"record": canonical_bytes(record.as_json())},
+        "mon-a",
+    )
+    [(entry, content_hash)] = parse_entries_hashed([data])  # type: ignore[misc]
+    assert entry.canonical() == data
+    assert content_hash == record.content_hash()

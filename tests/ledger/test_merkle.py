@@ -249,6 +249,24 @@ def test_incremental_equals_bulk_and_levels_round_trip() -> None:
     assert MerkleTree.from_levels([]).size == 0
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=8))
+def test_extending_in_any_chunks_equals_appending_one_by_one(chunks: list[int]) -> None:
+    leaves = numbered_leaves(sum(chunks))
+    one_by_one, bulk = MerkleTree(), MerkleTree()
+    start = 0
+    for n in chunks:
+        for h in leaves[start : start + n]:
+            one_by_one.append(h)
+        bulk.extend(leaves[start : start + n])
+        start += n
+        assert bulk.levels == one_by_one.levels
+        assert bulk.root() == root(leaves[:start])
+    assert merkle.leaf_hashes([b"", b"L123456"]) == [leaf_hash(b""), leaf_hash(b"L123456")]
+    with pytest.raises(InvalidInput, match="leaf hash 1"):
+        bulk.extend([bytes(32), bytes(31)])
+
+
 def test_subtree_hash_and_argument_errors() -> None:
     leaves = numbered_leaves(13)
     tree = MerkleTree(leaves)

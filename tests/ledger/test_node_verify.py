@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from ceasewatch.ledger.append import ingest_file
-from ceasewatch.ledger.checkpoint import CosignatureSigner, cosign
+from ceasewatch.ledger.checkpoint import Checkpoint, CosignatureSigner, cosign, sign_checkpoint
+from ceasewatch.ledger.entry import Entry, canonical_bytes, entry_bytes
 from ceasewatch.ledger.merkle import leaf_hash
 from ceasewatch.ledger.node import Node
 from ceasewatch.ledger.note import Ed25519Signer, Ed25519Verifier
@@ -133,9 +135,10 @@ def test_any_flipped_byte_is_found_and_named(node: Node, tmp_path: Path) -> None
         with node.engine.begin() as conn:
             where = _flip(conn, target, row, pos, mask)
         try:
-            report = verify_store(node.engine)
-            assert not report.ok
-            assert where in [p.where for p in report.problems], (where, report.problems)
+            for deep in (False, True):
+                report = verify_store(node.engine, deep=deep)
+                assert not report.ok
+                assert where in [p.where for p in report.problems], (deep, where, report.problems)
         finally:
             with node.engine.begin() as conn:  # flip it back: XOR is its own inverse
                 _flip(conn, target, row, pos, mask)
@@ -186,3 +189,89 @@ def test_a_missing_blob_and_an_entry_moved_to_another_index_are_named(
     missing = [p for p in problems if "not in the store" in p.what]
     assert len(missing) == 1 and sha[:16] in missing[0].what
     assert missing[0].where.startswith(f"log {origin} entry ")
+
+
+def _append_signed(node: Node, datas: list[bytes]) -> None:
+    """Append entries as given and sign a checkpoint over them: what a signer that writes
+    malformed entries would store (ceasewatch's own append never does)."""
+    with node.engine.begin() as conn:
+        tree = node.own_tree(conn)
+        start = tree.size
+        leaves = [leaf_hash(d) for d in datas]
+        conn.execute(
+            insert(s.entries),
+            [
+                {"origin": node.origin, "idx": start + i, "leaf_hash": h, "data": d}
+                for i, (h, d) in enumerate(zip(leaves, datas, strict=True))
+            ],
+        )
+        tree.extend(leaves)
+        note = sign_checkpoint(Checkpoint(node.origin, tree.size, tree.root()), node.signer())
+        conn.execute(
+            insert(s.checkpoints),
+            {"origin": node.origin, "size": tree.size, "note": note.encode("utf-8")},
+        )
+
+
+def _record_entry(node: Node, index: int, record: dict[str, Any]) -> bytes:
+    body = {"record": canonical_bytes(record)}
+    return entry_bytes(node.origin, index, "2026-11-27T08:00:00Z", "note", body, "mon-a")
+
+
+def test_signed_entries_are_parsed_only_where_needed_or_deep(populated: Node) -> None:
+    clean = verify_store(populated.engine)
+    assert clean.ok and clean.parsed == 0  # every entry under a matching signed root
+    deep = verify_store(populated.engine, deep=True)
+    assert deep.ok and deep.parsed == deep.entries == 8
+    # the org itself signs an entry that claims another index: its fields are the signer's
+    _append_signed(populated, [_record_entry(populated, 99, {"id": "x"})])
+    assert verify_store(populated.engine).ok
+    [problem] = verify_store(populated.engine, deep=True).problems
+    assert problem.where == f"log {populated.origin} entry 8"
+    assert "says it is" in problem.what
+
+
+def test_entries_no_checkpoint_covers_are_parsed(populated: Node) -> None:
+    with populated.engine.begin() as conn:  # stored, never signed
+        conn.execute(
+            insert(s.entries),
+            {"origin": populated.origin, "idx": 8, "leaf_hash": leaf_hash(b"{}"), "data": b"{}"},
+        )
+    report = verify_store(populated.engine)
+    assert report.parsed == 1
+    assert [(p.where, p.what.split(":")[0]) for p in report.problems] == [
+        (f"log {populated.origin} entry 8", "is not a valid entry")
+    ]
+
+
+def test_a_deleted_blob_is_named_at_its_first_entry_and_look_alikes_are_not(
+    populated: Node,
+) -> None:
+    lookalike = "ab" * 32  # a record field named sha256: not a raw file reference
+    _append_signed(populated, [_record_entry(populated, 8, {"id": "y", "sha256": lookalike})])
+    assert verify_store(populated.engine).ok
+    with populated.engine.begin() as conn:
+        _drop_guards(conn)
+        first = conn.execute(
+            select(s.entries.c.data).where(s.entries.c.idx == 3)  # the second file's entries
+        ).scalar_one()
+        sha = Entry.parse(bytes(first)).blob_sha256
+        assert sha is not None
+        conn.execute(s.blobs.delete().where(s.blobs.c.sha256 == sha))
+    for deep in (False, True):
+        [problem] = verify_store(populated.engine, deep=deep).problems
+        assert problem.where == f"log {populated.origin} entry 3"
+        assert sha[:16] in problem.what
+
+
+def test_a_deleted_entry_is_a_gap_and_the_roots_say_where(populated: Node) -> None:
+    with populated.engine.begin() as conn:
+        _drop_guards(conn)
+        conn.execute(s.entries.delete().where(s.entries.c.idx == 4))
+    origin = populated.origin
+    for deep in (False, True):
+        report = verify_store(populated.engine, deep=deep)
+        wheres = [p.where for p in report.problems]
+        assert f"log {origin} entry 4" in wheres
+        assert f"log {origin} entries 3..7" in wheres
+        assert report.entries == 7

@@ -248,6 +248,27 @@ def test_tampered_entry_page_is_refused_and_nothing_stored(pair: tuple[Side, Sid
     assert rows(a.node, b.node.origin) == rows(b.node, b.node.origin)
 
 
+@pytest.mark.parametrize(
+    ("item", "why"), [(12, "entry 3 is not base64 text"), ("QQ=x", "entry 3 is not valid base64")]
+)
+def test_a_page_item_that_is_not_base64_is_refused(
+    pair: tuple[Side, Side], item: object, why: str
+) -> None:
+    a, b = pair
+
+    def garble(path: str, body: bytes) -> bytes:
+        if not path.endswith("/entries"):
+            return body
+        page = json.loads(body)
+        page["entries"][3] = item
+        return json.dumps(page).encode()
+
+    with dishonest(b, garble) as client:
+        report = sync(a, b, client)
+    assert report.refused == why
+    assert rows(a.node, b.node.origin) == []
+
+
 def forged(peer: Side, size: int) -> bytes:
     """A checkpoint for ``size`` with a wrong root, signed by the peer's real key."""
     return sign_checkpoint(

@@ -9,8 +9,12 @@ errors travel as `CeasewatchError` to the one table in `ceasewatch.api.errors`.
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -22,23 +26,27 @@ from starlette.concurrency import run_in_threadpool
 from ceasewatch.errors import InvalidInput, NotFound
 from ceasewatch.ledger.checkpoint import open_checkpoint
 from ceasewatch.ledger.entry import check_hex_hash
-from ceasewatch.ledger.merkle import MerkleTree
-from ceasewatch.ledger.node import Node, log_size, open_node
+from ceasewatch.ledger.node import Node, log_size, open_node, stored_tree
 from ceasewatch.ledger.note import Signature, parse_note, sign_note
 from ceasewatch.ledger.peers import log_verifier
 from ceasewatch.ledger.sync import receive_cosignature
 from ceasewatch.store import schema as s
+from ceasewatch.store.bulk import select_entries
 
 __all__ = ["MAX_PAGE", "create_app"]
 
-MAX_PAGE = 256
-"""Most entries one entries request answers."""
+MAX_PAGE = 4096
+"""Most entries one entries request answers (a page of a few MB: few round trips per sync)."""
 
 MAX_COSIGNED_NOTE_BYTES = 64 * 1024
 
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
+
+
+_B64 = functools.partial(binascii.b2a_base64, newline=False)
+"""Standard base64 of bytes, as bytes (what `_b64` gives, without a Python call per entry)."""
 
 
 def latest_checkpoint(node: Node, origin: str) -> str:
@@ -112,8 +120,12 @@ def create_app(node_dir: Path) -> FastAPI:
         return PlainTextResponse(latest_checkpoint(node, origin))
 
     @app.get("/logs/{origin}/entries")
-    def entries(origin: str, start: int = Query(ge=0), end: int = Query(gt=0)) -> dict[str, Any]:
-        """Entries ``start..end`` (end exclusive; at most `MAX_PAGE`), base64 of their bytes."""
+    def entries(origin: str, start: int = Query(ge=0), end: int = Query(gt=0)) -> Response:
+        """Entries ``start..end`` (end exclusive; at most `MAX_PAGE`), base64 of their bytes.
+
+        Answered as ``{"origin": ..., "start": ..., "entries": [base64, ...]}``, written
+        directly: base64 text needs no JSON escaping, and a page is thousands of entries.
+        """
         if end <= start:
             raise InvalidInput(f"end ({end}) must be greater than start ({start})")
         size = known(origin)
@@ -121,17 +133,11 @@ def create_app(node_dir: Path) -> FastAPI:
             raise NotFound(f"log {origin} has {size} entries; none from {start}")
         stop = min(end, size, start + MAX_PAGE)
         with node.engine.connect() as conn:
-            data = conn.execute(
-                select(s.entries.c.data)
-                .where(
-                    s.entries.c.origin == origin,
-                    s.entries.c.idx >= start,
-                    s.entries.c.idx < stop,
-                )
-                .order_by(s.entries.c.idx)
-            ).scalars()
-            page = [_b64(bytes(d)) for d in data]
-        return {"origin": origin, "start": start, "entries": page}
+            rows = select_entries(conn, origin, ("data",), start, stop)
+        page = b'","'.join(map(_B64, map(itemgetter(0), rows)))
+        head = b'{"origin":' + json.dumps(origin).encode("utf-8") + b',"start":%d,' % start
+        body = head + (b'"entries":["' + page + b'"]}' if rows else b'"entries":[]}')
+        return Response(body, media_type="application/json")
 
     @app.get("/logs/{origin}/proof/consistency")
     def consistency(origin: str, old: int = Query(ge=0), new: int = Query(ge=0)) -> dict[str, Any]:
@@ -142,12 +148,7 @@ def create_app(node_dir: Path) -> FastAPI:
         if new > size:
             raise NotFound(f"log {origin} has {size} entries, not {new}")
         with node.engine.connect() as conn:
-            leaves = conn.execute(
-                select(s.entries.c.leaf_hash)
-                .where(s.entries.c.origin == origin, s.entries.c.idx < new)
-                .order_by(s.entries.c.idx)
-            ).scalars()
-            tree = MerkleTree(bytes(h) for h in leaves)
+            tree = stored_tree(conn, origin, new)
         proof = tree.consistency_proof(old, new) if 0 < old < new else []
         return {"origin": origin, "old": old, "new": new, "proof": [_b64(h) for h in proof]}
 

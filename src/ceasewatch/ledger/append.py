@@ -13,10 +13,11 @@ import csv
 import hashlib
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
+from operator import methodcaller
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
@@ -24,16 +25,18 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from ceasewatch.errors import Conflict, InvalidInput, NotFound, Problem
 from ceasewatch.ledger.checkpoint import Checkpoint, sign_checkpoint
 from ceasewatch.ledger.entry import canonical_bytes, entry_bytes
-from ceasewatch.ledger.merkle import leaf_hash
+from ceasewatch.ledger.merkle import leaf_hashes
 from ceasewatch.ledger.node import Node
 from ceasewatch.records.base import Record
 from ceasewatch.records.csvio import SPECS, read_records
 from ceasewatch.records.types import format_time
 from ceasewatch.store import schema as s
+from ceasewatch.store.bulk import insert_rows, known_content_hashes
 
 __all__ = ["AppendResult", "Duplicate", "append_records", "ingest_file"]
 
-_CHUNK = 500  # content hashes per duplicate query (well under every backend's parameter cap)
+_HEX = methodcaller("hexdigest")
+_PROJECTION = ("origin", "content_hash", "idx", "kind", "record_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +159,6 @@ def ingest_file(node: Node, kind: str, path: Path, *, now: datetime) -> AppendRe
     )
 
 
-@dataclass(slots=True)
-class _Batch:
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    projection: list[dict[str, Any]] = field(default_factory=list)
-
-
 def append_records(
     node: Node,
     records: Sequence[Record],
@@ -199,7 +196,10 @@ def append_records(
     # canonical record bytes: their SHA-256 is Record.content_hash() (by a faster serialiser;
     # tests/ledger/test_entry.py checks that the two agree), and they go into the entry as is
     encoded = [canonical_bytes(r.as_json()) for r in records]
-    hashes = [hashlib.sha256(b).hexdigest() for b in encoded]
+    hashes = list(map(_HEX, map(hashlib.sha256, encoded)))
+    # {"line": n, "sha256": hex} in RFC 8785 form, written out: a hex digest and an integer
+    # need no escaping
+    source_tail = b'"sha256":"' + blob_sha.encode() + b'"}' if blob_sha else b""
     signer = node.signer()
     origin, org = node.origin, node.org
     try:
@@ -207,9 +207,10 @@ def append_records(
             # one writer per log: on PostgreSQL this row lock serialises concurrent ingests
             conn.execute(select(s.logs.c.origin).where(s.logs.c.origin == origin).with_for_update())
             tree = node.own_tree(conn)
-            known = _known_hashes(conn, origin, hashes)
+            known = known_content_hashes(conn, origin, hashes)
             start = tree.size
-            batch = _Batch()
+            datas: list[bytes] = []
+            projection: list[tuple[str, str, int, str, str]] = []
             duplicates: list[Duplicate] = []
             seen: set[str] = set()
             for rec, record_bytes, line, h, sup in zip(
@@ -222,32 +223,21 @@ def append_records(
                 seen.add(h)
                 body = {"record": record_bytes}
                 if blob_sha is not None:
-                    # {"line": n, "sha256": hex} in RFC 8785 form, written out: a hex digest
-                    # and an integer need no escaping
-                    at = b'"line":%d,' % line if line else b""
-                    body["source"] = b"{" + at + b'"sha256":"' + blob_sha.encode() + b'"}'
+                    body["source"] = (b'{"line":%d,' % line if line else b"{") + source_tail
                 if sup is not None:
                     body["supersedes"] = canonical_bytes(sup)
-                idx = start + len(batch.rows)
-                data = entry_bytes(origin, idx, time_text, rec.record_type, body, org)
-                lh = leaf_hash(data)
-                batch.rows.append({"origin": origin, "idx": idx, "leaf_hash": lh, "data": data})
-                batch.projection.append(
-                    {
-                        "origin": origin,
-                        "content_hash": h,
-                        "idx": idx,
-                        "kind": rec.record_type,
-                        "record_id": rid,
-                    }
-                )
-            if not batch.rows:
+                idx = start + len(datas)
+                datas.append(entry_bytes(origin, idx, time_text, rec.record_type, body, org))
+                projection.append((origin, h, idx, rec.record_type, rid))
+            if not datas:
                 return AppendResult(origin, 0, start, start, tuple(duplicates), None)
             if blob is not None and blob_sha is not None:
                 _store_blob(conn, blob_sha, blob)
-            conn.execute(insert(s.entries), batch.rows)
-            conn.execute(insert(s.records), batch.projection)
-            tree.extend(r["leaf_hash"] for r in batch.rows)
+            leaves = leaf_hashes(datas)
+            rows = list(zip(repeat(origin), range(start, start + len(datas)), leaves, datas))
+            insert_rows(conn, s.entries, ("origin", "idx", "leaf_hash", "data"), rows)
+            insert_rows(conn, s.records, _PROJECTION, projection)
+            tree.extend(leaves)
             note = sign_checkpoint(Checkpoint(origin, tree.size, tree.root()), signer)
             conn.execute(
                 insert(s.checkpoints),
@@ -262,21 +252,7 @@ def append_records(
     except BaseException:
         node.forget_tree()  # the in-memory tree may hold leaves that were rolled back
         raise
-    return AppendResult(origin, len(batch.rows), start, tree.size, tuple(duplicates), blob_sha)
-
-
-def _known_hashes(conn: Connection, origin: str, hashes: Sequence[str]) -> dict[str, int]:
-    known: dict[str, int] = {}
-    unique = sorted(set(hashes))
-    for i in range(0, len(unique), _CHUNK):
-        chunk = unique[i : i + _CHUNK]
-        rows = conn.execute(
-            select(s.records.c.content_hash, s.records.c.idx).where(
-                s.records.c.origin == origin, s.records.c.content_hash.in_(chunk)
-            )
-        )
-        known.update((str(h), int(idx)) for h, idx in rows)
-    return known
+    return AppendResult(origin, len(datas), start, tree.size, tuple(duplicates), blob_sha)
 
 
 def _store_blob(conn: Connection, sha: str, data: bytes) -> None:

@@ -27,11 +27,15 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import json
+import json.scanner
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from ceasewatch.errors import IntegrityError, InvalidInput
@@ -49,6 +53,8 @@ __all__ = [
     "check_hex_hash",
     "entry_bytes",
     "log_origin",
+    "parse_entries",
+    "parse_entries_hashed",
     "slug",
     "verify_excerpt",
 ]
@@ -84,31 +90,58 @@ def _prepare(value: Any) -> Any:
     prints 6.0 as 6). Anything else raises `_Slow`.
     """
     kind = type(value)
+    if kind is dict:
+        return _prepare_dict(value)
     if kind is str or kind is bool or value is None:
         return value
     if kind is float:
-        if value.is_integer():
-            # below 2^53 every integer is a double, so its digits are the shortest ones
-            if -_MAX_SAFE < value < _MAX_SAFE:
-                return int(value)
-            raise _Slow
-        if 1e-4 <= abs(value) < 1e16:
-            return value
-        raise _Slow
+        return _prepare_float(value)
     if kind is int:
         if -_MAX_SAFE < value < _MAX_SAFE:
             return value
         raise _Slow
-    if kind is dict:
-        out = {}
-        for key, item in value.items():
-            if type(key) is not str or not key.isascii():
-                raise _Slow
-            out[key] = _prepare(item)
-        return out
     if kind is list or kind is tuple:
         return [_prepare(v) for v in value]
     raise _Slow  # subclasses (enums, ...) and anything else: the reference implementation
+
+
+def _prepare_float(value: float) -> int | float:
+    if value.is_integer():
+        # below 2^53 every integer is a double, so its digits are the shortest ones
+        if -_MAX_SAFE < value < _MAX_SAFE:
+            return int(value)
+        raise _Slow
+    if 1e-4 <= abs(value) < 1e16:
+        return value
+    raise _Slow
+
+
+def _prepare_dict(value: dict[Any, Any]) -> dict[str, Any]:
+    # `_prepare` of each member with the scalar cases inline (records are flat objects, and a
+    # call per member was most of the cost of canonicalising them); every key a str, all of
+    # them ASCII, checked in one join
+    try:
+        ascii_keys = "".join(value).isascii()
+    except TypeError:
+        raise _Slow from None
+    if not ascii_keys:
+        raise _Slow
+    out = value.copy()
+    for key, item in value.items():
+        kind = type(item)
+        if kind is float:
+            if item.is_integer():
+                if not -_MAX_SAFE < item < _MAX_SAFE:
+                    raise _Slow
+                out[key] = int(item)
+            elif not 1e-4 <= abs(item) < 1e16:
+                raise _Slow
+        elif kind is int:
+            if not -_MAX_SAFE < item < _MAX_SAFE:
+                raise _Slow
+        elif kind is not str and kind is not bool and item is not None:
+            out[key] = _prepare(item)
+    return out
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -131,6 +164,26 @@ def _text(value: str) -> bytes:
     return canonical_bytes(value)
 
 
+@functools.lru_cache(maxsize=256)
+def _member(name: str) -> bytes:
+    """``"name":`` of a body member (an ASCII name, checked once per name)."""
+    if not name.isascii():
+        raise InvalidInput("entry body member names must be ASCII")
+    return _text(name) + b":"
+
+
+@functools.lru_cache(maxsize=4096)
+def _head(author: str) -> bytes:
+    return b'{"author":' + _text(author) + b',"body":{'
+
+
+@functools.lru_cache(maxsize=4096)
+def _tail(kind: str, origin: str, time: str) -> bytes:
+    return (
+        b',"kind":' + _text(kind) + b',"origin":' + _text(origin) + b',"time":' + _text(time) + b"}"
+    )
+
+
 def entry_bytes(  # noqa: PLR0917 - the entry's six fields, in their documented order
     origin: str,
     index: int,
@@ -150,24 +203,13 @@ def entry_bytes(  # noqa: PLR0917 - the entry's six fields, in their documented 
         body: {member name (ASCII): its canonical JSON bytes}.
     """
     members = sorted(body.items())
-    if any(not name.isascii() for name, _ in members):
-        raise InvalidInput("entry body member names must be ASCII")
+    names = [_member(name) for name, _ in members]
     if isinstance(index, bool) or not 0 <= index < _MAX_SAFE:
         raise InvalidInput(f"entry index {index!r} is not an integer in 0..2^53-1")
-    parts = [b'{"author":', _text(author), b',"body":{']
-    for i, (name, raw) in enumerate(members):
-        parts += [b"," if i else b"", _text(name), b":", raw]
-    parts += [
-        b'},"index":',
-        str(index).encode("ascii"),
-        b',"kind":',
-        _text(kind),
-        b',"origin":',
-        _text(origin),
-        b',"time":',
-        _text(time),
-        b"}",
-    ]
+    parts = [_head(author)]
+    for i, (name, (_, raw)) in enumerate(zip(names, members, strict=True)):
+        parts += [b"," if i else b"", name, raw]
+    parts += [b'},"index":', b"%d" % index, _tail(kind, origin, time)]
     return b"".join(parts)
 
 
@@ -230,13 +272,18 @@ class Entry:
     def record(self) -> Mapping[str, Any] | None:
         """The record's JSON (`Record.as_json()`), if the entry carries one."""
         rec = self.body.get("record")
-        return rec if isinstance(rec, Mapping) else None
+        # type() first: isinstance against the Mapping ABC is slow, and parsed JSON is a dict
+        return rec if type(rec) is dict or isinstance(rec, Mapping) else None
 
     @property
     def blob_sha256(self) -> str | None:
         """Hex SHA-256 of the raw file the record came from, if any."""
         source = self.body.get("source")
-        if isinstance(source, Mapping) and isinstance(source.get("sha256"), str):
+        if source is None:
+            return None
+        if (type(source) is dict or isinstance(source, Mapping)) and isinstance(
+            source.get("sha256"), str
+        ):
             return str(source["sha256"])
         return None
 
@@ -287,6 +334,176 @@ class Entry:
         if again != data:
             raise InvalidInput("entry bytes are not in RFC 8785 canonical form")
         return entry
+
+
+# -- many entries at once -------------------------------------------------------------------
+
+
+class _Odd:
+    """A number that the C encoder would not write back in RFC 8785 form (see `_float`)."""
+
+    __slots__ = ()
+
+
+_ODD = _Odd()  # the encoder cannot serialise it: the entry goes to `Entry.parse`
+
+
+def _float(text: str) -> float | _Odd:
+    # canonical text never holds an integral float (RFC 8785 writes 6, not 6.0), and outside
+    # 1e-4 <= |x| < 1e16 Python's repr and ECMAScript's differ: both would re-encode wrongly
+    value = float(text)
+    if value.is_integer() or not 1e-4 <= abs(value) < 1e16:
+        return _ODD
+    return value
+
+
+def _int(text: str) -> int | _Odd:
+    value = int(text)
+    return value if -_MAX_SAFE < value < _MAX_SAFE else _ODD  # RFC 8785 refuses the others
+
+
+_DECODER: Any = json.JSONDecoder(parse_float=_float, parse_int=_int)
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_DECODER)
+"""The C scanner of `json`: (text, position) -> (the JSON value there, where it ends)."""
+
+_NON_BMP = re.compile(rb"[\xf0-\xf4]")
+"""The lead byte of a UTF-8 character outside the BMP: with them, Python's key order (code
+points) and RFC 8785's (UTF-16 code units) can differ."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _entry_time(text: str) -> datetime | None:
+    """The time of an entry whose time text is the one `format_time` writes, else None."""
+    try:
+        t = parse_time(text)
+    except ValueError:
+        return None
+    return t if format_time(t) == text else None
+
+
+def _entry_from(value: Any) -> Entry | None:
+    """The entry of a canonical entry's parsed value, or None where `Entry.parse` would refuse."""
+    if type(value) is not dict or value.keys() != _ENTRY_KEYS:
+        return None
+    origin, index, time, kind = value["origin"], value["index"], value["time"], value["kind"]
+    body, author = value["body"], value["author"]
+    if (
+        type(origin) is not str
+        or not origin
+        or type(index) is not int
+        or index < 0
+        or type(kind) is not str
+        or not _KIND.fullmatch(kind)
+        or type(body) is not dict
+        or type(author) is not str
+        or not author
+        or type(time) is not str
+    ):
+        return None
+    t = _entry_time(time)
+    return None if t is None else Entry(origin, index, t, kind, body, author)
+
+
+def _canonical_values(datas: Sequence[bytes]) -> list[Any]:
+    """Each entry's parsed value where its bytes are one canonical JSON value, else `_NO`.
+
+    Every text is read whole by the C scanner (numbers the encoder would not write back as
+    RFC 8785 does become `_ODD`), then all of them are serialised again in one call and
+    compared with the joined texts: each text was read whole, so the serialisations line up
+    with the texts and the comparison holds for each one. Texts with characters outside the
+    BMP are left to `Entry.parse`.
+    """
+    n = len(datas)
+    try:
+        texts = list(map(bytes.decode, datas))
+        scanned = list(map(_SCAN, texts, repeat(0)))  # a StopIteration just ends the list
+    except ValueError:  # UnicodeDecodeError, JSONDecodeError
+        scanned = []
+    if len(scanned) != n:  # some entry does not even parse: find out which, one by one
+        return [_canonical_value(d) for d in datas]
+    ok = [
+        i
+        for i, (end, size, data) in enumerate(
+            zip(map(itemgetter(1), scanned), map(len, texts), datas, strict=True)
+        )
+        if end == size and (data.isascii() or _NON_BMP.search(data) is None)
+    ]
+    values = [scanned[i][0] for i in ok]
+    try:
+        same = _ENCODER.encode(values) == "[" + ",".join([texts[i] for i in ok]) + "]"
+    except (ValueError, TypeError):  # NaN or infinity, or an `_ODD` number
+        same = False
+    out: list[Any] = [_NO] * n
+    if same:
+        for i, value in zip(ok, values, strict=True):
+            out[i] = value
+        return out
+    for i, value in zip(ok, values, strict=True):
+        try:
+            if _ENCODER.encode(value) == texts[i]:
+                out[i] = value
+        except (ValueError, TypeError):
+            continue
+    return out
+
+
+def _canonical_value(data: bytes) -> Any:
+    try:
+        text = data.decode()
+        value, end = _SCAN(text, 0)
+        if end == len(text) and _NON_BMP.search(data) is None and _ENCODER.encode(value) == text:
+            return value
+    except (ValueError, TypeError, StopIteration):
+        pass
+    return _NO
+
+
+_NO = object()
+
+
+def parse_entries(datas: Sequence[bytes]) -> list[Entry | InvalidInput]:
+    """`Entry.parse` of each of ``datas``: the entry, or the `InvalidInput` it raises.
+
+    The same results, in bulk: the texts are read by the C scanner and serialised again in
+    one call (see `_canonical_values`), so a sound entry costs one C parse and one C
+    serialisation instead of a round through `Entry.canonical`. Whatever that path cannot
+    vouch for goes through `Entry.parse` itself, which says what is wrong.
+    """
+    return [p if isinstance(p, InvalidInput) else p[0] for p in _parse_many(datas, False)]
+
+
+def parse_entries_hashed(datas: Sequence[bytes]) -> list[tuple[Entry, str | None] | InvalidInput]:
+    """`parse_entries`, each entry with its record's content hash (None: it holds none).
+
+    The content hash is the hex SHA-256 of the record in RFC 8785 form, as
+    `Record.content_hash` gives it for the record the entry carries.
+    """
+    return _parse_many(datas, True)
+
+
+def _parse_many(
+    datas: Sequence[bytes], hashed: bool
+) -> list[tuple[Entry, str | None] | InvalidInput]:
+    values = _canonical_values(datas)
+    out: list[tuple[Entry, str | None] | InvalidInput] = []
+    for data, value in zip(datas, values, strict=True):
+        entry = None if value is _NO or len(data) > MAX_ENTRY_BYTES else _entry_from(value)
+        if entry is not None:
+            # a canonical entry's record is canonical as the encoder writes it: the entry's
+            # text is its encoding, record included, with no number or character on which
+            # the encoder and RFC 8785 differ (see `_canonical_values`)
+            rec = entry.body.get("record")
+            raw = _ENCODER.encode(rec).encode() if hashed and type(rec) is dict else None
+        else:
+            try:
+                entry = Entry.parse(data)
+            except InvalidInput as exc:
+                out.append(exc)
+                continue
+            rec = entry.record
+            raw = canonical_bytes(rec) if hashed and rec is not None else None
+        out.append((entry, None if raw is None else hashlib.sha256(raw).hexdigest()))
+    return out
 
 
 def _b64(raw: bytes) -> str:

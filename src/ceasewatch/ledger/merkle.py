@@ -43,6 +43,7 @@ __all__ = [
     "first_bad_level",
     "inclusion_proof",
     "leaf_hash",
+    "leaf_hashes",
     "node_hash",
     "root",
     "root_from_inclusion_proof",
@@ -270,6 +271,23 @@ def verify_consistency(
         )
 
 
+def leaf_hashes(datas: Iterable[bytes]) -> list[bytes]:
+    """`leaf_hash` of each of ``datas``, without a function call per leaf."""
+    sha, prefix = hashlib.sha256, _LEAF_PREFIX
+    return [sha(prefix + data).digest() for data in datas]
+
+
+def _checked_hashes(hashes: Iterable[bytes]) -> list[bytes]:
+    """The hashes as a list, each checked to be `HASH_SIZE` bytes."""
+    items = list(hashes)
+    if not set(map(type, items)) <= {bytes}:
+        items = [bytes(h) for h in items]
+    if any(map(HASH_SIZE.__ne__, map(len, items))):
+        i = next(i for i, h in enumerate(items) if len(h) != HASH_SIZE)
+        raise InvalidInput(f"leaf hash {i} is {len(items[i])} bytes, not {HASH_SIZE}")
+    return items
+
+
 class MerkleTree:
     """An append-only RFC 9162 tree that keeps the hash of every complete subtree.
 
@@ -283,12 +301,9 @@ class MerkleTree:
     __slots__ = ("_levels",)
 
     def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
-        leaves = list(leaf_hashes)
-        if any(map(HASH_SIZE.__ne__, map(len, leaves))):
-            i = next(i for i, h in enumerate(leaves) if len(h) != HASH_SIZE)
-            raise InvalidInput(f"leaf hash {i} is {len(leaves[i])} bytes, not {HASH_SIZE}")
+        leaves = _checked_hashes(leaf_hashes)
         self._levels: list[bytearray] = [bytearray(b"".join(leaves))]
-        self._build_from(0)
+        self._grow(leaves)
 
     @classmethod
     def from_levels(cls, levels: Sequence[bytes]) -> MerkleTree:
@@ -311,19 +326,31 @@ class MerkleTree:
             raise InvalidInput("stored levels stop before the highest complete subtree")
         return tree
 
-    def _build_from(self, level: int) -> None:
-        """Fill the levels above ``level`` from scratch (bulk construction)."""
-        sha = hashlib.sha256
-        while len(self._levels[level]) >= 2 * HASH_SIZE:
-            below = bytes(self._levels[level])
-            above = bytearray()
-            for i in range(0, len(below) - 2 * HASH_SIZE + 1, 2 * HASH_SIZE):
-                above += sha(_NODE_PREFIX + below[i : i + 2 * HASH_SIZE]).digest()
+    def _grow(self, new: list[bytes]) -> None:
+        """Add the parents that ``new``, the hashes just appended to level 0, complete.
+
+        Level by level, each run of new nodes hashed pairwise in one pass: the same hashes as
+        appending the leaves one by one, without the per-leaf bookkeeping.
+        """
+        levels = self._levels
+        sha, prefix = hashlib.sha256, _NODE_PREFIX
+        level = 0
+        while new:
+            row = levels[level]
+            first = len(row) // HASH_SIZE - len(new)
+            if first % 2:  # the first new node completes a pair with the old last one
+                new = [bytes(row[(first - 1) * HASH_SIZE : first * HASH_SIZE]), *new]
+            pairs = iter(new)  # an odd last node waits for its sibling: strict=False
+            new = [
+                sha(prefix + left + right).digest()
+                for left, right in zip(pairs, pairs, strict=False)
+            ]
+            if not new:
+                return
             level += 1
-            if len(self._levels) == level:
-                self._levels.append(above)
-            else:
-                self._levels[level] = above
+            if len(levels) == level:
+                levels.append(bytearray())
+            levels[level] += b"".join(new)
 
     @property
     def size(self) -> int:
@@ -358,9 +385,10 @@ class MerkleTree:
         return self.size - 1
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
-        """Append many leaf hashes."""
-        for h in leaf_hashes:
-            self.append(h)
+        """Append many leaf hashes (in bulk: about one hash per leaf, level by level)."""
+        leaves = _checked_hashes(leaf_hashes)
+        self._levels[0] += b"".join(leaves)
+        self._grow(leaves)
 
     def leaf(self, index: int) -> bytes:
         """The hash of leaf ``index``."""

@@ -33,11 +33,21 @@ from ceasewatch.ledger.keys import create_key, key_path, load_key
 from ceasewatch.ledger.merkle import EMPTY_ROOT, MerkleTree
 from ceasewatch.ledger.note import Ed25519Signer
 from ceasewatch.store import schema as s
+from ceasewatch.store.bulk import select_entries
 from ceasewatch.store.db import HEAD_REVISION, connect, current_revision, migrate, sqlite_url
 
-__all__ = ["NODE_FILE", "Node", "NodeConfig", "init_node", "log_size", "open_node"]
+__all__ = [
+    "NODE_FILE",
+    "Node",
+    "NodeConfig",
+    "init_node",
+    "log_size",
+    "open_node",
+    "stored_tree",
+]
 
 NODE_FILE = "node.toml"
+_PAGE = 50_000  # leaf hashes read per query
 DEFAULT_STORE = "store.sqlite"
 THEATER_DIR = "theater"
 
@@ -172,12 +182,7 @@ class Node:
         size = log_size(conn, self.origin)
         if self._tree is not None and self._tree.size == size:
             return self._tree
-        leaves = conn.execute(
-            select(s.entries.c.leaf_hash)
-            .where(s.entries.c.origin == self.origin)
-            .order_by(s.entries.c.idx)
-        ).scalars()
-        tree = MerkleTree(bytes(h) for h in leaves)
+        tree = stored_tree(conn, self.origin)
         latest = conn.execute(
             select(s.checkpoints.c.note)
             .where(s.checkpoints.c.origin == self.origin)
@@ -194,6 +199,20 @@ class Node:
             )
         self._tree = tree
         return tree
+
+
+def stored_tree(conn: Connection, origin: str, end: int | None = None) -> MerkleTree:
+    """The Merkle tree of a log's stored leaf hashes (of entries below ``end``, if given).
+
+    The stored hashes are taken as they are (`ceasewatch.ledger.verify` checks them); read in
+    pages of plain tuples, for logs of millions of entries.
+    """
+    tree = MerkleTree()
+    stop = log_size(conn, origin) if end is None else end
+    for start in range(0, stop, _PAGE):
+        rows = select_entries(conn, origin, ("leaf_hash",), start, min(stop, start + _PAGE))
+        tree.extend([bytes(r[0]) for r in rows])
+    return tree
 
 
 def log_size(conn: Connection, origin: str) -> int:

@@ -13,41 +13,34 @@ duplicate against the entry that holds it already.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, delete, select
 
 from ceasewatch.errors import IntegrityError, InvalidInput
-from ceasewatch.ledger.entry import Entry, canonical_bytes
-from ceasewatch.ledger.node import Node
+from ceasewatch.ledger.entry import parse_entries_hashed
+from ceasewatch.ledger.node import Node, log_size
 from ceasewatch.store import schema as s
+from ceasewatch.store.bulk import insert_rows, select_entries
 
 __all__ = ["PROJECTIONS", "derive_records", "rebuild"]
 
-_BATCH = 1000
+_BATCH = 10_000
 
 
-def _entries(conn: Connection) -> Iterator[tuple[str, int, bytes]]:
-    """Every entry, by (origin, index), read in pages (keyset), so that the caller may write
-    on the same connection in between (no server-side cursor stays open)."""
+def _pages(conn: Connection) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """Every entry as (index, bytes), by (origin, index), one page (an index range) at a time,
+    so that the caller may write on the same connection in between (no cursor stays open)."""
     e = s.entries.c
     origins = conn.execute(select(e.origin).distinct().order_by(e.origin)).scalars().all()
     for origin in origins:
-        last = -1
-        while True:
-            page = conn.execute(
-                select(e.idx, e.data)
-                .where(e.origin == origin, e.idx > last)
-                .order_by(e.idx)
-                .limit(_BATCH)
-            ).all()
-            for idx, data in page:
-                yield str(origin), int(idx), bytes(data)
-            if len(page) < _BATCH:
-                break
-            last = int(page[-1].idx)
+        for start in range(0, log_size(conn, str(origin)), _BATCH):
+            yield (
+                str(origin),
+                select_entries(conn, str(origin), ("idx", "data"), start, start + _BATCH),
+            )
 
 
 def derive_records(conn: Connection) -> Iterator[dict[str, Any]]:
@@ -57,29 +50,29 @@ def derive_records(conn: Connection) -> Iterator[dict[str, Any]]:
         IntegrityError: an entry does not parse (run `ceasewatch verify`).
     """
     seen: set[tuple[str, str]] = set()
-    for origin, idx, data in _entries(conn):
-        try:
-            entry = Entry.parse(bytes(data))
-        except InvalidInput as exc:
-            raise IntegrityError(
-                f"log {origin} entry {int(idx)} is not a valid entry ({exc}); nothing rebuilt; "
-                "run `ceasewatch verify`"
-            ) from None
-        rec = entry.record
-        if rec is None:
-            continue
-        content_hash = hashlib.sha256(canonical_bytes(rec)).hexdigest()
-        key = (str(origin), content_hash)
-        if key in seen:
-            continue
-        seen.add(key)
-        yield {
-            "origin": str(origin),
-            "content_hash": content_hash,
-            "idx": int(idx),
-            "kind": entry.kind,
-            "record_id": str(rec.get("id", "")),
-        }
+    for origin, rows in _pages(conn):
+        parsed = parse_entries_hashed([bytes(data) for _, data in rows])
+        for (idx, _), item in zip(rows, parsed, strict=True):
+            if isinstance(item, InvalidInput):
+                raise IntegrityError(
+                    f"log {origin} entry {int(idx)} is not a valid entry ({item}); nothing "
+                    "rebuilt; run `ceasewatch verify`"
+                )
+            entry, content_hash = item
+            rec = entry.record
+            if rec is None or content_hash is None:
+                continue
+            key = (origin, content_hash)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield {
+                "origin": origin,
+                "content_hash": content_hash,
+                "idx": int(idx),
+                "kind": entry.kind,
+                "record_id": str(rec.get("id", "")),
+            }
 
 
 PROJECTIONS: tuple[tuple[Table, Callable[[Connection], Iterator[dict[str, Any]]]], ...] = (
@@ -101,14 +94,16 @@ def rebuild(node: Node) -> int:
     with node.engine.begin() as conn:
         for table, derive in PROJECTIONS:
             conn.execute(delete(table))
+            columns = tuple(c.name for c in table.columns)
+            row_of = itemgetter(*columns)
             batch: list[dict[str, Any]] = []
             for row in derive(conn):
                 batch.append(row)
                 if len(batch) >= _BATCH:
-                    conn.execute(insert(table), batch)
+                    insert_rows(conn, table, columns, list(map(row_of, batch)))
                     written += len(batch)
                     batch = []
             if batch:
-                conn.execute(insert(table), batch)
+                insert_rows(conn, table, columns, list(map(row_of, batch)))
                 written += len(batch)
     return written

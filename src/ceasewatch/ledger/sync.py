@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 import stat
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +53,13 @@ from ceasewatch.ledger.checkpoint import (
     cosign,
     open_checkpoint,
 )
-from ceasewatch.ledger.entry import Entry, canonical_bytes
-from ceasewatch.ledger.merkle import MerkleTree, leaf_hash, verify_consistency
-from ceasewatch.ledger.node import Node, log_size
+from ceasewatch.ledger.entry import parse_entries_hashed
+from ceasewatch.ledger.merkle import MerkleTree, leaf_hashes, verify_consistency
+from ceasewatch.ledger.node import Node, log_size, stored_tree
 from ceasewatch.ledger.note import Ed25519Verifier
 from ceasewatch.ledger.peers import Peer, add_cosignature, list_peers
 from ceasewatch.store import schema as s
+from ceasewatch.store.bulk import insert_rows
 
 __all__ = [
     "PAGE_SIZE",
@@ -71,8 +74,10 @@ __all__ = [
     "sync_peer",
 ]
 
-PAGE_SIZE = 256
+PAGE_SIZE = 4096
 """Entries asked for per request (the server may answer with fewer)."""
+
+_UNB64 = functools.partial(binascii.a2b_base64, strict_mode=True)
 
 _TIMEOUT_S = 30.0
 
@@ -282,13 +287,10 @@ class _Mirror:
 
 
 def _mirror(conn: Connection, origin: str) -> _Mirror:
-    leaves = conn.execute(
-        select(s.entries.c.leaf_hash).where(s.entries.c.origin == origin).order_by(s.entries.c.idx)
-    ).scalars()
     notes = conn.execute(
         select(s.checkpoints.c.size, s.checkpoints.c.note).where(s.checkpoints.c.origin == origin)
     )
-    return _Mirror(MerkleTree(bytes(h) for h in leaves), {int(n): bytes(b) for n, b in notes})
+    return _Mirror(stored_tree(conn, origin), {int(n): bytes(b) for n, b in notes})
 
 
 def _check_extends(
@@ -340,14 +342,31 @@ def _check_extends(
         ) from None
 
 
-def _fetch_entries(
-    client: httpx.Client, peer: Peer, tree: MerkleTree, end: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[str]]:
-    """Fetch and check entries tree.size..end; extend ``tree`` with them."""
+@dataclass(slots=True)
+class _Fetched:
+    """Checked entries of a peer's log, ready to store."""
+
+    rows: list[tuple[str, int, bytes, bytes]] = field(default_factory=list)
+    projection: list[tuple[str, str, int, str, str]] = field(default_factory=list)
+    blobs: set[str] = field(default_factory=set)
+
+
+def _page_bytes(page: list[Any], start: int) -> list[bytes]:
+    """The entries of a page, from base64 (strictly: only the alphabet, padding at the end)."""
+    try:
+        return list(map(_UNB64, page))
+    except (TypeError, ValueError):  # binascii.Error is a ValueError: say which one
+        return [_b64(item, f"entry {start + i}") for i, item in enumerate(page)]
+
+
+def _fetch_entries(client: httpx.Client, peer: Peer, tree: MerkleTree, end: int) -> _Fetched:
+    """Fetch and check entries tree.size..end; extend ``tree`` with them.
+
+    Each page is checked as a whole: the entries parsed by `parse_entries` (JSON, RFC 8785
+    form, fields), their origin, index and author, and their leaf hashes added to the tree.
+    """
     origin = peer.origin
-    rows: list[dict[str, Any]] = []
-    projection: list[dict[str, Any]] = []
-    blobs: set[str] = set()
+    out = _Fetched()
     while tree.size < end:
         start = tree.size
         stop = min(end, start + PAGE_SIZE)
@@ -357,34 +376,28 @@ def _fetch_entries(
         page = body.get("entries")
         if not isinstance(page, list) or not page or len(page) > stop - start:
             raise _Refused(f"entries {start}..{stop}: the peer sent no usable page")
-        for item in page:
-            idx = tree.size
-            data = _b64(item, f"entry {idx}")
-            try:
-                entry = Entry.parse(data)
-            except InvalidInput as exc:
-                raise _Refused(f"entry {idx} of {origin} is not a valid entry: {exc}") from None
+        datas = _page_bytes(page, start)
+        parsed = parse_entries_hashed(datas)
+        for idx, item in enumerate(parsed, start):
+            if isinstance(item, InvalidInput):
+                raise _Refused(f"entry {idx} of {origin} is not a valid entry: {item}")
+            entry, content_hash = item
             if entry.origin != origin or entry.index != idx or entry.author != peer.org:
                 raise _Refused(
                     f"entry {idx} says it is {entry.origin} #{entry.index} by {entry.author}"
                 )
-            lh = leaf_hash(data)
-            tree.append(lh)
-            rows.append({"origin": origin, "idx": idx, "leaf_hash": lh, "data": data})
             rec = entry.record
-            if rec is not None:
-                projection.append(
-                    {
-                        "origin": origin,
-                        "content_hash": hashlib.sha256(canonical_bytes(rec)).hexdigest(),
-                        "idx": idx,
-                        "kind": entry.kind,
-                        "record_id": str(rec.get("id", "")),
-                    }
+            if rec is not None and content_hash is not None:
+                out.projection.append(
+                    (origin, content_hash, idx, entry.kind, str(rec.get("id", "")))
                 )
-            if entry.blob_sha256 is not None:
-                blobs.add(entry.blob_sha256)
-    return rows, projection, blobs
+            sha = entry.blob_sha256
+            if sha is not None:
+                out.blobs.add(sha)
+        leaves = leaf_hashes(datas)
+        tree.extend(leaves)
+        out.rows += zip(repeat(origin), range(start, start + len(datas)), leaves, datas)
+    return out
 
 
 def _fetch_blobs(client: httpx.Client, node: Node, wanted: set[str]) -> list[dict[str, Any]]:
@@ -420,29 +433,33 @@ def _pull(
     n = served.checkpoint.size
     if n <= mirror.tree.size:
         return served_note, verifier
-    rows, projection, wanted = _fetch_entries(client, peer, mirror.tree, n)
+    fetched = _fetch_entries(client, peer, mirror.tree, n)
     if mirror.tree.root() != served.checkpoint.root_hash:
         raise _Refused(
             f"entries {report.old_size}..{n} from {peer.org} do not hash to its signed "
             "checkpoint's root; nothing stored"
         )
-    blobs = _fetch_blobs(client, node, wanted) if wanted else []
+    blobs = _fetch_blobs(client, node, fetched.blobs) if fetched.blobs else []
     try:
         with node.engine.begin() as conn:
             if log_size(conn, peer.origin) != report.old_size:
                 raise Conflict(f"another sync of {peer.origin} ran at the same time; run again")
             if blobs:
                 conn.execute(insert(s.blobs), blobs)
-            conn.execute(insert(s.entries), rows)
-            if projection:
-                conn.execute(insert(s.records), projection)
+            insert_rows(conn, s.entries, ("origin", "idx", "leaf_hash", "data"), fetched.rows)
+            insert_rows(
+                conn,
+                s.records,
+                ("origin", "content_hash", "idx", "kind", "record_id"),
+                fetched.projection,
+            )
             conn.execute(
                 insert(s.checkpoints),
                 {"origin": peer.origin, "size": n, "note": served_note.encode("utf-8")},
             )
     except DBIntegrityError as exc:
         raise Conflict(f"storing {peer.origin} failed ({exc.orig}); nothing stored") from None
-    report.size, report.entries_stored, report.blobs_stored = n, len(rows), len(blobs)
+    report.size, report.entries_stored, report.blobs_stored = n, len(fetched.rows), len(blobs)
     return served_note, verifier
 
 

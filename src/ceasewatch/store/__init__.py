@@ -2,6 +2,7 @@
 
 - `schema`: the tables (SQLAlchemy Core).
 - `db`: engines for SQLite (default) and PostgreSQL, and Alembic migrations (`migrate`).
+- `bulk`: the ledger's hot paths at the driver level (executemany / COPY, range reads).
 
 The store holds bytes and rows; what they mean, and checking them, is `ceasewatch.ledger`'s.
 """
