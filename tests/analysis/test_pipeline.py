@@ -6,15 +6,17 @@ import itertools
 import json
 import random
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ceasewatch.analysis import OUTPUT_FILES, Analysis, analyse, write_analysis
+from ceasewatch.analysis import OUTPUT_FILES, Analysis, analyse, analyse_files, write_analysis
+from ceasewatch.demo import demo_theater_dir
 from ceasewatch.geo.theater import Theater
-from ceasewatch.records import parse_time
+from ceasewatch.records import SPECS, Allegation, parse_time, write_records
 from ceasewatch.sim import Scenario, default_window, simulate
 
 EVENT_PROPERTIES = (
@@ -121,3 +123,38 @@ def test_demo_day_yields_violations_of_several_rules(result: Analysis) -> None:
     assert "fire-across-line" in rules
     for v in result.violations:
         assert 0 <= v.p <= 1 and v.time >= parse_time("2026-11-25T00:00:00Z")
+
+
+def test_observed_hook_reaches_the_allegations(demo_theater: Theater, tmp_path: Path) -> None:
+    """A place no post watches is no_coverage, unless the `observed` hook says it was seen."""
+    alg = Allegation(
+        id="AL-far",
+        time=parse_time("2026-11-26T12:00:00Z"),
+        by="side-e",
+        against="side-w",
+        lat=39.9,
+        lon=46.15,  # some 30 km west of the nearest post
+        radius_m=500.0,
+    )
+    calls: list[tuple[float, float, str]] = []
+
+    def watched(x_m: float, y_m: float, t: datetime) -> bool:
+        calls.append((x_m, y_m, t.isoformat()))
+        return True
+
+    unseen = analyse(demo_theater, [], allegations=[alg])
+    seen = analyse(demo_theater, [], allegations=[alg], observed=watched)
+    assert [f.status for f in unseen.findings] == ["no_coverage"]
+    assert [f.status for f in seen.findings] == ["not_supported"]
+    assert seen.findings[0].extra["observed_by_coverage"] is True
+    assert [t for *_, t in calls] == ["2026-11-26T12:00:00+00:00"]
+    files = {name: tmp_path / f"{name}.csv" for name in ("sightings", "allegations")}
+    write_records(files["sightings"], SPECS["sightings"], [])
+    write_records(files["allegations"], SPECS["allegations"], [alg])
+    from_files = analyse_files(
+        demo_theater_dir(),
+        sightings=files["sightings"],
+        allegations=files["allegations"],
+        observed=watched,
+    )
+    assert [f.status for f in from_files.findings] == ["not_supported"]

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ceasewatch.analysis._ieee import exp, hypot
 from ceasewatch.analysis._line_index import BoolArray, FloatArray32, IntArray, _tree
 from ceasewatch.geo.geodesy import FloatArray
 
@@ -66,7 +67,7 @@ class _AreaIndex:
         n, w = self.n, 2 * self.half / self.n
         # Cells a boundary passes through ("mixed"): edges cut into pieces of at most half
         # a cell, so each piece's bounding box spans at most 2 x 2 cells.
-        ln = np.hypot(self.bx - self.ax, self.by - self.ay)
+        ln = hypot(self.bx - self.ax, self.by - self.ay)
         parts = np.maximum(np.ceil(ln / (w / 2)).astype(np.intp), 1)
         e = np.repeat(np.arange(len(ln)), parts)
         t0 = (np.arange(len(e)) - np.repeat(np.cumsum(parts) - parts, parts)) / parts[e]
@@ -163,12 +164,12 @@ class _AreaIndex:
             a2 = (self.ay[k] - qy[i] - l21 * a1) / l22
             b1 = (self.bx[k] - qx[i]) / l11
             b2 = (self.by[k] - qy[i] - l21 * b1) / l22
-            ln = np.hypot(b1 - a1, b2 - a2)
+            ln = hypot(b1 - a1, b2 - a2)
             ux, uy = (b1 - a1) / ln, (b2 - a2) / ln
             ta, tb = a1 * ux + a2 * uy, b1 * ux + b2 * uy
             h = a1 * uy - a2 * ux  # > 0: the point is on the edge's left, its area's side
             on = (ta < 0) & (tb > 0)
-            dist = np.where(on, np.abs(h), np.minimum(np.hypot(a1, a2), np.hypot(b1, b2)))
+            dist = np.where(on, np.abs(h), np.minimum(hypot(a1, a2), hypot(b1, b2)))
             degenerate[i[dist < _DEGENERATE]] = True
             # An edge's term is below Q(|h|): nil beyond 6.5 (or 7 sigma from its points).
             use = (np.abs(h) <= 6.5) & (dist <= SIGMA_REACH + 1.0) & (dist >= _DEGENERATE)
@@ -204,7 +205,7 @@ def _owens_t(h: FloatArray, a: FloatArray) -> FloatArray:
     t = np.zeros_like(hh)
     for x, w in zip(_GL_X, _GL_W, strict=True):
         r = 1.0 + (aa * x) ** 2
-        t += w * np.exp(hh2 * r) / r
+        t += w * exp(hh2 * r) / r
     t *= aa / (2.0 * math.pi)
     big = np.flatnonzero(~small)
     qh, qah = _q(h[big]), _q(ah[big])
@@ -225,4 +226,4 @@ def _q(x: FloatArray) -> FloatArray:
         -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223,
     ):  # fmt: skip
         poly = poly * t + c
-    return 0.5 * t * np.exp(-z * z + poly)
+    return 0.5 * t * exp(-z * z + poly)

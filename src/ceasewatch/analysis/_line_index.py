@@ -22,6 +22,7 @@ import shapely
 from numpy.lib.stride_tricks import sliding_window_view
 from shapely.geometry.base import BaseGeometry
 
+from ceasewatch.analysis._ieee import hypot
 from ceasewatch.geo.geodesy import FloatArray
 
 IntArray = npt.NDArray[np.intp]
@@ -70,7 +71,7 @@ class _LineIndex:
             if len(xy) < 2:
                 continue
             a, b = xy[:-1], xy[1:]
-            ln = np.hypot(*(b - a).T)
+            ln = hypot(*(b - a).T)
             u = (b - a) / ln[:, None]
             closed = len(xy) > 3 and bool((xy[0] == xy[-1]).all())
             # The neighbours' directions, zero where the line ends (no vertex cone there).
@@ -290,7 +291,7 @@ class _LineIndex:
         p = dx * ux + dy * uy
         pc = np.minimum(np.maximum(p, 0.0), ln)
         rx, ry = dx - pc * ux, dy - pc * uy
-        d = np.hypot(rx, ry)
+        d = hypot(rx, ry)
         dmin = np.minimum.reduceat(d, start)
         first = np.minimum.reduceat(np.where(d == dmin[rep], np.arange(n), n), start)[rep]
         # |grad f| <= 2: the cheap form of the dominance test first.
@@ -299,13 +300,13 @@ class _LineIndex:
         dj, df = d[j], d[f]
         # Angles as chords (|n1 - n2| = 2 sin(phi / 2)), which add up as angles do.
         with np.errstate(invalid="ignore", divide="ignore"):
-            grad = np.hypot(rx[j] / dj - rx[f] / df, ry[j] / dj - ry[f] / df)
+            grad = hypot(rx[j] / dj - rx[f] / df, ry[j] / dj - ry[f] / df)
             for dd in (dj, df):
                 x2 = np.minimum(r / dd, 1.0) ** 2
                 grad += np.where(dd > r, np.sqrt(2.0 - 2.0 * np.sqrt(1.0 - x2)), 2.0)
         grad = np.where(np.isnan(grad), 2.0, np.minimum(grad, 2.0))
         sj, sf = s[j], s[f]
-        diam = np.hypot(self.mx[sj] - self.mx[sf], self.my[sj] - self.my[sf])
+        diam = hypot(self.mx[sj] - self.mx[sf], self.my[sj] - self.my[sf])
         diam += (self.ln[sj] + self.ln[sf]) / 2.0
         rho = df - r
         far = rho > diam
@@ -421,7 +422,7 @@ class _LineIndex:
         ux, uy, ln = self.ux[k], self.uy[k], self.ln[k]
         p = dx * ux + dy * uy
         pc = np.minimum(np.maximum(p, 0.0), ln)
-        dist = np.hypot(dx - pc * ux, dy - pc * uy)
+        dist = hypot(dx - pc * ux, dy - pc * uy)
         side = self.mux[k] * dy - self.muy[k] * dx
         other = np.where(p <= 0.0, self.prev[k], np.where(p >= ln, self.next[k], -1))
         o = np.flatnonzero(other >= 0)

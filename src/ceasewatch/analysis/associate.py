@@ -29,6 +29,7 @@ depend on the order of the input.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import statistics
 from collections.abc import Sequence
@@ -36,198 +37,121 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ceasewatch.analysis.localise import OUTLIER_Z, bearing_z, chi2_quantile, fit
+from ceasewatch.analysis._batchfit import FloatArray, IntArray, ragged
+from ceasewatch.analysis._batchfit import bearing_z as bearing_z_many
+from ceasewatch.analysis._candidates import (
+    CLOCK_SIGMA_S,
+    SPEED_OF_SOUND_M_S,
+    TIME_Z,
+    Ctx,
+    Static,
+    candidate_pairs,
+    compatible,
+)
+from ceasewatch.analysis.localise import (
+    FIT_Z,
+    OUTLIER_Z,
+    ObsTable,
+    bearing_z,
+    chi2_quantiles,
+    fit_groups,
+)
 from ceasewatch.analysis.observations import Obs
 
 __all__ = ["SPEED_OF_SOUND_M_S", "Association", "associate", "compatible"]
 
-SPEED_OF_SOUND_M_S = 343.0
-#: Kinds that observers confuse with one another (a gun's report and an impact).
-_CLASSES = {"explosion": "fire", "shot": "fire", "projectile": "fire"}
-_RANGE_SLACK = (0.4, 2.0)  # a true distance may lie this far outside a stated band
-
-
-def compatible(a: str, b: str) -> bool:
-    return a == b or (_CLASSES.get(a, a) == _CLASSES.get(b, b))
-
-
-#: Timing noise of one report (s): reading a watch and writing it down.
-JITTER_S = 2.0
-#: Spread of observers' clock errors (s) before they are estimated from the data.
-CLOCK_SIGMA_S = 4.0
-#: Uncertainty left in an estimated clock offset (s).
-OFFSET_SIGMA_S = 1.0
-#: Normal quantile of the time tests (3 sigma).
-TIME_Z = 3.0
-
-
-@dataclass
-class _Ctx:
-    obs: Sequence[Obs]
-    offset: dict[str, float]
-
-    def emission(self, i: int, d_m: float) -> float:
-        """When the occurrence happened, if it was d_m from observer i (clock corrected)."""
-        o = self.obs[i]
-        delay = d_m / SPEED_OF_SOUND_M_S if o.heard else 0.0
-        return o.t_s - self.offset.get(o.observer, 0.0) - delay
-
-    def time_sigma(self, i: int) -> float:
-        clock = OFFSET_SIGMA_S if self.obs[i].observer in self.offset else CLOCK_SIGMA_S
-        return math.hypot(JITTER_S, clock)
-
-    def in_band(self, i: int, d_m: float) -> bool:
-        o = self.obs[i]
-        lo = (o.rmin_m or 0.0) * _RANGE_SLACK[0]
-        hi = (o.rmax_m * _RANGE_SLACK[1]) if o.rmax_m is not None else o.max_range_m * 1.2
-        return lo <= d_m <= hi
-
-    def times_agree(self, members: Sequence[int], x: float, y: float) -> bool:
-        """Chi-square test of the members' emission times at (x, y)."""
-        e = [
-            self.emission(k, math.hypot(x - self.obs[k].x_m, y - self.obs[k].y_m)) for k in members
-        ]
-        w = [1.0 / self.time_sigma(k) ** 2 for k in members]
-        mean = sum(wi * ei for wi, ei in zip(w, e, strict=True)) / sum(w)
-        chi2 = sum(wi * (ei - mean) ** 2 for wi, ei in zip(w, e, strict=True))
-        return chi2 <= chi2_quantile(TIME_Z, len(members) - 1)
-
-
-def _pairs(ctx: _Ctx, chunk: int = 4096) -> list[tuple[float, int, int]]:
-    """Candidate pairs, best (most time-consistent) first, vectorised over time windows.
-
-    Only + - * / and comparisons run in numpy (exact IEEE arithmetic on every machine);
-    sines and cosines come from `math`, so every node gets bit-identical pairs.
-    """
-    obs = ctx.obs
-    n = len(obs)
-    if n < 2:
-        return []
-    t = np.array([o.t_s for o in obs])
-    corr = np.array([o.t_s - ctx.offset.get(o.observer, 0.0) for o in obs])
-    heard = np.array([o.heard for o in obs], dtype=np.float64)
-    x = np.array([o.x_m for o in obs])
-    y = np.array([o.y_m for o in obs])
-    sn = np.array([math.sin(o.theta) for o in obs])
-    cs = np.array([math.cos(o.theta) for o in obs])
-    codes: dict[str, int] = {}
-    who = np.array([codes.setdefault(o.observer, len(codes)) for o in obs])
-    what = np.array([codes.setdefault("kind:" + o.kind, len(codes)) for o in obs])
-    lo = np.array([(o.rmin_m or 0.0) * _RANGE_SLACK[0] for o in obs])
-    hi = np.array(
-        [o.rmax_m * _RANGE_SLACK[1] if o.rmax_m is not None else o.max_range_m * 1.2 for o in obs]
-    )
-    var = np.array([ctx.time_sigma(i) ** 2 for i in range(n)])
-    has_band = np.array([o.rmax_m is not None for o in obs])
-    mid = np.array([0.5 * ((o.rmin_m or 0.0) + (o.rmax_m or 0.0)) for o in obs])
-    tol_sin = np.array([math.sin(min(3.0 * o.sigma, math.pi / 2)) for o in obs])
-    max_delay = max((o.max_range_m / SPEED_OF_SOUND_M_S for o in obs if o.heard), default=0.0)
-    offsets = [abs(v) for v in ctx.offset.values()]
-    reach = (
-        max_delay + 2 * TIME_Z * math.hypot(JITTER_S, CLOCK_SIGMA_S) + 2 * max(offsets, default=0.0)
-    )
-    end = np.searchsorted(t, t + reach, side="right")
-    min_sin = math.sin(math.radians(2.0))
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for i0 in range(0, n, chunk):
-        rows = np.arange(i0, min(i0 + chunk, n))
-        counts = np.maximum(end[rows] - rows - 1, 0)
-        total = int(counts.sum())
-        if total == 0:
-            continue
-        i = np.repeat(rows, counts)
-        j = i + 1 + (np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts))
-        keep = (who[i] != who[j]) & (what[i] == what[j])
-        i, j = i[keep], j[keep]
-        den = sn[i] * cs[j] - cs[i] * sn[j]
-        dx, dy = x[j] - x[i], y[j] - y[i]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            da = (dx * cs[j] - dy * sn[j]) / den
-            db = (dx * cs[i] - dy * sn[i]) / den
-        crossed = (np.abs(den) >= min_sin) & (da > 0) & (db > 0)
-        crossed &= (lo[i] <= da) & (da <= hi[i]) & (lo[j] <= db) & (db <= hi[j])
-        # Rays that do not cross where they should (nearly parallel, or noisy enough to
-        # cross behind an observer) still agree if one passes within 3 sigma of the
-        # other's stated distance: try each one's band middle as the meeting point.
-        for a, b in ((i, j), (j, i)):
-            pa_x, pa_y = x[a] + mid[a] * sn[a], y[a] + mid[a] * cs[a]
-            vx, vy = pa_x - x[b], pa_y - y[b]
-            dist_b = np.sqrt(vx * vx + vy * vy)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                sin_err = np.abs(sn[b] * vy - cs[b] * vx) / dist_b
-            near = ~crossed & has_band[a] & (sn[b] * vx + cs[b] * vy > 0) & (sin_err <= tol_sin[b])
-            near &= (lo[b] <= dist_b) & (dist_b <= hi[b])
-            if a is i:
-                da, db = np.where(near, mid[a], da), np.where(near, dist_b, db)
-            else:
-                da, db = np.where(near, dist_b, da), np.where(near, mid[a], db)
-            crossed |= near
-        i, j, da, db = i[crossed], j[crossed], da[crossed], db[crossed]
-        dt = (corr[i] - heard[i] * da / SPEED_OF_SOUND_M_S) - (
-            corr[j] - heard[j] * db / SPEED_OF_SOUND_M_S
-        )
-        z2 = dt * dt / (var[i] + var[j])
-        keep = z2 <= TIME_Z * TIME_Z
-        found.append((z2[keep], i[keep], j[keep]))
-    if not found:
-        return []
-    z2 = np.concatenate([f[0] for f in found])
-    i = np.concatenate([f[1] for f in found])
-    j = np.concatenate([f[2] for f in found])
-    order = np.lexsort((j, i, z2))
-    return list(zip(z2[order].tolist(), i[order].tolist(), j[order].tolist(), strict=True))
-
-
 XY = tuple[float, float]
+#: A request to test a group: its members and the fix to start from (None: none known).
+_Ask = tuple[list[int], XY | None]
 
 
-def _fits(ctx: _Ctx, members: list[int], start: XY | None = None) -> XY | None:
-    """The fix of a group whose bearings and bands fit one point, else None."""
-    group = [ctx.obs[k] for k in members]
-    f = fit(group, start)
-    if f.chi2 > chi2_quantile(3.09, f.dof):
-        return None
-    if any(bearing_z(o, f.x, f.y) > OUTLIER_Z for o in group):
-        return None
-    return f.x, f.y
+def _fits_many(ctx: Ctx, asks: Sequence[_Ask]) -> list[XY | None]:
+    """For each group, its fix if its bearings and bands fit one point, else None."""
+    if not asks:
+        return []
+    start = (
+        np.array([s[0] if s is not None else math.nan for _, s in asks]),
+        np.array([s[1] if s is not None else math.nan for _, s in asks]),
+    )
+    f = fit_groups(ctx.table, [m for m, _ in asks], start)
+    flat, ptr = ragged([m for m, _ in asks])
+    seg = np.repeat(np.arange(len(asks)), np.diff(ptr))
+    worst = np.maximum.reduceat(bearing_z_many(ctx.table, flat, f.x[seg], f.y[seg]), ptr[:-1])
+    good = (f.chi2 <= chi2_quantiles(FIT_Z, f.dof)) & (worst <= OUTLIER_Z)
+    return [
+        (x, y) if ok else None
+        for x, y, ok in zip(f.x.tolist(), f.y.tolist(), good.tolist(), strict=True)
+    ]
 
 
-def _consistent(ctx: _Ctx, members: list[int], start: XY | None) -> XY | None:
-    """The group's fix if it is one occurrence, else None: one sighting per observer; the
-    bearings and bands fit one point (one gross bearing error allowed in a group of four
-    or more); emission times agree at that point. `start` warm-starts the fit."""
-    if len({ctx.obs[k].observer for k in members}) < len(members):
-        return None
-    xy = _fits(ctx, members, start)
-    if xy is None and len(members) >= 4:
-        for k in members:
-            xy = _fits(ctx, [m for m in members if m != k], start)
+def _consistent_many(ctx: Ctx, asks: Sequence[_Ask]) -> list[XY | None]:
+    """For each group, its fix if it is one occurrence, else None: one sighting per
+    observer; the bearings and bands fit one point (one gross bearing error allowed in a
+    group of four or more: the first member, in order, whose leaving out lets the rest
+    fit); emission times agree at that point. A known fix warm-starts the fit."""
+    out: list[XY | None] = [None] * len(asks)
+    unique = [q for q, (m, _) in enumerate(asks) if len({ctx.obs[k].observer for k in m}) == len(m)]
+    for q, xy in zip(unique, _fits_many(ctx, [asks[q] for q in unique]), strict=True):
+        out[q] = xy
+    retry = [q for q in unique if out[q] is None and len(asks[q][0]) >= 4]
+    subsets = [([x for x in asks[q][0] if x != k], asks[q][1]) for q in retry for k in asks[q][0]]
+    fits = iter(_fits_many(ctx, subsets))
+    for q in retry:
+        for xy in [next(fits) for _ in asks[q][0]]:
             if xy is not None:
+                out[q] = xy
                 break
-    if xy is None or not ctx.times_agree(members, *xy):
-        return None
-    return xy
+    fixed = [q for q, xy in enumerate(out) if xy is not None]
+    points = [xy for xy in out if xy is not None]
+    x, y = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    agrees = ctx.times_agree_many([asks[q][0] for q in fixed], x, y)
+    for q, agree in zip(fixed, agrees, strict=True):
+        if not agree:
+            out[q] = None
+    return out
 
 
-def _group(ctx: _Ctx) -> list[tuple[list[int], XY | None]]:
-    """Groups (sorted by first member) with their fix when one was computed (size >= 3)."""
+def _components(n: int, pairs: Sequence[tuple[float, int, int]]) -> list[list[tuple[int, int]]]:
+    """The pairs split by connected component of the pair graph, best first in each."""
+    if not pairs:
+        return []
+    i = np.array([p[1] for p in pairs], dtype=np.intp)
+    j = np.array([p[2] for p in pairs], dtype=np.intp)
+    # Each node takes the smallest label among its neighbours, then its label's label
+    # (pointer jumping), until nothing changes: every component ends up labelled by its
+    # smallest node.
+    label = np.arange(n)
+    while True:
+        low = np.minimum(label[i], label[j])
+        new = label.copy()
+        np.minimum.at(new, i, low)
+        np.minimum.at(new, j, low)
+        new = new[new]
+        if np.array_equal(new, label):
+            break
+        label = new
+    comp = label[i]
+    order = np.argsort(comp, kind="stable")  # within a component, the pairs' own order
+    cut = np.flatnonzero(np.diff(comp[order])) + 1
+    pi, pj = i[order].tolist(), j[order].tolist()
+    bounds = [0, *cut.tolist(), len(order)]
+    return [list(zip(pi[a:b], pj[a:b], strict=True)) for a, b in itertools.pairwise(bounds)]
+
+
+def _group(ctx: Ctx) -> list[tuple[list[int], XY | None]]:
+    """Groups (sorted by first member) with their fix when one was computed (size >= 3).
+
+    Pairs are taken best first: a pair joins or merges groups when the result passes
+    `_consistent_many` (a new pair passed the crossing, band and time tests in `candidate_pairs`
+    already). The pair graph's components never touch one another's groups, so they run
+    side by side: each round takes every component's next pair that needs a fit and fits
+    them in one batch. The outcome is that of taking all pairs one by one, best first.
+    """
     group_of: dict[int, int] = {}
     groups: dict[int, list[int]] = {}
     fix_of: dict[int, XY] = {}
-    for _, i, j in _pairs(ctx):
-        gi, gj = group_of.get(i), group_of.get(j)
-        if gi is not None and gi == gj:
-            continue
-        a = groups[gi] if gi is not None else [i]
-        b = groups[gj] if gj is not None else [j]
-        merged = sorted({*a, *b})
-        xy: XY | None = None
-        # A new pair passed the crossing, band and time tests in _pairs already.
-        if len(merged) > 2:
-            bigger = gi if len(a) >= len(b) else gj
-            xy = _consistent(ctx, merged, fix_of.get(bigger) if bigger is not None else None)
-            if xy is None:
-                continue
+
+    def join(gi: int | None, gj: int | None, merged: list[int], xy: XY | None) -> None:
         gid = min(merged)
         for g in (gi, gj):
             if g is not None:
@@ -238,67 +162,118 @@ def _group(ctx: _Ctx) -> list[tuple[list[int], XY | None]]:
             fix_of[gid] = xy
         for k in merged:
             group_of[k] = gid
+
+    who = ctx.static.who.tolist()
+    queues = _components(len(ctx.obs), candidate_pairs(ctx))
+    pos = [0] * len(queues)
+    pending = list(range(len(queues)))
+    while pending:
+        asks: list[_Ask] = []
+        waiting: list[tuple[int, int | None, int | None, list[int]]] = []
+        for c in pending:
+            queue, p = queues[c], pos[c]
+            while p < len(queue):
+                i, j = queue[p]
+                gi, gj = group_of.get(i), group_of.get(j)
+                if gi is not None and gi == gj:
+                    p += 1
+                    continue
+                a = groups[gi] if gi is not None else [i]
+                b = groups[gj] if gj is not None else [j]
+                merged = sorted({*a, *b})
+                if len(merged) > 2 and len({who[k] for k in merged}) < len(merged):
+                    p += 1  # two sightings by one observer: not one occurrence
+                    continue
+                if len(merged) > 2:
+                    bigger = gi if len(a) >= len(b) else gj
+                    asks.append((merged, fix_of.get(bigger) if bigger is not None else None))
+                    waiting.append((c, gi, gj, merged))
+                    break
+                join(gi, gj, merged, None)
+                p += 1
+            pos[c] = p
+        for (c, gi, gj, merged), xy in zip(waiting, _consistent_many(ctx, asks), strict=True):
+            if xy is not None:
+                join(gi, gj, merged, xy)
+            pos[c] += 1
+        pending = [c for c, *_ in waiting]
     return [(groups[g], fix_of.get(g)) for g in sorted(groups)]
 
 
-def _clock_offsets(ctx: _Ctx, groups: list[tuple[list[int], XY | None]]) -> dict[str, float]:
+def _medians(values: FloatArray, ptr: IntArray) -> FloatArray:
+    """`statistics.median` of each group of values (group g: values[ptr[g]:ptr[g + 1]])."""
+    n = np.diff(ptr)
+    seg = np.repeat(np.arange(len(n)), n)
+    v = values[np.lexsort((values, seg))]
+    lo, hi = v[ptr[:-1] + (n - 1) // 2], v[ptr[:-1] + n // 2]
+    out: FloatArray = np.where(n % 2 == 1, lo, (lo + hi) / 2)
+    return out
+
+
+def _emission_medians(
+    ctx: Ctx, groups: Sequence[Sequence[int]], x: FloatArray, y: FloatArray
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Each member's emission time at its group's point, each group's median, the members."""
+    flat, ptr = ragged(groups)
+    seg = np.repeat(np.arange(len(groups)), np.diff(ptr))
+    e = ctx.emissions(flat, x[seg], y[seg])
+    return e, _medians(e, ptr), flat
+
+
+def _clock_offsets(ctx: Ctx, groups: list[tuple[list[int], XY | None]]) -> dict[str, float]:
+    fixed = [(m, xy) for m, xy in groups if len(m) >= 3 and xy is not None]
+    if not fixed:
+        return {}
+    x = np.array([xy[0] for _, xy in fixed])
+    y = np.array([xy[1] for _, xy in fixed])
+    e, centre, flat = _emission_medians(ctx, [m for m, _ in fixed], x, y)
+    seg = np.repeat(np.arange(len(fixed)), [len(m) for m, _ in fixed])
     residuals: dict[str, list[float]] = {}
-    for members, xy in groups:
-        if len(members) < 3 or xy is None:
-            continue
-        x, y = xy
-        times = {
-            k: ctx.emission(k, math.hypot(x - ctx.obs[k].x_m, y - ctx.obs[k].y_m)) for k in members
-        }
-        centre = statistics.median(times.values())
-        for k, t in times.items():
-            residuals.setdefault(ctx.obs[k].observer, []).append(t - centre)
+    for k, r in zip(flat.tolist(), (e - centre[seg]).tolist(), strict=True):
+        residuals.setdefault(ctx.obs[k].observer, []).append(r)
     return {obs: statistics.median(r) for obs, r in sorted(residuals.items()) if len(r) >= 3}
 
 
-def _attach_leftovers(ctx: _Ctx, fitted: list[tuple[list[int], XY | None]]) -> list[list[int]]:
+def _attach_leftovers(ctx: Ctx, fitted: list[tuple[list[int], XY | None]]) -> list[list[int]]:
     groups = [members for members, _ in fitted]
     used = {k for g in groups for k in g}
-    fixes = []  # (emission time, group index, x, y), sorted by time for a windowed search
-    for g, (members, known) in enumerate(fitted):
-        if known is not None:
-            x, y = known
-        else:
-            f = fit([ctx.obs[k] for k in members])
-            x, y = f.x, f.y
-        t0 = statistics.median(
-            ctx.emission(k, math.hypot(x - ctx.obs[k].x_m, y - ctx.obs[k].y_m)) for k in members
-        )
-        fixes.append((t0, g, x, y))
-    fixes.sort()
+    unknown = [g for g, (_, known) in enumerate(fitted) if known is None]
+    f = fit_groups(ctx.table, [groups[g] for g in unknown])
+    x = np.array([known[0] if known is not None else math.nan for _, known in fitted])
+    y = np.array([known[1] if known is not None else math.nan for _, known in fitted])
+    x[unknown], y[unknown] = f.x, f.y
+    _, t0s, _ = _emission_medians(ctx, groups, x, y)
+    # (emission time, group index, x, y), sorted by time for a windowed search
+    fixes = sorted(zip(t0s.tolist(), range(len(groups)), x.tolist(), y.tolist(), strict=True))
     starts = [t for t, *_ in fixes]
+    kind_of = [ctx.obs[m[0]].kind for m in groups]
+    sigma_of = [ctx.time_sigma(m[0]) for m in groups]
+    observers = [{ctx.obs[k].observer for k in m} for m in groups]
     extra: dict[int, list[int]] = {}
     for s, o in enumerate(ctx.obs):
         if s in used:
             continue
         t_own = o.t_s - ctx.offset.get(o.observer, 0.0)
-        tol = TIME_Z * math.hypot(ctx.time_sigma(s), CLOCK_SIGMA_S)
+        sigma = ctx.time_sigma(s)
+        tol = TIME_Z * math.hypot(sigma, CLOCK_SIGMA_S)
         lo = t_own - (o.max_range_m / SPEED_OF_SOUND_M_S if o.heard else 0.0) - tol
         best: tuple[float, int] | None = None
-        for t0, g, x, y in fixes[bisect.bisect_left(starts, lo) :]:
+        for q in range(bisect.bisect_left(starts, lo), len(fixes)):
+            t0, g, gx, gy = fixes[q]
             if t0 > t_own + tol:
                 break
-            members = groups[g]
-            kind = ctx.obs[members[0]].kind
-            if not compatible(o.kind, kind):
+            kind = kind_of[g]
+            if not compatible(o.kind, kind) or o.observer in observers[g]:
                 continue
-            if any(ctx.obs[k].observer == o.observer for k in (*members, *extra.get(g, []))):
-                continue
-            d = math.hypot(x - o.x_m, y - o.y_m)
-            dt = abs(ctx.emission(s, d) - t0) / math.hypot(
-                ctx.time_sigma(s), ctx.time_sigma(members[0])
-            )
-            if o.kind != kind and bearing_z(o, x, y) > OUTLIER_Z:
+            d = math.hypot(gx - o.x_m, gy - o.y_m)
+            dt = abs(ctx.emission(s, d) - t0) / math.hypot(sigma, sigma_of[g])
+            if o.kind != kind and bearing_z(o, gx, gy) > OUTLIER_Z:
                 continue  # another kind and another direction: too little in common
             if dt <= TIME_Z and ctx.in_band(s, d) and (best is None or (dt, g) < best):
                 best = (dt, g)
         if best is not None:
             extra.setdefault(best[1], []).append(s)
+            observers[best[1]].add(o.observer)
             used.add(s)
     out = [sorted([*members, *extra.get(g, [])]) for g, members in enumerate(groups)]
     out += [[s] for s in range(len(ctx.obs)) if s not in used]
@@ -311,6 +286,8 @@ class Association:
 
     groups: list[list[int]]
     offsets: dict[str, float]
+    #: The observations' fitting constants, when they were computed on the way.
+    table: ObsTable | None = None
 
     def emission_time(self, o: Obs, d_m: float) -> float:
         """When the occurrence o reported happened, if it was d_m away (seconds since 1970)."""
@@ -325,6 +302,7 @@ def associate(obs: Sequence[Obs]) -> Association:
         The groups (each sorted; every index in exactly one; sorted by first index) and
         the clock offsets (s, observer -> offset) estimated on the way.
     """
-    ctx = _Ctx(obs, {})
-    ctx = _Ctx(obs, _clock_offsets(ctx, _group(ctx)))
-    return Association(_attach_leftovers(ctx, _group(ctx)), ctx.offset)
+    table, static = ObsTable.of(obs), Static.of(obs)
+    ctx = Ctx(obs, {}, table, static)
+    ctx = Ctx(obs, _clock_offsets(ctx, _group(ctx)), table, static)
+    return Association(_attach_leftovers(ctx, _group(ctx)), ctx.offset, table)

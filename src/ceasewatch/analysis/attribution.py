@@ -59,6 +59,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ceasewatch.analysis._area_index import SIGMA_REACH, _AreaIndex
+from ceasewatch.analysis._ieee import hypot
 from ceasewatch.analysis._line_index import IntArray, _LineIndex
 from ceasewatch.errors import InvalidInput
 from ceasewatch.geo.geodesy import FloatArray, LocalFrame
@@ -255,7 +256,7 @@ class SideGeometry:
         p = np.zeros((len(qx), len(self.sides)))
         has = np.flatnonzero(side >= 0)
         p[has, side[has]] = 1.0
-        sigma_max = np.sqrt((sxx + syy) / 2.0 + np.hypot((sxx - syy) / 2.0, sxy))
+        sigma_max = np.sqrt((sxx + syy) / 2.0 + hypot((sxx - syy) / 2.0, sxy))
         reach = SIGMA_REACH * sigma_max
         near = np.flatnonzero(
             (self._areas.clearance(qx, qy) < reach) & np.isfinite(qx) & np.isfinite(qy)

@@ -53,7 +53,7 @@ def crater_obs(craters: Sequence[Crater], theater: Theater) -> list[Obs]:
                 id=c.id, t_s=(c.time - EPOCH).total_seconds(), observer=c.id, org=c.org,
                 x_m=float(x[i]), y_m=float(y[i]), theta=math.radians(c.direction_deg),
                 sigma=math.radians(c.direction_sigma_deg or DEFAULT_DIRECTION_SIGMA_DEG),
-                rmin_m=0.1 * reach, rmax_m=reach, kind="firing_position", count=1, heard=False,
+                rmin_m=0.1 * reach, rmax_m=reach, kind="firing_position", n_reported=1, heard=False,
             )
         )  # fmt: skip
     return out

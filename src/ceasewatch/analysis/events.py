@@ -9,8 +9,11 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from ceasewatch.analysis.associate import Association
-from ceasewatch.analysis.localise import Fix, crlb, robust_fit
+import numpy as np
+
+from ceasewatch.analysis._batchfit import FloatArray, ragged
+from ceasewatch.analysis.associate import SPEED_OF_SOUND_M_S, Association
+from ceasewatch.analysis.localise import Fix, ObsTable, crlb_groups, robust_fit_groups
 from ceasewatch.analysis.model import Event
 from ceasewatch.analysis.observations import EPOCH, Obs
 from ceasewatch.geo.theater import Theater
@@ -41,16 +44,12 @@ def ellipse(cee: float, cen: float, cnn: float) -> tuple[float, float, float]:
     return math.sqrt(CHI2_2D_95 * l1), math.sqrt(CHI2_2D_95 * l2), az % 180.0
 
 
-def _rms(cov: tuple[float, float, float]) -> float:
-    return math.sqrt(max(cov[0] + cov[2], 0.0))
-
-
 def _time(t_s: float) -> datetime:
     return EPOCH + timedelta(milliseconds=round(t_s * 1000.0))
 
 
 def _event(
-    theater: Theater,
+    lonlat: tuple[float, float],
     *,
     eid: str,
     kind: str,
@@ -63,7 +62,7 @@ def _event(
     craters: tuple[str, ...] = (),
     observers: tuple[str, ...] = (),
 ) -> Event:
-    lon, lat = theater.frame.to_wgs84(fix.x, fix.y)
+    lon, lat = lonlat
     return Event(
         id=eid,
         time=_time(t_s),
@@ -71,8 +70,8 @@ def _event(
         count=count,
         x_m=fix.x,
         y_m=fix.y,
-        lon=float(lon[0]),
-        lat=float(lat[0]),
+        lon=lon,
+        lat=lat,
         cov_m2=((fix.cee, fix.cen), (fix.cen, fix.cnn)),
         crlb_m=crlb_m,
         sightings=sightings,
@@ -82,29 +81,93 @@ def _event(
     )
 
 
+def _fixes(
+    obs: Sequence[Obs], groups: Sequence[Sequence[int]], table: ObsTable | None = None
+) -> tuple[list[tuple[Fix, list[int], list[int]]], list[float], list[list[int]]]:
+    """Robust fixes of all groups, the RMS of each one's Cramér-Rao bound (inliers), and
+    each one's inliers (indices into obs)."""
+    table = table if table is not None else ObsTable.of(obs)
+    fitted = robust_fit_groups(obs, groups, table)
+    x = np.array([f.x for f, _, _ in fitted])
+    y = np.array([f.y for f, _, _ in fitted])
+    inliers = [
+        [members[i] for i in inl] for members, (_, inl, _) in zip(groups, fitted, strict=True)
+    ]
+    cee, _, cnn = crlb_groups(table, inliers, x, y)
+    return fitted, np.sqrt(np.maximum(cee + cnn, 0.0)).tolist(), inliers
+
+
+def _emission_medians(
+    obs: Sequence[Obs],
+    assoc: Association,
+    groups: Sequence[Sequence[int]],
+    x: FloatArray,
+    y: FloatArray,
+) -> list[float]:
+    """The median over each group of its members' emission times at the group's point."""
+    if not groups:
+        return []
+    flat, ptr = ragged(groups)
+    n = np.diff(ptr)
+    seg = np.repeat(np.arange(len(groups)), n)
+    ob = [obs[k] for k in flat.tolist()]
+    corr = np.array([o.t_s - assoc.offsets.get(o.observer, 0.0) for o in ob])
+    heard = np.array([o.heard for o in ob], dtype=bool)
+    dx = x[seg] - np.array([o.x_m for o in ob])
+    dy = y[seg] - np.array([o.y_m for o in ob])
+    e = corr - np.where(heard, np.sqrt(dx * dx + dy * dy) / SPEED_OF_SOUND_M_S, 0.0)
+    # statistics.median of each group: sort within groups, take the middle (or the mean
+    # of the two middle values).
+    v = e[np.lexsort((e, seg))]
+    lo, hi = v[ptr[:-1] + (n - 1) // 2], v[ptr[:-1] + n // 2]
+    out: list[float] = np.where(n % 2 == 1, lo, (lo + hi) / 2).tolist()
+    return out
+
+
+def _lonlat(
+    theater: Theater, fitted: Sequence[tuple[Fix, list[int], list[int]]]
+) -> list[tuple[float, float]]:
+    """The fixes in WGS84 (one transform for all)."""
+    if not fitted:
+        return []
+    lon, lat = theater.frame.to_wgs84(
+        np.array([f.x for f, _, _ in fitted]), np.array([f.y for f, _, _ in fitted])
+    )
+    return list(zip(lon.tolist(), lat.tolist(), strict=True))
+
+
 def events_from_sightings(obs: Sequence[Obs], assoc: Association, theater: Theater) -> list[Event]:
     """One event per group: robust fix, time from the inliers, majority kind."""
     out = []
-    for members in assoc.groups:
-        group = [obs[k] for k in members]
-        fix, inl, outl = robust_fit(group)
-        inliers = [group[i] for i in inl]
-        times = [assoc.emission_time(o, math.hypot(fix.x - o.x_m, fix.y - o.y_m)) for o in inliers]
-        kinds = Counter(o.kind for o in inliers)
-        kind = min(kinds, key=lambda k: (-kinds[k], k))
-        ids = tuple(sorted(o.id for o in group))
+    fitted, crlb_m, inliers = _fixes(obs, assoc.groups, assoc.table)
+    places = _lonlat(theater, fitted)
+    x = np.array([f.x for f, _, _ in fitted])
+    y = np.array([f.y for f, _, _ in fitted])
+    times = _emission_medians(obs, assoc, inliers, x, y)
+    for members, (fix, _, outl), rms, lonlat, inl, t_s in zip(
+        assoc.groups, fitted, crlb_m, places, inliers, times, strict=True
+    ):
+        if len(members) == 1:
+            o = obs[members[0]]
+            kind, count, ids, observers = o.kind, o.n_reported, (o.id,), (o.observer,)
+        else:
+            kinds = Counter(obs[k].kind for k in inl)
+            kind = min(kinds, key=lambda k: (-kinds[k], k))
+            count = round(statistics.median(obs[k].n_reported for k in inl))
+            ids = tuple(sorted(obs[k].id for k in members))
+            observers = tuple(sorted({obs[k].observer for k in members}))
         out.append(
             _event(
-                theater,
+                lonlat,
                 eid=event_id("EV", ids),
                 kind=kind,
-                t_s=statistics.median(times),
+                t_s=t_s,
                 fix=fix,
-                crlb_m=_rms(crlb(inliers, fix.x, fix.y)),
-                count=round(statistics.median(o.count for o in inliers)),
+                crlb_m=rms,
+                count=count,
                 sightings=ids,
-                outliers=tuple(sorted(group[i].id for i in outl)),
-                observers=tuple(sorted({o.observer for o in group})),
+                outliers=tuple(sorted(obs[members[i]].id for i in outl)),
+                observers=observers,
             )
         )
     return out
@@ -115,17 +178,18 @@ def events_from_craters(
 ) -> tuple[list[Event], dict[str, list[tuple[float, float]]]]:
     """Firing-position events from crater groups, and each one's impact points (local m)."""
     events, impacts = [], {}
-    for members in groups:
+    fitted, crlb_m, _ = _fixes(obs, groups)
+    places = _lonlat(theater, fitted)
+    for members, (fix, _, outl), rms, lonlat in zip(groups, fitted, crlb_m, places, strict=True):
         group = [obs[k] for k in members]
-        fix, inl, outl = robust_fit(group)
         ids = tuple(sorted(o.id for o in group))
         ev = _event(
-            theater,
+            lonlat,
             eid=event_id("FP", ids),
             kind="firing_position",
             t_s=min(o.t_s for o in group),
             fix=fix,
-            crlb_m=_rms(crlb([group[i] for i in inl], fix.x, fix.y)),
+            crlb_m=rms,
             count=len(group),
             craters=ids,
             outliers=tuple(sorted(group[i].id for i in outl)),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ceasewatch.analysis.pipeline import Analysis, analyse
+from ceasewatch.analysis.allegations import Observed
+from ceasewatch.analysis.pipeline import Analysis, analyse, paused_gc
 from ceasewatch.analysis.rules import load_rules
 from ceasewatch.errors import Problem
 from ceasewatch.geo.theater import load_theater
@@ -21,23 +22,33 @@ def analyse_files(
     craters: Path | None = None,
     allegations: Path | None = None,
     strict: bool = False,
+    observed: Observed | None = None,
 ) -> Analysis:
     """Read the contract files and analyse them on the theater.
 
     With `strict`, the first bad row refuses its file (InvalidInput); otherwise bad rows
     are skipped and listed in the result's `skipped`, and the rest is analysed.
+    `observed` is passed to the allegation matching (see `analyse`).
     """
+    with paused_gc():
+        return _analyse_files(
+            theater_dir,
+            {"sightings": sightings, "detections": detections, "craters": craters,
+             "allegations": allegations},
+            strict=strict,
+            observed=observed,
+        )  # fmt: skip
+
+
+def _analyse_files(
+    theater_dir: Path, paths: dict[str, Path | None], *, strict: bool, observed: Observed | None
+) -> Analysis:
     theater = load_theater(theater_dir)
     rules = load_rules(theater.root)
     orgs = theater.org_roles()
     loaded: dict[str, list[Record]] = {}
     skipped: list[Problem] = []
-    for name, path in (
-        ("sightings", sightings),
-        ("detections", detections),
-        ("craters", craters),
-        ("allegations", allegations),
-    ):
+    for name, path in paths.items():
         if path is None:
             loaded[name] = []
             continue
@@ -51,6 +62,7 @@ def analyse_files(
         loaded["craters"],  # type: ignore[arg-type]
         loaded["allegations"],  # type: ignore[arg-type]
         rules=rules,
+        observed=observed,
     )
     analysis.skipped[:0] = skipped
     return analysis

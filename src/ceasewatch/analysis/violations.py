@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
@@ -297,11 +298,67 @@ def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> It
         )
 
 
+def _z_of(p: float) -> float:
+    """The normal quantile of p (bisection on `_phi`; -inf for 0)."""
+    if p <= 0.0:
+        return -math.inf
+    lo, hi = -40.0, 40.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if _phi(mid) < p else (lo, mid)
+    return lo
+
+
+def _near_posts(
+    events: Sequence[Event], ctx: _Context, distance_m: float, min_p: float
+) -> list[list[Site]]:
+    """For each event, the posts that may be its nearest by p (none when no post can
+    reach min_p).
+
+    p = Phi(z), z = (distance_m - d) / sigma along the direction to the post: z is
+    computed for every event and post at once (+ - * / sqrt), and only the posts within
+    0.01 of the best z (of z >= 5.99 when the best exceeds 6, where Phi rounds to 1 and
+    ties are broken by distance) are left for the exact, per-post test.
+    """
+    out: list[list[Site]] = [[] for _ in events]
+    z_min = _z_of(min_p) - 0.01
+    by_period: dict[int, list[int]] = {}
+    for i, ev in enumerate(events):
+        by_period.setdefault(bisect.bisect_right(ctx.theater.change_times, ev.time), []).append(i)
+    for idx in by_period.values():
+        posts = ctx.theater.at(events[idx[0]].time).posts
+        if not posts:
+            continue
+        px, py = (np.array(v) for v in zip(*(ctx.site_xy(p) for p in posts), strict=True))
+        ex = np.array([events[i].x_m for i in idx])[:, None]
+        ey = np.array([events[i].y_m for i in idx])[:, None]
+        cov = np.array([events[i].cov_m2 for i in idx], dtype=np.float64)
+        cxx, cxy, cyx, cyy = (cov[:, a, b][:, None] for a, b in ((0, 0), (0, 1), (1, 0), (1, 1)))
+        smax = np.array([_sigma_max(events[i].cov_m2) for i in idx])[:, None]
+        dx, dy = px[None, :] - ex, py[None, :] - ey
+        d = np.sqrt(dx * dx + dy * dy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ux, uy = dx / d, dy / d
+            along = ux * ux * cxx + ux * uy * (cxy + cyx) + uy * uy * cyy
+            sigma = np.where(d > 0.0, np.sqrt(np.maximum(along, 0.0)), smax)
+            z = np.where(
+                sigma > 0.0, (distance_m - d) / sigma, np.where(d <= distance_m, np.inf, -np.inf)
+            )
+        best = z.max(axis=1)
+        cand = (z >= np.minimum(best, 6.0)[:, None] - 0.01) & (best >= z_min)[:, None]
+        for row, col in zip(*np.nonzero(cand), strict=True):
+            out[idx[int(row)]].append(posts[int(col)])
+    return out
+
+
 def _fire_near_post(rule: Rule, p: FireNearPostParams, ctx: _Context) -> Iterator[Violation]:
     th = ctx.theater
-    for ev in ctx.of_kind(*p.kinds):
+    events = ctx.of_kind(*p.kinds)
+    for ev, posts in zip(events, _near_posts(events, ctx, p.distance_m, rule.min_p), strict=True):
+        if not posts:
+            continue
         best: tuple[float, float, str, Site] | None = None
-        for post in th.at(ev.time).posts:
+        for post in posts:
             px, py = ctx.site_xy(post)
             d = math.hypot(px - ev.x_m, py - ev.y_m)
             sigma = (

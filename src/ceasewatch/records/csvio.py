@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from ceasewatch.errors import InvalidInput, Problem
+from ceasewatch.records._csvfast import prevalidate
 from ceasewatch.records.base import ORGS_CONTEXT, Record
 from ceasewatch.records.kinds import Allegation, Crater, Detection, Sighting
 from ceasewatch.records.types import format_time
@@ -163,6 +164,16 @@ def _parse(path: Path, text: str) -> list[tuple[int, list[str]]]:
     the middle of a quoted field: rows read after that point cannot be trusted, so a file
     with one is never loaded in part, whatever `on_error` says.
     """
+    try:
+        every = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error:
+        every = None  # read again below, row by row, to find the line
+    if every is not None:
+        # When there are as many rows as lines, no row spans two: row k is on line k + 1.
+        lines = text.count("\n") + text.count("\r") - text.count("\r\n")
+        lines += 1 if text and not text.endswith(("\n", "\r")) else 0
+        if len(every) == lines:
+            return list(enumerate(every, start=1))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
     while True:
@@ -180,7 +191,7 @@ def _parse(path: Path, text: str) -> list[tuple[int, list[str]]]:
 
 
 def _blank(row: list[str]) -> bool:
-    return not any(cell.strip() for cell in row)
+    return not "".join(row).strip()
 
 
 def _row_data(header: list[str], row: list[str]) -> dict[str, Any]:
@@ -254,33 +265,39 @@ def read_records(
     context = {ORGS_CONTEXT: orgs} if orgs is not None else None
     result = LoadResult(path=path)
     seen: dict[str, int] = {}
-    for line, row in rows[start + 1 :]:
-        if _blank(row):
-            continue
-        result.rows_read += 1
-        where = f"{path}:{line}"
-        if len(row) != len(header):
+    body = [(line, row) for line, row in rows[start + 1 :] if not _blank(row)]
+    # Rows the column-wise checks accept come back built; the rest (None) are validated
+    # here one by one, which names every problem.
+    fits = [row for _, row in body if len(row) == len(header)]
+    ready = iter(prevalidate(spec.record, header, fits, orgs))
+    width = len(header)
+    records = result.records
+    for line, row in body:
+        if len(row) != width:
             result.skipped.append(
                 Problem(
-                    where,
-                    f"{len(row)} fields, but the header has {len(header)}; "
+                    f"{path}:{line}",
+                    f"{len(row)} fields, but the header has {width}; "
                     "a value that contains a comma must be in double quotes",
                 )
             )
             continue
-        try:
-            record = spec.record.model_validate(_row_data(header, row), context=context)
-        except ValidationError as exc:
-            result.skipped.extend(_problems(where, exc))
-            continue
+        record = next(ready)
+        if record is None:
+            try:
+                record = spec.record.model_validate(_row_data(header, row), context=context)
+            except ValidationError as exc:
+                result.skipped.extend(_problems(f"{path}:{line}", exc))
+                continue
         rid = str(getattr(record, "id", ""))
-        if rid in seen:
+        first = seen.setdefault(rid, line)
+        if first != line:
             result.skipped.append(
-                Problem(f"{where} id", f"id {rid!r} is already used on line {seen[rid]}")
+                Problem(f"{path}:{line} id", f"id {rid!r} is already used on line {first}")
             )
             continue
-        seen[rid] = line
-        result.records.append(record)
+        records.append(record)
+    result.rows_read = len(body)
     if result.skipped and on_error == "raise":
         raise InvalidInput(
             f"{path}: {len(result.skipped)} problem(s); nothing was loaded from this file",

@@ -1,0 +1,231 @@
+"""What association works from: per-observation constants, emission times, candidate pairs.
+
+An occurrence at distance d from an observer was reported at its time plus the sound's
+delay d / 343 s (when heard) plus the observer's clock error; `Ctx.emissions` takes
+those back off. `candidate_pairs` finds the candidate pairs of sightings (see `associate`, step 1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ceasewatch.analysis._batchfit import BoolArray, FloatArray, IntArray, ObsTable, ragged
+from ceasewatch.analysis.localise import chi2_quantile, chi2_quantiles
+from ceasewatch.analysis.observations import Obs
+
+__all__ = [
+    "CLOCK_SIGMA_S",
+    "JITTER_S",
+    "OFFSET_SIGMA_S",
+    "SPEED_OF_SOUND_M_S",
+    "TIME_Z",
+    "Ctx",
+    "Static",
+    "candidate_pairs",
+    "compatible",
+]
+
+SPEED_OF_SOUND_M_S = 343.0
+#: Kinds that observers confuse with one another (a gun's report and an impact).
+_CLASSES = {"explosion": "fire", "shot": "fire", "projectile": "fire"}
+_RANGE_SLACK = (0.4, 2.0)  # a true distance may lie this far outside a stated band
+
+
+def compatible(a: str, b: str) -> bool:
+    return a == b or (_CLASSES.get(a, a) == _CLASSES.get(b, b))
+
+
+#: Timing noise of one report (s): reading a watch and writing it down.
+JITTER_S = 2.0
+#: Spread of observers' clock errors (s) before they are estimated from the data.
+CLOCK_SIGMA_S = 4.0
+#: Uncertainty left in an estimated clock offset (s).
+OFFSET_SIGMA_S = 1.0
+#: Normal quantile of the time tests (3 sigma).
+TIME_Z = 3.0
+
+
+@dataclass(frozen=True)
+class Static:
+    """What `candidate_pairs` needs of each observation that no clock offset changes."""
+
+    t: FloatArray
+    who: IntArray  # observer code
+    what: IntArray  # kind code
+    lo: FloatArray  # distance band, widened by the slack
+    hi: FloatArray
+    has_band: BoolArray
+    mid: FloatArray
+    tol_sin: FloatArray
+    max_delay: float
+
+    @classmethod
+    def of(cls, obs: Sequence[Obs]) -> Static:
+        codes: dict[str, int] = {}
+        return cls(
+            t=np.array([o.t_s for o in obs]),
+            who=np.array([codes.setdefault(o.observer, len(codes)) for o in obs]),
+            what=np.array([codes.setdefault("kind:" + o.kind, len(codes)) for o in obs]),
+            lo=np.array([(o.rmin_m or 0.0) * _RANGE_SLACK[0] for o in obs]),
+            hi=np.array(
+                [
+                    o.rmax_m * _RANGE_SLACK[1] if o.rmax_m is not None else o.max_range_m * 1.2
+                    for o in obs
+                ]
+            ),
+            has_band=np.array([o.rmax_m is not None for o in obs], dtype=bool),
+            mid=np.array([0.5 * ((o.rmin_m or 0.0) + (o.rmax_m or 0.0)) for o in obs]),
+            tol_sin=np.array([math.sin(min(3.0 * o.sigma, math.pi / 2)) for o in obs]),
+            max_delay=max(
+                (o.max_range_m / SPEED_OF_SOUND_M_S for o in obs if o.heard), default=0.0
+            ),
+        )
+
+
+@dataclass
+class Ctx:
+    """The observations, the clock offsets known so far, and what the tests derive from
+    them (emission times, time sigmas)."""
+
+    obs: Sequence[Obs]
+    offset: dict[str, float]
+    table: ObsTable
+    static: Static
+    corr: FloatArray = field(init=False)  # report time less the clock offset (s)
+    heard: BoolArray = field(init=False)
+    tvar: FloatArray = field(init=False)  # time sigma² (s²)
+    weight: FloatArray = field(init=False)  # 1 / time sigma²
+
+    def __post_init__(self) -> None:
+        off = self.offset
+        self.corr = np.array([o.t_s - off.get(o.observer, 0.0) for o in self.obs])
+        self.heard = np.array([o.heard for o in self.obs], dtype=bool)
+        sigma = np.array([self.time_sigma(i) for i in range(len(self.obs))])
+        self.tvar = sigma**2
+        self.weight = 1.0 / self.tvar
+
+    def emissions(self, ob: IntArray, x: FloatArray, y: FloatArray) -> FloatArray:
+        """`emission` of observations `ob` for occurrences at (x, y)."""
+        dx, dy = x - self.table.x[ob], y - self.table.y[ob]
+        d = np.sqrt(dx * dx + dy * dy)
+        return self.corr[ob] - np.where(self.heard[ob], d / SPEED_OF_SOUND_M_S, 0.0)
+
+    def times_agree_many(
+        self, groups: Sequence[Sequence[int]], x: FloatArray, y: FloatArray
+    ) -> list[bool]:
+        """`times_agree` of many groups, each at its own point."""
+        if not groups:
+            return []
+        flat, ptr = ragged(groups)
+        n = np.diff(ptr)
+        seg = np.repeat(np.arange(len(groups)), n)
+        e = self.emissions(flat, x[seg], y[seg])
+        w = self.weight[flat]
+        mean = np.bincount(seg, weights=w * e) / np.bincount(seg, weights=w)
+        r = e - mean[seg]
+        chi2 = np.bincount(seg, weights=w * (r * r))
+        agree: list[bool] = (chi2 <= chi2_quantiles(TIME_Z, n - 1)).tolist()
+        return agree
+
+    def emission(self, i: int, d_m: float) -> float:
+        """When the occurrence happened, if it was d_m from observer i (clock corrected)."""
+        o = self.obs[i]
+        delay = d_m / SPEED_OF_SOUND_M_S if o.heard else 0.0
+        return o.t_s - self.offset.get(o.observer, 0.0) - delay
+
+    def time_sigma(self, i: int) -> float:
+        clock = OFFSET_SIGMA_S if self.obs[i].observer in self.offset else CLOCK_SIGMA_S
+        return math.hypot(JITTER_S, clock)
+
+    def in_band(self, i: int, d_m: float) -> bool:
+        o = self.obs[i]
+        lo = (o.rmin_m or 0.0) * _RANGE_SLACK[0]
+        hi = (o.rmax_m * _RANGE_SLACK[1]) if o.rmax_m is not None else o.max_range_m * 1.2
+        return lo <= d_m <= hi
+
+    def times_agree(self, members: Sequence[int], x: float, y: float) -> bool:
+        """Chi-square test of the members' emission times at (x, y)."""
+        e = [
+            self.emission(k, math.hypot(x - self.obs[k].x_m, y - self.obs[k].y_m)) for k in members
+        ]
+        w = [1.0 / self.time_sigma(k) ** 2 for k in members]
+        mean = sum(wi * ei for wi, ei in zip(w, e, strict=True)) / sum(w)
+        chi2 = sum(wi * (ei - mean) ** 2 for wi, ei in zip(w, e, strict=True))
+        return chi2 <= chi2_quantile(TIME_Z, len(members) - 1)
+
+
+def candidate_pairs(ctx: Ctx, chunk: int = 4096) -> list[tuple[float, int, int]]:
+    """Candidate pairs, best (most time-consistent) first, vectorised over time windows.
+
+    Only + - * / and comparisons run in numpy (exact IEEE arithmetic on every machine);
+    sines and cosines come from `math`, so every node gets bit-identical pairs.
+    """
+    obs = ctx.obs
+    n = len(obs)
+    if n < 2:
+        return []
+    st = ctx.static
+    t, x, y, sn, cs = st.t, ctx.table.x, ctx.table.y, ctx.table.s, ctx.table.c
+    who, what, lo, hi, has_band, mid = st.who, st.what, st.lo, st.hi, st.has_band, st.mid
+    tol_sin, max_delay = st.tol_sin, st.max_delay
+    corr = ctx.corr
+    heard = ctx.heard.astype(np.float64)
+    var = ctx.tvar
+    offsets = [abs(v) for v in ctx.offset.values()]
+    reach = (
+        max_delay + 2 * TIME_Z * math.hypot(JITTER_S, CLOCK_SIGMA_S) + 2 * max(offsets, default=0.0)
+    )
+    end = np.searchsorted(t, t + reach, side="right")
+    min_sin = math.sin(math.radians(2.0))
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for i0 in range(0, n, chunk):
+        rows = np.arange(i0, min(i0 + chunk, n))
+        counts = np.maximum(end[rows] - rows - 1, 0)
+        total = int(counts.sum())
+        if total == 0:
+            continue
+        i = np.repeat(rows, counts)
+        j = i + 1 + (np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts))
+        keep = (who[i] != who[j]) & (what[i] == what[j])
+        i, j = i[keep], j[keep]
+        den = sn[i] * cs[j] - cs[i] * sn[j]
+        dx, dy = x[j] - x[i], y[j] - y[i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            da = (dx * cs[j] - dy * sn[j]) / den
+            db = (dx * cs[i] - dy * sn[i]) / den
+        crossed = (np.abs(den) >= min_sin) & (da > 0) & (db > 0)
+        crossed &= (lo[i] <= da) & (da <= hi[i]) & (lo[j] <= db) & (db <= hi[j])
+        # Rays that do not cross where they should (nearly parallel, or noisy enough to
+        # cross behind an observer) still agree if one passes within 3 sigma of the
+        # other's stated distance: try each one's band middle as the meeting point.
+        for a, b in ((i, j), (j, i)):
+            pa_x, pa_y = x[a] + mid[a] * sn[a], y[a] + mid[a] * cs[a]
+            vx, vy = pa_x - x[b], pa_y - y[b]
+            dist_b = np.sqrt(vx * vx + vy * vy)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sin_err = np.abs(sn[b] * vy - cs[b] * vx) / dist_b
+            near = ~crossed & has_band[a] & (sn[b] * vx + cs[b] * vy > 0) & (sin_err <= tol_sin[b])
+            near &= (lo[b] <= dist_b) & (dist_b <= hi[b])
+            if a is i:
+                da, db = np.where(near, mid[a], da), np.where(near, dist_b, db)
+            else:
+                da, db = np.where(near, dist_b, da), np.where(near, mid[a], db)
+            crossed |= near
+        i, j, da, db = i[crossed], j[crossed], da[crossed], db[crossed]
+        dt = (corr[i] - heard[i] * da / SPEED_OF_SOUND_M_S) - (
+            corr[j] - heard[j] * db / SPEED_OF_SOUND_M_S
+        )
+        z2 = dt * dt / (var[i] + var[j])
+        keep = z2 <= TIME_Z * TIME_Z
+        found.append((z2[keep], i[keep], j[keep]))
+    if not found:
+        return []
+    z2 = np.concatenate([f[0] for f in found])
+    i = np.concatenate([f[1] for f in found])
+    j = np.concatenate([f[2] for f in found])
+    order = np.lexsort((j, i, z2))
+    return list(zip(z2[order].tolist(), i[order].tolist(), j[order].tolist(), strict=True))
