@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +47,25 @@ def test_demo_runs_into_the_data_dir_from_the_environment(tmp_path: Path) -> Non
     assert (env_dir / "demo" / "theater" / "theater.toml").is_file()
     assert "sightings.csv" in r.stdout and str(env_dir) in r.stdout
     # Two monitor nodes synced and derived byte-identical results from the joint record.
-    assert "same events and violations: yes" in r.stdout
+    assert "same events, violations and coverage: yes" in r.stdout
     demo = env_dir / "demo"
-    for name in ("events.geojson", "violations.csv", "summary.json"):
+    for name in ("events.geojson", "violations.csv", "summary.json", "allegations.csv"):
         assert (demo / "analysis-mon-a" / name).read_bytes() == (
             demo / "analysis-mon-b" / name
         ).read_bytes()
         assert (demo / "analysis-mon-a" / name).read_bytes() == (
             demo / "analysis" / name
         ).read_bytes()
+    # Each node logged its own drones' sorties, synced the other's, and mapped them all.
+    manifest = (demo / "scenario" / "telemetry" / "sorties.csv").read_text().splitlines()
+    assert len(manifest) > 4 and "drone sorties" in r.stdout
+    for name in ("coverage.geojson", "coverage_summary.json", "coverage.png"):
+        assert (demo / "coverage-mon-a" / name).read_bytes() == (
+            demo / "coverage-mon-b" / name
+        ).read_bytes()
+    summary = json.loads((demo / "coverage-mon-a" / "coverage_summary.json").read_text())
+    share = summary["line"]["observed_share"]
+    assert 0.0 < share < 1.0 and f"{100.0 * share:.1f}% of the contact line" in r.stdout
 
 
 def test_theater_check_exit_codes(tmp_path: Path) -> None:

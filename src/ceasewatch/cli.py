@@ -254,21 +254,17 @@ def analyze(
 
     Example: ceasewatch analyze demo --sightings s.csv --craters c.csv --out results
     """
-    from ceasewatch.analysis import analyse, analyse_files, write_analysis
+    from ceasewatch.analysis import analyse_files, write_analysis
 
     result: Analysis
     if data is not None:
         if theater is not None or sightings is not None:
             raise InvalidInput("give either --data (a node) or THEATER with --sightings, not both")
         from ceasewatch.ledger.node import open_node
-        from ceasewatch.ledger.records import held_records
+        from ceasewatch.ledger.records import analyse_node
 
         with open_node(data) as node:
-            recs = held_records(node)
-            result = analyse(
-                node.theater(), recs["sightings"], recs["detections"],  # type: ignore[arg-type]
-                recs["craters"], recs["allegations"],  # type: ignore[arg-type]
-            )  # fmt: skip
+            result = analyse_node(node)
     else:
         if theater is None or sightings is None:
             raise InvalidInput("give THEATER and --sightings (files), or --data (a node)")
@@ -316,10 +312,11 @@ def demo(
     """Run everything ceasewatch does on the bundled demo theater, on a simulated day.
 
     Writes into DATA/demo (rewritten on each run): a copy of the theater, the day's
-    contract files with their ground truth (scenario/), the analysis of that day
-    (analysis/), and two monitor nodes (nodes/) that log their own observations, serve
-    them on loopback, sync and cosign each other's logs and analyse the joint record
-    (analysis-<org>/), which must come out byte-identical on both.
+    contract files with their ground truth and the drones' telemetry (scenario/), the
+    analysis of that day (analysis/), and two monitor nodes (nodes/) that log their own
+    observations and sorties, serve them on loopback, sync and cosign each other's logs,
+    analyse the joint record (analysis-<org>/) and map the drones' coverage of the line
+    (coverage-<org>/), which must come out byte-identical on both.
 
     Example: ceasewatch demo --data /tmp/cw
     """
@@ -351,12 +348,22 @@ def demo(
     out.print(f"analysis: {result.analysis_files['events.geojson'].parent}")
     joint = result.joint
     for org, n in sorted(joint.appended.items()):
-        out.print(f"node {org}: {n} entries in its signed log ({joint.nodes[org]})")
+        out.print(
+            f"node {org}: {n} entries in its signed log, {joint.sorties[org]} of them drone "
+            f"sorties ({joint.nodes[org]})"
+        )
     for report in joint.syncs:
         out.print(f"  sync: {report.summary()}", markup=False, highlight=False)
     same = "[green]yes[/green]" if joint.agree else "[red]NO[/red]"
     digest = next(iter(joint.digests.values()))[:16]
-    out.print(f"both nodes derived the same events and violations: {same} (sha256 {digest}...)")
+    out.print(
+        f"both nodes derived the same events, violations and coverage: {same} (sha256 {digest}...)"
+    )
+    first = min(joint.coverage)
+    out.print(
+        f"drones observed {100.0 * joint.line_observed:.1f}% of the contact line during the "
+        f"day; map: {joint.coverage[first] / 'coverage.png'}"
+    )
     out.print(f"theater copy: {result.theater_dir}")
 
 

@@ -138,32 +138,22 @@ def _load_theater(value: str) -> Theater:
 def _from_node(data: Path, at: datetime) -> tuple[Theater, Coverage, list[ViolationXYT]]:
     """The node's theater, the coverage of its drones' tracks over the day before `at`
     (what is older only caps staleness), and the violations analysed from its records."""
-    from ceasewatch.analysis import analyse
     from ceasewatch.analysis.planning import PlanSettings, violations_xy_t
-    from ceasewatch.analysis.sortie import coverage_of, coverage_settings
+    from ceasewatch.analysis.sortie import coverage_ground, coverage_of, coverage_settings
     from ceasewatch.ledger.node import open_node
-    from ceasewatch.ledger.records import held_records
-    from ceasewatch.ledger.telemetry import held_tracks
+    from ceasewatch.ledger.records import analyse_node
+    from ceasewatch.ledger.telemetry import camera_tracks
 
     with open_node(data) as node:
         th = node.theater()
         start = at - timedelta(hours=PlanSettings().stale_cap_h)
-        tracks = []
-        for so, track in held_tracks(node, start, at):
-            camera = th.cameras.get(so.camera)
-            if camera is None:
-                raise InvalidInput(f"sortie {so.id}: camera {so.camera!r} is not in the theater")
-            tracks.append((so.id, camera, track))
+        tracks = camera_tracks(node, start, at)
         cs = coverage_settings(th)
         cov = coverage_of(
             th, tracks, segment_m=cs.segment_m, start=start, end=at,
-            ground_elev_m=cs.ground_elev_m, merge_s=cs.merge_s, zones=False, at=at,
+            ground_elev_m=coverage_ground(th, cs), merge_s=cs.merge_s, zones=False, at=at,
         )  # fmt: skip
-        recs = held_records(node)
-        result = analyse(
-            th, recs["sightings"], recs["detections"],  # type: ignore[arg-type]
-            recs["craters"], recs["allegations"],  # type: ignore[arg-type]
-        )  # fmt: skip
+        result = analyse_node(node)
     past = [v for v in result.violations if v.time <= at]
     return th, cov, violations_xy_t(th, past)
 

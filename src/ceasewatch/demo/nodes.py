@@ -1,6 +1,7 @@
-"""The demo's joint record: one node per monitor org, each logging its own observations,
-serving its log on loopback, syncing and cosigning the other's, then analysing the joint
-record. Both must derive byte-identical results: that is what lets them work together.
+"""The demo's joint record: one node per monitor org, each logging its own observations
+and its own drones' telemetry, serving its log on loopback, syncing and cosigning the
+other's, then analysing the joint record and mapping the drones' coverage of the day.
+Both must derive byte-identical results: that is what lets them work together.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from pathlib import Path
 
 import uvicorn
 
-from ceasewatch.analysis import analyse, write_analysis
+from ceasewatch.analysis import write_analysis
 from ceasewatch.api.app import create_app
 from ceasewatch.ledger.append import ingest_file
 from ceasewatch.ledger.node import init_node, open_node
 from ceasewatch.ledger.peers import trust_peer
-from ceasewatch.ledger.records import held_records
+from ceasewatch.ledger.records import analyse_node
 from ceasewatch.ledger.sync import SyncReport, create_cosigner, load_cosigner, sync_peer
+from ceasewatch.ledger.telemetry import camera_tracks, ingest_telemetry
 from ceasewatch.records import SPECS, Record, write_records
+from ceasewatch.report.coverage import build_coverage_report, write_coverage_report
 from ceasewatch.sim import CONTRACT_FILES, Scenario
 
 __all__ = ["JointRun", "run_nodes"]
@@ -39,6 +42,9 @@ class JointRun:
     syncs: list[SyncReport] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)  # org -> sha256 of its results
     results: dict[str, Path] = field(default_factory=dict)
+    sorties: dict[str, int] = field(default_factory=dict)  # org -> its sorties logged
+    coverage: dict[str, Path] = field(default_factory=dict)  # org -> its coverage folder
+    line_observed: float = 0.0  # share of the contact line observed during the day
 
     @property
     def agree(self) -> bool:
@@ -82,8 +88,13 @@ def _digest(paths: dict[str, Path]) -> str:
     return h.hexdigest()
 
 
-def run_nodes(scenario: Scenario, theater_dir: Path, out: Path) -> JointRun:
-    """Two monitor nodes on the simulated day: ingest, serve, sync both ways, analyse."""
+def run_nodes(
+    scenario: Scenario, theater_dir: Path, out: Path, telemetry: dict[str, Path]
+) -> JointRun:
+    """Two monitor nodes on the simulated day: ingest, serve, sync both ways, analyse.
+
+    `telemetry`: the scenario's telemetry file of each sortie, by sortie id.
+    """
     theater = scenario.theater
     monitors = theater.monitors
     now = scenario.truth.start + timedelta(hours=scenario.truth.hours)  # the demo's "now"
@@ -103,6 +114,14 @@ def run_nodes(scenario: Scenario, theater_dir: Path, out: Path) -> JointRun:
                 path.parent.mkdir(exist_ok=True)
                 write_records(path, SPECS[name], records)
                 run.appended[org] += ingest_file(node, name, path, now=now).appended
+            run.sorties[org] = 0
+            for so in scenario.sorties:
+                if so.org == org:
+                    done = ingest_telemetry(
+                        node, telemetry[so.id], sortie=so.id, drone=so.drone, now=now
+                    )
+                    run.appended[org] += done.result.appended
+                    run.sorties[org] += 1
     keys = {}
     for org, node_dir in run.nodes.items():
         with open_node(node_dir) as node:
@@ -119,14 +138,16 @@ def run_nodes(scenario: Scenario, theater_dir: Path, out: Path) -> JointRun:
                 for peer in monitors:
                     if peer != org:
                         run.syncs.append(sync_peer(node, urls[peer], now_s=int(now.timestamp())))
+    start = scenario.truth.start
     for org, node_dir in run.nodes.items():
         with open_node(node_dir) as node:
-            recs = held_records(node)
-            result = analyse(
-                node.theater(), recs["sightings"], recs["detections"],  # type: ignore[arg-type]
-                recs["craters"], recs["allegations"],  # type: ignore[arg-type]
-            )  # fmt: skip
+            result = analyse_node(node)
+            theater, tracks = node.theater(), camera_tracks(node)
         files = write_analysis(result, out / f"analysis-{org}")
+        coverage = build_coverage_report(theater, tracks, start, now)
+        files |= write_coverage_report(coverage, out / f"coverage-{org}")
         run.results[org] = out / f"analysis-{org}"
+        run.coverage[org] = out / f"coverage-{org}"
         run.digests[org] = _digest(files)
+        run.line_observed = float(coverage.summary["line"]["observed_share"])
     return run

@@ -12,15 +12,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ceasewatch.analysis import Analysis, analyse, write_analysis
+from ceasewatch.analysis.sortie import observed_hook
 from ceasewatch.demo.nodes import JointRun, run_nodes
 from ceasewatch.errors import InvalidInput
 from ceasewatch.geo.check import check_theater
-from ceasewatch.sim import Scenario, default_window, simulate, write_scenario
+from ceasewatch.ingest.track import read_track
+from ceasewatch.sim import Scenario, default_window, simulate, write_scenario, write_telemetry
 
 __all__ = ["DemoResult", "demo_theater_dir", "run_demo"]
 
 #: The demo's steps, in order, for progress display.
-STEPS = ("check theater", "simulate", "write files", "analyse", "two nodes: ingest, sync, cosign")
+STEPS = (
+    "check theater",
+    "simulate",
+    "write files and drone telemetry",
+    "analyse",
+    "two nodes: ingest, sync, cosign, coverage",
+)
+#: Telemetry samples per second in the demo's files: one every 4 s keeps the day's files
+#: (about 12 MB) and the run short; a footprint stays over a segment for tens of seconds.
+DEMO_TELEMETRY_HZ = 0.25
 
 
 def demo_theater_dir() -> Path:
@@ -64,14 +75,29 @@ def run_demo(
         shutil.rmtree(theater_copy)
     shutil.copytree(demo_theater_dir(), theater_copy)
     files = write_scenario(scenario, out / "scenario")
+    telemetry = write_telemetry(
+        theater, scenario.sorties, out / "scenario" / "telemetry", rate_hz=DEMO_TELEMETRY_HZ
+    )
+    files["sorties"] = telemetry["sorties"]
     if step:
         step(STEPS[2])
     obs = scenario.observations
-    result = analyse(theater, obs.sightings, obs.detections, obs.craters, obs.allegations)
+    tracks = [
+        (f"{s.org}/{s.id}", theater.cameras[s.camera], read_track(telemetry[s.id]))
+        for s in scenario.sorties
+    ]
+    result = analyse(
+        theater,
+        obs.sightings,
+        obs.detections,
+        obs.craters,
+        obs.allegations,
+        observed=observed_hook(theater, tracks),
+    )
     analysis_files = write_analysis(result, out / "analysis")
     if step:
         step(STEPS[3])
-    joint = run_nodes(scenario, theater_copy, out)
+    joint = run_nodes(scenario, theater_copy, out, telemetry)
     if step:
         step(STEPS[4])
     return DemoResult(data_dir, theater_copy, scenario, result, joint, files, analysis_files)

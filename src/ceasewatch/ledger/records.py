@@ -3,7 +3,8 @@
 This is how analysis runs on the joint record: it reads the entries, not a table derived
 from them, drops what later corrections superseded, and hands the records to `analyse`,
 which sorts them itself, so two nodes holding the same entries derive the same result
-whatever order the entries arrived in.
+whatever order the entries arrived in. `analyse_node` is that analysis, with the drone
+coverage of the sorties the node holds deciding which allegations had no coverage.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
+from ceasewatch.analysis import Analysis, analyse
+from ceasewatch.analysis.sortie import observed_hook
 from ceasewatch.errors import IntegrityError
 from ceasewatch.ledger.entry import Entry
 from ceasewatch.ledger.node import Node
+from ceasewatch.ledger.telemetry import camera_tracks
 from ceasewatch.records import Allegation, Crater, Detection, Record, Sighting
 from ceasewatch.store import schema
 
-__all__ = ["held_records"]
+__all__ = ["analyse_node", "held_records"]
 
 _TYPES: Mapping[str, tuple[str, type[Record]]] = {
     "sighting": ("sightings", Sighting),
@@ -57,3 +61,22 @@ def held_records(node: Node) -> dict[str, list[Record]]:
                 f"log {entry.origin} entry {entry.index}: its record does not validate ({exc})"
             ) from None
     return out
+
+
+def analyse_node(node: Node) -> Analysis:
+    """The analysis of every record the node holds (`held_records`), with the coverage of
+    every sortie it holds as the allegations' `observed` hook.
+
+    Raises:
+        IntegrityError: a stored entry or telemetry file no longer reads (run `verify`).
+    """
+    theater = node.theater()
+    recs = held_records(node)
+    return analyse(
+        theater,
+        recs["sightings"],  # type: ignore[arg-type]
+        recs["detections"],  # type: ignore[arg-type]
+        recs["craters"],  # type: ignore[arg-type]
+        recs["allegations"],  # type: ignore[arg-type]
+        observed=observed_hook(theater, camera_tracks(node)),
+    )
