@@ -170,5 +170,10 @@ class LocalFrame:
         lon1, lat1 = forward(lo, la, 0.0, 10.0)
         x1, y1 = self.to_local(lon1, lat1)
         # Grid azimuth of true north; grid north is then at minus that angle, true.
-        grid_az_true_north = np.degrees(np.arctan2(x1 - x0, y1 - y0))
-        return np.asarray(-grid_az_true_north, dtype=np.float64)
+        # math.atan2 per point, not np.arctan2: numpy's transcendental functions differ
+        # between SIMD code paths, and two nodes must derive the same bits.
+        dx, dy = np.atleast_1d(x1 - x0).ravel(), np.atleast_1d(y1 - y0).ravel()
+        az = [
+            -math.degrees(math.atan2(a, b)) for a, b in zip(dx.tolist(), dy.tolist(), strict=True)
+        ]
+        return np.asarray(az, dtype=np.float64).reshape(np.shape(x1 - x0))
