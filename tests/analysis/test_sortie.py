@@ -162,6 +162,18 @@ def test_segments_under_the_flight_are_seen_when_the_drone_is_over_them(
     assert (st.longest_gap_s[away] == 7200.0).all()
 
 
+def test_pixels_coarser_than_the_camera_max_gsd_do_not_count(demo_theater: Theater) -> None:
+    # Nadir from 800 m with a 30 deg, 1920 px wide image: 0.22 m per pixel.
+    tr = line_track(demo_theater)
+    end = T0 + timedelta(hours=2)
+    seen = {}
+    for gsd in (0.1, 0.5):
+        cam = dataclasses.replace(camera(demo_theater), max_gsd_m=gsd)
+        cov = coverage_of(demo_theater, [("s1", cam, tr)], segment_m=SEGMENT_M, start=T0, end=end)
+        seen[gsd] = int((cov.stats(T0.timestamp(), end.timestamp()).visits > 0).sum())
+    assert seen == {0.1: 0, 0.5: seen[0.5]} and seen[0.5] >= 38
+
+
 def test_a_camera_at_the_horizon_counts_nothing(demo_theater: Theater) -> None:
     tr = line_track(demo_theater, gimbal_pitch_deg=0.0)
     fp = track_footprints(tr, demo_theater.frame, camera(demo_theater))

@@ -69,6 +69,7 @@ def test_a_theater_without_drones_has_none(make_theater: MakeTheater) -> None:
         ("endurance_h = 6.0", "endurance_h = -1", "endurance_h = -1 must lie in (0, 100)"),
         ('id = "uav-1"', 'id = "UAV 1"', "id 'UAV 1' must match"),
         ("hfov_deg = 30.0", "hfov_deg = 200", "hfov_deg = 200 must lie in (0, 180)"),
+        ("vfov_deg = 17.0", "vfov_deg = 17.0\nmax_gsd_m = 0.3", "max_gsd_m needs image_width_px"),
     ],
 )
 def test_each_mistake_is_named(make_theater: MakeTheater, old: str, new: str, message: str) -> None:

@@ -194,8 +194,8 @@ def track_footprints(
     pitch is taken as 0 (a gimbal holds the image level; CSV tracks and MAVLink mounts
     often leave roll out), and an unknown platform pitch or roll as 0 where the gimbal
     angles are not relative to the body (they play no part then). Any other unknown
-    angle leaves the sample without a footprint. `Footprints.usable(camera.max_slant_m)` then says
-    which samples observe.
+    angle leaves the sample without a footprint. `Footprints.usable(camera.max_slant_m,
+    camera.max_gsd_m)` then says which samples observe.
 
     Args:
         track: the camera samples.
@@ -346,7 +346,7 @@ def coverage_of(
         fp = track_footprints(part, theater.frame, camera, ground_elev_m=ground_elev_m)
         corners.append(fp.corners_m)
         times.append(part.t_us / 1e6)
-        usable.append(fp.usable(camera.max_slant_m))
+        usable.append(fp.usable(camera.max_slant_m, camera.max_gsd_m))
         which.append(np.full(len(keep), k, dtype=np.intp))
     if not corners:
         return Coverage.compute(segs, np.zeros((0, 4, 2)), np.zeros(0), merge_s=merge_s)

@@ -6,6 +6,7 @@
     vfov_deg = 17.0          # full vertical field of view
     image_width_px = 1920    # optional: for the ground sample distance
     max_slant_m = 3000.0     # beyond this slant range a footprint does not count as observed
+    max_gsd_m = 0.5          # optional (needs image_width_px): nor when pixels are coarser
 
     [[drones]]
     id = "uav-a1"
@@ -42,6 +43,7 @@ class Camera:
     vfov_deg: float
     max_slant_m: float = 3000.0
     image_width_px: int | None = None
+    max_gsd_m: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +114,16 @@ def _cameras(settings: Mapping[str, Any], where: str, problems: list[Problem]) -
             isinstance(width, bool) or not isinstance(width, int) or width < 1
         ):
             problems.append(Problem(w, f"image_width_px = {width!r} must be a positive integer"))
+        gsd = None
+        if "max_gsd_m" in raw:
+            gsd = _number(raw, "max_gsd_m", w, problems, high=1000.0)
+            if width is None:
+                problems.append(Problem(w, "max_gsd_m needs image_width_px = <pixels>"))
         if ident is not None and ident in out:
             problems.append(Problem(w, f"camera id {ident!r} is defined twice"))
         if ident is None or len(problems) > before:
             continue
-        out[ident] = Camera(ident, hfov, vfov, slant, width)
+        out[ident] = Camera(ident, hfov, vfov, slant, width, gsd)
     return out
 
 
