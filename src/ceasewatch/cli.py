@@ -19,12 +19,12 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from ceasewatch import __version__
+from ceasewatch.cli_args import theater_dir, time_arg
 from ceasewatch.cli_coverage import register as register_coverage
 from ceasewatch.cli_ledger import register as register_ledger
 from ceasewatch.cli_plan import register as register_plan
 from ceasewatch.config import Settings
 from ceasewatch.errors import CeasewatchError, InvalidInput, NotFound
-from ceasewatch.records import parse_time
 
 if TYPE_CHECKING:  # imported lazily at run time: `ceasewatch --help` stays fast
     from ceasewatch.analysis import Analysis
@@ -62,25 +62,8 @@ def _settings(data: Path | None) -> Settings:
     return Settings(data=data) if data is not None else Settings()
 
 
-def _theater_dir(value: str) -> Path:
-    """A theater directory argument; the word `demo` names the bundled demo theater."""
-    if value == "demo":
-        from ceasewatch.demo import demo_theater_dir
-
-        return demo_theater_dir()
-    path = Path(value)
-    if not path.exists():
-        raise NotFound(f"theater {value}: no such directory (or use `demo` for the bundled one)")
-    return path
-
-
 def _time(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise InvalidInput(f"{name}: {exc}") from None
+    return None if value is None else time_arg(value, name)
 
 
 @app.callback(invoke_without_command=True)
@@ -110,7 +93,7 @@ def theater_check(
     """
     from ceasewatch.geo.check import check_theater
 
-    report = check_theater(_theater_dir(directory), tolerance_m)
+    report = check_theater(theater_dir(directory), tolerance_m)
     for p in report.problems:
         (err if p.severity == "error" else out).print(str(p), markup=False, highlight=False)
     th = report.theater
@@ -187,7 +170,7 @@ def sim(
     from ceasewatch.geo.theater import load_theater
     from ceasewatch.sim import default_window, simulate, write_scenario
 
-    th = load_theater(_theater_dir(theater))
+    th = load_theater(theater_dir(theater))
     t0, h = default_window(th, _time(start, "--start"), hours)
     scenario = simulate(th, seed, t0, h)
     files = write_scenario(scenario, out_dir, telemetry=telemetry, telemetry_hz=telemetry_hz)
@@ -269,7 +252,7 @@ def analyze(
         if theater is None or sightings is None:
             raise InvalidInput("give THEATER and --sightings (files), or --data (a node)")
         result = analyse_files(
-            _theater_dir(theater), sightings=sightings, detections=detections,
+            theater_dir(theater), sightings=sightings, detections=detections,
             craters=craters, allegations=allegations, strict=strict,
         )  # fmt: skip
     write_analysis(result, out_dir)

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ceasewatch.cli_args import theater_dir, time_arg
 from ceasewatch.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -29,26 +30,6 @@ out = Console()
 err = Console(stderr=True)
 
 _TrackList = list[tuple[str, "Camera", "Track"]]
-
-
-def _time(value: str, flag: str) -> datetime:
-    from ceasewatch.records import parse_time
-
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise InvalidInput(f"{flag}: {exc}") from None
-
-
-def _theater_dir(value: str) -> Path:
-    if value == "demo":
-        from ceasewatch.demo import demo_theater_dir
-
-        return demo_theater_dir()
-    path = Path(value)
-    if not path.exists():
-        raise NotFound(f"theater {value}: no such directory (or use `demo` for the bundled one)")
-    return path
 
 
 def _from_files(
@@ -173,7 +154,7 @@ def register(app: typer.Typer) -> None:
         from ceasewatch.geo.theater import load_theater
         from ceasewatch.report.coverage import build_coverage_report, write_coverage_report
 
-        start, end = _time(from_, "--from"), _time(to, "--to")
+        start, end = time_arg(from_, "--from"), time_arg(to, "--to")
         if not start < end:
             raise InvalidInput(f"--from {from_} is not before --to {to}; swap them")
         if data is not None:
@@ -194,7 +175,7 @@ def register(app: typer.Typer) -> None:
                 )
             if not drone:
                 raise InvalidInput("give --drone ID: the drone that flew the --telemetry file")
-            th = load_theater(_theater_dir(theater))
+            th = load_theater(theater_dir(theater))
             tracks = _from_files(th, list(telemetry or []), list(drone), camera)
         report = build_coverage_report(
             th, tracks, start, end, segment_m=segment_m, window_h=window_h

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ceasewatch.cli_args import theater_dir
 from ceasewatch.config import Settings
 
 __all__ = ["register"]
@@ -40,7 +41,9 @@ def _data(data: Path | None) -> Path:
 @node_app.command("init")
 def node_init(
     org: Annotated[str, typer.Option("--org", help="This node's org id (a monitor org).")],
-    theater: Annotated[Path, typer.Option("--theater", help="The theater directory.")],
+    theater: Annotated[
+        str, typer.Option("--theater", help="The theater directory, or `demo` (the bundled one).")
+    ],
     data: DataOption = None,
     db: DbOption = None,
 ) -> None:
@@ -51,7 +54,7 @@ def node_init(
     from ceasewatch.ledger.node import init_node
     from ceasewatch.ledger.sync import create_cosigner
 
-    with init_node(_data(data), org, theater, db_url=db) as node:
+    with init_node(_data(data), org, theater_dir(theater), db_url=db) as node:
         create_cosigner(node)
         out.print(f"node of {org} created in {_data(data)}; log {node.origin}")
         out.print("give peers both keys: [bold]ceasewatch node key[/bold] (and --cosigner)")

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ceasewatch.cli_args import theater_dir, time_arg
 from ceasewatch.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -74,13 +75,9 @@ def plan(  # noqa: PLR0917 - Typer commands take one parameter per option
     """
     from ceasewatch.analysis.planning import plan_sorties, violations_xy_t
     from ceasewatch.analysis.planning_eval import compare
-    from ceasewatch.records import parse_time
     from ceasewatch.report.plan_files import FIRMWARE_ARDUPILOT, FIRMWARE_PX4, write_plan_files
 
-    try:
-        t0 = parse_time(at)
-    except ValueError as exc:
-        raise InvalidInput(f"--at: {exc}") from None
+    t0 = time_arg(at, "--at")
     if not hours > 0.0:
         raise InvalidInput(f"--for must be a positive number of hours, not {hours}")
     kinds = {"ardupilot": FIRMWARE_ARDUPILOT, "px4": FIRMWARE_PX4}
@@ -96,7 +93,9 @@ def plan(  # noqa: PLR0917 - Typer commands take one parameter per option
         th, cov, viol = _from_node(data, t0)
     else:
         assert theater is not None
-        th = _load_theater(theater)
+        from ceasewatch.geo.theater import load_theater
+
+        th = load_theater(theater_dir(theater))
     if coverage is not None:
         cov = _read_coverage(th, coverage)
     if violations is not None:
@@ -120,19 +119,6 @@ def plan(  # noqa: PLR0917 - Typer commands take one parameter per option
     else:
         out.print("no sortie gains anything: every stretch the drones reach is fresh")
     out.print(f"{len(written) - 1} .plan file(s) and routes.geojson written to {out_dir}")
-
-
-def _load_theater(value: str) -> Theater:
-    from ceasewatch.geo.theater import load_theater
-
-    if value == "demo":
-        from ceasewatch.demo import demo_theater_dir
-
-        return load_theater(demo_theater_dir())
-    path = Path(value)
-    if not path.exists():
-        raise NotFound(f"theater {value}: no such directory (or use `demo` for the bundled one)")
-    return load_theater(path)
 
 
 def _from_node(data: Path, at: datetime) -> tuple[Theater, Coverage, list[ViolationXYT]]:
