@@ -18,9 +18,7 @@ the file in chunks, so memory grows with the track, not the file.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, Final
 
@@ -28,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasewatch.errors import InvalidInput, Problem
+from ceasewatch.ingest.mavlink import Source, _opened
 
 __all__ = [
     "GIMBAL_BODY",
@@ -127,21 +126,7 @@ def track_format(head: bytes) -> str | None:
     return "csv" if looks_like_track_csv(head) else None
 
 
-@contextmanager
-def _opened(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[IO[bytes], str]]:
-    if isinstance(source, str | os.PathLike):
-        where = os.fspath(source)
-        try:
-            f = open(where, "rb")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise InvalidInput(f"{where}: cannot read ({exc.strerror}); check the path") from exc
-        with f:
-            yield f, where
-    else:
-        yield source, str(getattr(source, "name", "<stream>"))
-
-
-def read_track(source: str | os.PathLike[str] | IO[bytes], *, name: str | None = None) -> Track:
+def read_track(source: Source, *, name: str | None = None) -> Track:
     """Read any telemetry file ceasewatch knows into one camera `Track`.
 
     The format is told from the content (see `TRACK_FORMATS`). Damage is counted in
