@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from ceasewatch.analysis import Analysis, analyse
 from ceasewatch.analysis.sortie import observed_hook
-from ceasewatch.errors import IntegrityError
-from ceasewatch.ledger.entry import Entry
+from ceasewatch.errors import IntegrityError, InvalidInput
+from ceasewatch.ledger.entry import Entry, parse_entries
 from ceasewatch.ledger.node import Node
 from ceasewatch.ledger.telemetry import camera_tracks
 from ceasewatch.records import Allegation, Crater, Detection, Record, Sighting
@@ -38,17 +38,24 @@ def held_records(node: Node) -> dict[str, list[Record]]:
     Raises:
         IntegrityError: an entry's record does not validate (run `ceasewatch verify`).
     """
-    entries: list[Entry] = []
     with node.engine.connect() as conn:
         rows = conn.execute(
-            select(schema.entries.c.data).order_by(schema.entries.c.origin, schema.entries.c.idx)
-        )
-        entries = [Entry.parse(bytes(row.data)) for row in rows]
+            select(schema.entries.c.origin, schema.entries.c.idx, schema.entries.c.data).order_by(
+                schema.entries.c.origin, schema.entries.c.idx
+            )
+        ).all()
+    entries: list[Entry] = []
+    for row, parsed in zip(rows, parse_entries([bytes(r.data) for r in rows]), strict=True):
+        if isinstance(parsed, InvalidInput):
+            raise IntegrityError(
+                f"log {row.origin} entry {row.idx}: does not read ({parsed}); run `verify`"
+            )
+        entries.append(parsed)
     superseded = {e.supersedes for e in entries if e.supersedes}
     out: dict[str, list[Record]] = {name: [] for name, _ in _TYPES.values()}
     for entry in entries:
         rec = entry.record
-        if rec is None or entry.leaf_hash().hex() in superseded:
+        if rec is None or (superseded and entry.leaf_hash().hex() in superseded):
             continue
         kind = _TYPES.get(str(rec.get("type")))
         if kind is None:
