@@ -1,0 +1,149 @@
+"""Shared geometry, context and violation maker for `ceasewatch.analysis.violations`.
+
+See that module's docstring for what each rule kind finds and how probably.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import shapely
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
+
+from ceasewatch.analysis.model import Event, Violation
+from ceasewatch.analysis.rules import Rule
+from ceasewatch.geo.theater import Site, Theater
+from ceasewatch.records.kinds import Detection
+
+#: sqrt of the 95% quantile of chi-square with 2 degrees of freedom: a 95% radius over this
+#: is the sigma of a circular Gaussian.
+_R95_PER_SIGMA = math.sqrt(-2.0 * math.log(0.05))
+
+
+# --- shared geometry --------------------------------------------------------------------
+
+Cov = tuple[tuple[float, float], tuple[float, float]]
+#: A polygon in the local plane (prepared) and its boundary.
+_Region = tuple[BaseGeometry, BaseGeometry]
+
+
+def _phi(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+def _sigma_along(cov: Cov, ux: float, uy: float) -> float:
+    (cxx, cxy), (cyx, cyy) = cov
+    return math.sqrt(max(0.0, ux * ux * cxx + ux * uy * (cxy + cyx) + uy * uy * cyy))
+
+
+def _sigma_max(cov: Cov) -> float:
+    """sqrt of the largest eigenvalue of a 2x2 covariance."""
+    (a, b), (c, d) = cov
+    off = (b + c) / 2.0
+    return math.sqrt(max(0.0, (a + d) / 2.0 + math.hypot((a - d) / 2.0, off)))
+
+
+def _p_inside(region: _Region, x: float, y: float, cov: Cov) -> float:
+    """P(the true position lies in the region), half-plane approximation at the nearest edge."""
+    geom, boundary = region
+    pt = Point(x, y)
+    d = float(boundary.distance(pt))
+    if d == 0.0:
+        return 0.5
+    near = nearest_points(boundary, pt)[0]
+    sigma = _sigma_along(cov, (near.x - x) / d, (near.y - y) / d)
+    inside = bool(geom.covers(pt))
+    if sigma <= 0.0:
+        return 1.0 if inside else 0.0
+    return _phi((d if inside else -d) / sigma)
+
+
+def _iso(error_m: float) -> Cov:
+    var = (error_m / _R95_PER_SIGMA) ** 2
+    return ((var, 0.0), (0.0, var))
+
+
+def best_side(p_side: Mapping[str, float]) -> tuple[str | None, float]:
+    """The most probable side and its probability (ties: the first by name)."""
+    ranked = sorted(((-p, s) for s, p in p_side.items() if p > 0.0))
+    return (ranked[0][1], -ranked[0][0]) if ranked else (None, 0.0)
+
+
+def _other_side(theater: Theater, side: str | None) -> str | None:
+    others = [s for s in theater.sides if s != side]
+    return others[0] if side is not None and len(others) == 1 else None
+
+
+def _declared_side(det: Detection, theater: Theater) -> str | None:
+    side = det.extra.get("x_side")
+    return side if side in theater.sides else None
+
+
+@dataclass
+class _Context:
+    theater: Theater
+    events: list[Event]
+    detections: list[Detection]
+    det_xy: dict[str, tuple[float, float]]
+    impacts: Mapping[str, Sequence[tuple[float, float]]]
+    _regions: dict[int, tuple[BaseGeometry, _Region]] = field(default_factory=dict)
+    _sites: dict[tuple[str, float, float], tuple[float, float]] = field(default_factory=dict)
+
+    def region(self, geom: BaseGeometry) -> _Region:
+        """A WGS84 polygon in the local plane, projected once per geometry object."""
+        hit = self._regions.get(id(geom))
+        if hit is None:
+            plane = self.theater.frame.to_local_geometry(geom)
+            shapely.prepare(plane)
+            # Keep geom itself so that its id() cannot be reused while cached.
+            hit = self._regions[id(geom)] = (geom, (plane, plane.boundary))
+        return hit[1]
+
+    def site_xy(self, site: Site) -> tuple[float, float]:
+        key = (site.id, site.lon, site.lat)
+        xy = self._sites.get(key)
+        if xy is None:
+            x, y = self.theater.frame.to_local(site.lon, site.lat)
+            xy = self._sites[key] = (float(x[0]), float(y[0]))
+        return xy
+
+    def of_kind(self, *kinds: str) -> list[Event]:
+        return [e for e in self.events if e.kind in kinds]
+
+
+def _make(
+    rule: Rule,
+    *,
+    side: str | None,
+    p: float,
+    time: datetime,
+    lon: float,
+    lat: float,
+    description: str,
+    event_ids: Iterable[str] = (),
+    detection_ids: Iterable[str] = (),
+) -> Violation:
+    ev, det = tuple(sorted(set(event_ids))), tuple(sorted(set(detection_ids)))
+    key = "\x1f".join([rule.id, *(f"e:{e}" for e in ev), *(f"d:{d}" for d in det)])
+    if rule.provision:
+        description += f" [{rule.provision}]"
+    return Violation(
+        id="V-" + hashlib.sha256(key.encode()).hexdigest()[:16],
+        rule=rule.id,
+        kind=rule.kind.value,
+        side=side,
+        p=round(min(1.0, max(0.0, p)), 6),
+        severity=rule.severity.value,
+        time=time,
+        lon=lon,
+        lat=lat,
+        description=description,
+        event_ids=ev,
+        detection_ids=det,
+    )

@@ -1,0 +1,215 @@
+"""The fire rule kinds of `ceasewatch.analysis.violations`: fire_across_line, fire_near_post.
+
+See that module's docstring for what each finds and how probably.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+
+import numpy as np
+
+from ceasewatch.analysis._rules_common import (
+    _Context,
+    _make,
+    _other_side,
+    _phi,
+    _sigma_along,
+    _sigma_max,
+    best_side,
+)
+from ceasewatch.analysis.model import Event, Violation
+from ceasewatch.analysis.rules import FireAcrossLineParams, FireNearPostParams, Rule
+from ceasewatch.geo.theater import Site
+
+
+def _fire_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Iterator[Violation]:
+    th = ctx.theater
+    for fp in ctx.of_kind("firing_position"):
+        pts = sorted(ctx.impacts.get(fp.id, ()))
+        if not pts:
+            continue
+        lon, lat = th.frame.to_wgs84([x for x, _ in pts], [y for _, y in pts])
+        impact_sides = th.at(fp.time).sides_of(lon, lat)
+        # The side X with the highest p_X among those with an impact outside X's area.
+        ranked = sorted(
+            (-p_x, side)
+            for side, p_x in fp.p_side.items()
+            if p_x > 0.0 and any(s is not None and s != side for s in impact_sides)
+        )
+        if not ranked or -ranked[0][0] < rule.min_p:
+            continue
+        p_x, side = -ranked[0][0], ranked[0][1]
+        across = sorted({s for s in impact_sides if s is not None and s != side})
+        n_across = sum(1 for s in impact_sides if s is not None and s != side)
+        yield _make(
+            rule,
+            side=side,
+            p=p_x,
+            time=fp.time,
+            lon=fp.lon,
+            lat=fp.lat,
+            description=(
+                f"firing position in {side}'s area (p {p_x:.2f}) with {n_across} of "
+                f"{len(pts)} impact(s) in {' and '.join(across)}'s area"
+                + (f"; craters {', '.join(sorted(fp.craters))}" if fp.craters else "")
+            ),
+            event_ids=[fp.id],
+        )
+    yield from _shots_across_line(rule, p, ctx)
+
+
+def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Iterator[Violation]:
+    shots = ctx.of_kind("shot")
+    times = [s.time for s in shots]
+    paired: dict[str, list[Event]] = {}
+    for ex in ctx.of_kind("explosion"):
+        lo = bisect.bisect_left(times, ex.time - timedelta(seconds=p.max_delay_s))
+        hi = bisect.bisect_right(times, ex.time)
+        cands = []
+        for shot in shots[lo:hi]:
+            dist = math.hypot(ex.x_m - shot.x_m, ex.y_m - shot.y_m)
+            if dist <= p.max_range_m:
+                cands.append(((ex.time - shot.time).total_seconds(), dist, shot.id))
+        if cands:
+            paired.setdefault(min(cands)[2], []).append(ex)
+    for shot in shots:
+        exs = paired.get(shot.id)
+        if not exs:
+            continue
+        ranked = []
+        for side, p_x in shot.p_side.items():
+            p_out = max(math.fsum(q for s, q in ex.p_side.items() if s != side) for ex in exs)
+            ranked.append((-(p_x * p_out), side, p_x))
+        if not ranked:
+            continue
+        neg_p, side, p_x = min(ranked)
+        if -neg_p < rule.min_p:
+            continue
+        n_across = sum(1 for ex in exs if best_side(ex.p_side)[0] not in (None, side))
+        yield _make(
+            rule,
+            side=side,
+            p=-neg_p,
+            time=shot.time,
+            lon=shot.lon,
+            lat=shot.lat,
+            description=(
+                f"shot in {side}'s area (p {p_x:.2f}); {n_across} of {len(exs)} explosion(s) "
+                f"paired with it (within {p.max_delay_s:g} s and {p.max_range_m:g} m) most "
+                "probably in another side's area"
+            ),
+            event_ids=[shot.id, *(ex.id for ex in exs)],
+        )
+
+
+def _z_of(p: float) -> float:
+    """The normal quantile of p (bisection on `_phi`; -inf for 0)."""
+    if p <= 0.0:
+        return -math.inf
+    lo, hi = -40.0, 40.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if _phi(mid) < p else (lo, mid)
+    return lo
+
+
+def _near_posts(
+    events: Sequence[Event], ctx: _Context, distance_m: float, min_p: float
+) -> list[list[Site]]:
+    """For each event, the posts that may be its nearest by p (none when no post can
+    reach min_p).
+
+    p = Phi(z), z = (distance_m - d) / sigma along the direction to the post: z is
+    computed for every event and post at once (+ - * / sqrt), and only the posts within
+    0.01 of the best z (of z >= 5.99 when the best exceeds 6, where Phi rounds to 1 and
+    ties are broken by distance) are left for the exact, per-post test.
+    """
+    out: list[list[Site]] = [[] for _ in events]
+    z_min = _z_of(min_p) - 0.01
+    by_period: dict[int, list[int]] = {}
+    for i, ev in enumerate(events):
+        by_period.setdefault(bisect.bisect_right(ctx.theater.change_times, ev.time), []).append(i)
+    for idx in by_period.values():
+        posts = ctx.theater.at(events[idx[0]].time).posts
+        if not posts:
+            continue
+        px, py = (np.array(v) for v in zip(*(ctx.site_xy(p) for p in posts), strict=True))
+        ex = np.array([events[i].x_m for i in idx])[:, None]
+        ey = np.array([events[i].y_m for i in idx])[:, None]
+        cov = np.array([events[i].cov_m2 for i in idx], dtype=np.float64)
+        cxx, cxy, cyx, cyy = (cov[:, a, b][:, None] for a, b in ((0, 0), (0, 1), (1, 0), (1, 1)))
+        smax = np.array([_sigma_max(events[i].cov_m2) for i in idx])[:, None]
+        dx, dy = px[None, :] - ex, py[None, :] - ey
+        d = np.sqrt(dx * dx + dy * dy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ux, uy = dx / d, dy / d
+            along = ux * ux * cxx + ux * uy * (cxy + cyx) + uy * uy * cyy
+            sigma = np.where(d > 0.0, np.sqrt(np.maximum(along, 0.0)), smax)
+            z = np.where(
+                sigma > 0.0, (distance_m - d) / sigma, np.where(d <= distance_m, np.inf, -np.inf)
+            )
+        best = z.max(axis=1)
+        cand = (z >= np.minimum(best, 6.0)[:, None] - 0.01) & (best >= z_min)[:, None]
+        for row, col in zip(*np.nonzero(cand), strict=True):
+            out[idx[int(row)]].append(posts[int(col)])
+    return out
+
+
+def _fire_near_post(rule: Rule, p: FireNearPostParams, ctx: _Context) -> Iterator[Violation]:
+    th = ctx.theater
+    events = ctx.of_kind(*p.kinds)
+    for ev, posts in zip(events, _near_posts(events, ctx, p.distance_m, rule.min_p), strict=True):
+        if not posts:
+            continue
+        best: tuple[float, float, str, Site] | None = None
+        for post in posts:
+            px, py = ctx.site_xy(post)
+            d = math.hypot(px - ev.x_m, py - ev.y_m)
+            sigma = (
+                _sigma_along(ev.cov_m2, (px - ev.x_m) / d, (py - ev.y_m) / d)
+                if d > 0.0
+                else _sigma_max(ev.cov_m2)
+            )
+            if sigma > 0.0:
+                prob = _phi((p.distance_m - d) / sigma)
+            else:
+                prob = 1.0 if d <= p.distance_m else 0.0
+            cand = (-prob, d, post.id, post)
+            if best is None or cand[:3] < best[:3]:
+                best = cand
+        if best is None or -best[0] < rule.min_p:
+            continue
+        prob, d, post = -best[0], best[1], best[3]
+        area_side, p_area = best_side(ev.p_side)
+        if ev.kind == "explosion":
+            side = _other_side(th, area_side)
+            who = (
+                f"the explosion lies in {area_side}'s area (p {p_area:.2f}); the firing side "
+                f"is inferred to be the other side, {side}"
+                if area_side is not None
+                else "the area of the explosion is unknown, so is the firing side"
+            )
+        else:
+            side = area_side
+            who = (
+                f"the {ev.kind} lies in {side}'s area (p {p_area:.2f})"
+                if side is not None
+                else f"the {ev.kind} lies in no side's area"
+            )
+        yield _make(
+            rule,
+            side=side,
+            p=prob,
+            time=ev.time,
+            lon=ev.lon,
+            lat=ev.lat,
+            description=(
+                f"{ev.kind} {d:.0f} m from post {post.id} ({post.org}); p {prob:.2f} that it "
+                f"was within {p.distance_m:g} m; {who}"
+            ),
+            event_ids=[ev.id],
+        )
