@@ -30,6 +30,7 @@ __all__ = [
     "Monotone",
     "StreamSpec",
     "build_track",
+    "camera_columns",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -197,6 +198,22 @@ class Aligner:
             vals, ok = s.at(t)
             self._out_s[name].append(vals)
             self.missing[name] += int((~ok).sum())
+
+
+def camera_columns(pos: FloatArray, att: FloatArray, gimbal: FloatArray) -> dict[str, FloatArray]:
+    """`build_track` columns from (N, 3) position (lat, lon, alt), attitude (yaw, pitch,
+    roll) and gimbal (yaw, pitch, roll, ...) arrays aligned to the same samples."""
+    return {
+        "lat_deg": pos[:, 0],
+        "lon_deg": pos[:, 1],
+        "alt_m": pos[:, 2],
+        "yaw_deg": att[:, 0],
+        "pitch_deg": att[:, 1],
+        "roll_deg": att[:, 2],
+        "gimbal_yaw_deg": gimbal[:, 0],
+        "gimbal_pitch_deg": gimbal[:, 1],
+        "gimbal_roll_deg": gimbal[:, 2],
+    }
 
 
 def build_track(

@@ -28,7 +28,13 @@ from ceasewatch.ingest.dataflash import DataFlashCounts, gps_utc_us
 from ceasewatch.ingest.dataflash import read_dataflash as _read
 from ceasewatch.ingest.mavlink import DEFAULT_CHUNK_BYTES
 from ceasewatch.ingest.track import GIMBAL_EARTH, GIMBAL_HORIZON, Track
-from ceasewatch.ingest.track_align import Aligner, Monotone, StreamSpec, build_track
+from ceasewatch.ingest.track_align import (
+    Aligner,
+    Monotone,
+    StreamSpec,
+    build_track,
+    camera_columns,
+)
 from ceasewatch.ingest.track_mavlink import ATTITUDE_GAP_US, GIMBAL_GAP_US
 
 __all__ = ["dataflash_track"]
@@ -161,17 +167,7 @@ def dataflash_track(
     i = np.clip(np.searchsorted(from_us, t_boot, side="right") - 1, 0, len(offset) - 1)
     att, gimbal = values["attitude"], values["gimbal"]
     frame = np.where(np.isfinite(gimbal[:, 3]), gimbal[:, 3], 0.0).astype(np.int8)
-    columns = {
-        "lat_deg": pos[:, 0],
-        "lon_deg": pos[:, 1],
-        "alt_m": pos[:, 2],
-        "yaw_deg": att[:, 0],
-        "pitch_deg": att[:, 1],
-        "roll_deg": att[:, 2],
-        "gimbal_yaw_deg": gimbal[:, 0],
-        "gimbal_pitch_deg": gimbal[:, 1],
-        "gimbal_roll_deg": gimbal[:, 2],
-    }
+    columns = camera_columns(pos, att, gimbal)
     return build_track(
         where,
         "dataflash",

@@ -33,7 +33,13 @@ from numpy.typing import NDArray
 from ceasewatch.errors import Problem
 from ceasewatch.ingest.mavlink import DEFAULT_CHUNK_BYTES, TlogCounts, read_tlog
 from ceasewatch.ingest.track import GIMBAL_EARTH, GIMBAL_HORIZON, Track
-from ceasewatch.ingest.track_align import Aligner, Monotone, StreamSpec, build_track
+from ceasewatch.ingest.track_align import (
+    Aligner,
+    Monotone,
+    StreamSpec,
+    build_track,
+    camera_columns,
+)
 
 __all__ = ["ATTITUDE_GAP_US", "GIMBAL_GAP_US", "STREAMS", "pick_gimbal", "tlog_track"]
 
@@ -231,19 +237,7 @@ def tlog_track(source: IO[bytes], where: str, *, chunk_bytes: int = DEFAULT_CHUN
     tally["stream_time_backwards"] = sum(aligner.dropped(s) for s in STREAMS)
     hfov, vfov = _fov(system.lens, t)
     att = values["attitude"]
-    columns = {
-        "lat_deg": pos[:, 0],
-        "lon_deg": pos[:, 1],
-        "alt_m": pos[:, 2],
-        "yaw_deg": att[:, 0],
-        "pitch_deg": att[:, 1],
-        "roll_deg": att[:, 2],
-        "gimbal_yaw_deg": gimbal[:, 0],
-        "gimbal_pitch_deg": gimbal[:, 1],
-        "gimbal_roll_deg": gimbal[:, 2],
-        "hfov_deg": hfov,
-        "vfov_deg": vfov,
-    }
+    columns = {**camera_columns(pos, att, gimbal), "hfov_deg": hfov, "vfov_deg": vfov}
     return build_track(
         where,
         "tlog",
