@@ -141,8 +141,8 @@ def run_nodes(
     start = scenario.truth.start
     for org, node_dir in run.nodes.items():
         with open_node(node_dir) as node:
-            result = analyse_node(node)
             theater, tracks = node.theater(), camera_tracks(node)
+            result = analyse_node(node, tracks)
         files = write_analysis(result, out / f"analysis-{org}")
         coverage = build_coverage_report(theater, tracks, start, now)
         files |= write_coverage_report(coverage, out / f"coverage-{org}")

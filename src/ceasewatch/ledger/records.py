@@ -9,13 +9,15 @@ coverage of the sorties the node holds deciding which allegations had no coverag
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 
 from ceasewatch.analysis import Analysis, analyse
 from ceasewatch.analysis.sortie import observed_hook
 from ceasewatch.errors import IntegrityError, InvalidInput
+from ceasewatch.geo.fleet import Camera
+from ceasewatch.ingest.track import Track
 from ceasewatch.ledger.entry import Entry, parse_entries
 from ceasewatch.ledger.node import Node
 from ceasewatch.ledger.telemetry import camera_tracks
@@ -70,9 +72,12 @@ def held_records(node: Node) -> dict[str, list[Record]]:
     return out
 
 
-def analyse_node(node: Node) -> Analysis:
+def analyse_node(node: Node, tracks: Sequence[tuple[str, Camera, Track]] | None = None) -> Analysis:
     """The analysis of every record the node holds (`held_records`), with the coverage of
     every sortie it holds as the allegations' `observed` hook.
+
+    Args:
+        tracks: the node's `camera_tracks`, if the caller has read them already.
 
     Raises:
         IntegrityError: a stored entry or telemetry file no longer reads (run `verify`).
@@ -85,5 +90,5 @@ def analyse_node(node: Node) -> Analysis:
         recs["detections"],  # type: ignore[arg-type]
         recs["craters"],  # type: ignore[arg-type]
         recs["allegations"],  # type: ignore[arg-type]
-        observed=observed_hook(theater, camera_tracks(node)),
+        observed=observed_hook(theater, camera_tracks(node) if tracks is None else tracks),
     )
