@@ -60,6 +60,7 @@ from ceasewatch.geo.fleet import Camera
 from ceasewatch.geo.geodesy import LocalFrame
 from ceasewatch.geo.theater import Theater, TheaterState
 from ceasewatch.ingest.track import GIMBAL_BODY, Track
+from ceasewatch.records.types import posix_us
 
 __all__ = [
     "CoverageSettings",
@@ -335,7 +336,7 @@ def coverage_of(
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
         raise InvalidInput(f"track ids given more than once: {', '.join(twice)}")
-    t0_us, t1_us = _us(start), _us(end)
+    t0_us, t1_us = posix_us(start), posix_us(end)
     corners, times, usable, which = [], [], [], []
     for k, tid in enumerate(sorted(ids)):
         _, camera, track = tracks[ids.index(tid)]
@@ -395,12 +396,6 @@ def _check_period(start: datetime, end: datetime) -> None:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _us(t: datetime) -> int:
-    """Microseconds since the POSIX epoch, exactly (no float)."""
-    d = t - datetime(1970, 1, 1, tzinfo=UTC)
-    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
 
 
 def observed_hook(

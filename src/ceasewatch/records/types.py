@@ -18,6 +18,7 @@ __all__ = [
     "UtcDatetime",
     "format_time",
     "parse_time",
+    "posix_us",
 ]
 
 _ORG_RE = re.compile(r"[a-z0-9-]+")
@@ -84,3 +85,9 @@ Bearing = Annotated[float, Field(ge=0.0, lt=360.0, allow_inf_nan=False)]
 PositiveM = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 OrgId = Annotated[str, Field(max_length=64), AfterValidator(_check_org)]
 RecordId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
+
+
+def posix_us(t: datetime) -> int:
+    """Microseconds since the POSIX epoch of an aware time, exactly (no float)."""
+    d = t - datetime(1970, 1, 1, tzinfo=UTC)
+    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds

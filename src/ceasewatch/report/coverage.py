@@ -34,6 +34,7 @@ from ceasewatch.geo.dem import Dem
 from ceasewatch.geo.fleet import Camera
 from ceasewatch.geo.theater import Theater
 from ceasewatch.ingest.track import Track
+from ceasewatch.records.types import posix_us
 from ceasewatch.report.coverage_map import CoverageMap, coverage_map
 
 __all__ = [
@@ -97,11 +98,6 @@ def camera_of(theater: Theater, drone: str, camera: str | None = None) -> Camera
     return theater.cameras[name]
 
 
-def _us(t: datetime) -> int:
-    d = t - _EPOCH
-    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
-
-
 def _utc(t_us: int) -> str:
     t = datetime.fromtimestamp(t_us // 1_000_000, UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -146,7 +142,7 @@ def build_coverage_report(
         if not window_h > 0.0:
             raise InvalidInput(f"--window-h must be positive, not {window_h}")
         settings = replace(settings, window_h=float(window_h))
-    t0, t1 = _us(start), _us(end)
+    t0, t1 = posix_us(start), posix_us(end)
     used = []
     spans: list[Problem] = []
     for tid, cam, tr in sorted(tracks, key=lambda t: t[0]):
@@ -186,7 +182,7 @@ def build_coverage_report(
         "segment_m": settings.segment_m,
         "ground_elev_m": settings.ground_elev_m,
         "merge_s": settings.merge_s,
-        "geometry_changes": [_utc(_us(t)) for t in changes],
+        "geometry_changes": [_utc(posix_us(t)) for t in changes],
     }
     if isinstance(ground, Dem):  # left out on flat ground: older summaries stay as they were
         inputs["dem"] = {"file": ground.path.name, "sha256": ground.sha256}

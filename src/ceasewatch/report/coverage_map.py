@@ -41,6 +41,7 @@ from ceasewatch.errors import InvalidInput
 from ceasewatch.geo.geodesy import FloatArray
 from ceasewatch.geo.theater import Theater, TheaterState
 from ceasewatch.ingest.track import Track
+from ceasewatch.records.types import posix_us
 
 __all__ = [
     "CLASS_COLOURS",
@@ -153,11 +154,6 @@ def _thin(track: Track, t0_us: int, t1_us: int) -> FloatArray:
     return np.column_stack([track.lon_deg[keep], track.lat_deg[keep]])
 
 
-def _us(t: datetime) -> int:
-    d = t - _EPOCH
-    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
-
-
 def _label(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
@@ -244,7 +240,7 @@ def coverage_map(
         handles.append(Line2D([], [], color="#777777", lw=LINE_WIDTH_PT, label="contact line"))
         if (~is_line).any():
             handles.append(Line2D([], [], color="#777777", lw=ZONE_WIDTH_PT, label="zone boundary"))
-        t0_us, t1_us = _us(start), _us(end)
+        t0_us, t1_us = posix_us(start), posix_us(end)
         drawn = [p for p in (_thin(tr, t0_us, t1_us) for tr in tracks) if len(p) >= 2]
         if drawn:
             ax.add_collection(LineCollection(drawn, colors="#1f3f8f", linewidths=0.7, zorder=5))

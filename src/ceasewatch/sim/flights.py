@@ -35,6 +35,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ceasewatch.geo.fleet import Drone
 from ceasewatch.geo.theater import Theater, TheaterState
+from ceasewatch.records.types import posix_us
 
 __all__ = ["GIMBAL_HORIZON", "STEP_S", "Flight", "Sortie", "draw_sorties", "fly"]
 
@@ -433,7 +434,7 @@ def fly(sortie: Sortie, theater: Theater, rate_hz: float = 1.0) -> Flight:
     n = len(t)
     return Flight(
         sortie=sortie,
-        t_us=_us(sortie.takeoff) + dt_us,
+        t_us=posix_us(sortie.takeoff) + dt_us,
         lat_deg=lat,
         lon_deg=lon,
         alt_m=sortie.ground_elev_m + agl,
@@ -451,7 +452,3 @@ def fly(sortie: Sortie, theater: Theater, rate_hz: float = 1.0) -> Flight:
         x_m=x,
         y_m=y,
     )
-
-
-def _us(t: datetime) -> int:
-    return (t - _EPOCH) // timedelta(microseconds=1)
