@@ -24,6 +24,7 @@ from ceasewatch.analysis._batchfit import (
     GROSS_ERROR_PRIOR,
     GROSS_ERROR_RMS_DEG,
     RANGE_REL_SIGMA,
+    BoolArray,
     Fits,
     FloatArray,
     IntArray,
@@ -35,6 +36,7 @@ from ceasewatch.analysis._batchfit import (
     robust_sigma,
 )
 from ceasewatch.analysis._batchfit import bearing_z as bearing_z_many
+from ceasewatch.analysis._consensus import consensus
 from ceasewatch.analysis.observations import Obs
 
 __all__ = [
@@ -186,6 +188,73 @@ def robust_fit(obs: Sequence[Obs]) -> tuple[Fix, list[int], list[int]]:
     return robust_fit_groups(obs, [list(range(len(obs)))])[0]
 
 
+def _take(f: Fits, idx: IntArray) -> Fits:
+    return Fits(f.x[idx], f.y[idx], f.cee[idx], f.cen[idx], f.cnn[idx], f.chi2[idx], f.dof[idx])
+
+
+def _put(f: Fits, at: IntArray, g: Fits) -> Fits:
+    """f with rows `at` replaced by g's."""
+    out = Fits(
+        f.x.copy(),
+        f.y.copy(),
+        f.cee.copy(),
+        f.cen.copy(),
+        f.cnn.copy(),
+        f.chi2.copy(),
+        f.dof.copy(),
+    )
+    for a, b in ((out.x, g.x), (out.y, g.y), (out.cee, g.cee), (out.cen, g.cen), (out.cnn, g.cnn)):
+        a[at] = b
+    out.chi2[at], out.dof[at] = g.chi2, g.dof
+    return out
+
+
+def _failing(t: ObsTable, groups: Sequence[Sequence[int]], f: Fits) -> BoolArray:
+    """Which fits fail their chi-square test or miss a bearing by more than `OUTLIER_Z`."""
+    flat, ptr = ragged(groups)
+    seg = np.repeat(np.arange(len(groups)), np.diff(ptr))
+    worst = np.maximum.reduceat(bearing_z_many(t, flat, f.x[seg], f.y[seg]), ptr[:-1])
+    bad: BoolArray = (f.chi2 > chi2_quantiles(FIT_Z, f.dof)) | (worst > OUTLIER_Z)
+    return bad
+
+
+def _start_from_consensus(
+    t: ObsTable,
+    groups: Sequence[Sequence[int]],
+    cur: Fits,
+    inl: list[list[int]],
+    outl: list[list[int]],
+) -> Fits:
+    """Groups of four or more whose full fit fails start from their consensus subset
+    (`_consensus`): two gross bearings can mask each other from leave-one-out. Updates
+    `inl` and `outl` in place and returns the fits (the subsets' where they changed)."""
+    big = [m for m, members in enumerate(groups) if len(members) >= 4]
+    if not big:
+        return cur
+    sub = _take(cur, np.array(big))
+    bad = [
+        m
+        for m, b in zip(big, _failing(t, [groups[m] for m in big], sub).tolist(), strict=True)
+        if b
+    ]
+    if not bad:
+        return cur
+    b_arr = np.array(bad)
+    keep = consensus(t, [groups[m] for m in bad], cur.x[b_arr], cur.y[b_arr], z_max=OUTLIER_Z)
+    changed = [(m, k) for m, k in zip(bad, keep, strict=True) if 3 <= len(k) < len(groups[m])]
+    if not changed:
+        return cur
+    refit = fit_groups(
+        t,
+        [[groups[m][i] for i in k] for m, k in changed],
+        (cur.x[[m for m, _ in changed]], cur.y[[m for m, _ in changed]]),
+    )
+    for m, k in changed:
+        inl[m] = list(k)
+        outl[m] = [i for i in range(len(groups[m])) if i not in k]
+    return _put(cur, np.array([m for m, _ in changed]), refit)
+
+
 def robust_fit_groups(
     obs: Sequence[Obs],
     groups: Sequence[Sequence[int]],
@@ -201,12 +270,13 @@ def robust_fit_groups(
         if len(members) == 1:
             out[g] = (single_fix(obs[members[0]]), [0], [])
     cur = fit_groups(t, [groups[g] for g in multi])
+    inl = [list(range(len(groups[g]))) for g in multi]
+    outl: list[list[int]] = [[] for _ in multi]
+    cur = _start_from_consensus(t, [groups[g] for g in multi], cur, inl, outl)
     fx, fy = cur.x.copy(), cur.y.copy()
     cov = np.stack([cur.cee, cur.cen, cur.cnn], axis=1)
     chi2, dof = cur.chi2.copy(), cur.dof.copy()
-    inl = [list(range(len(groups[g]))) for g in multi]
-    outl: list[list[int]] = [[] for _ in multi]
-    testing = [m for m, g in enumerate(multi) if len(groups[g]) >= 3]
+    testing = [m for m in range(len(multi)) if len(inl[m]) >= 3]
     while testing:
         subsets: list[list[int]] = []
         left: list[int] = []  # the position left out of each subset
