@@ -55,7 +55,8 @@ class Static:
 
     t: FloatArray
     who: IntArray  # observer code
-    what: IntArray  # kind code
+    what: IntArray  # code of the kind's class (kinds observers confuse share one)
+    kind: IntArray  # code of the kind itself
     lo: FloatArray  # distance band, widened by the slack
     hi: FloatArray
     has_band: BoolArray
@@ -69,7 +70,10 @@ class Static:
         return cls(
             t=np.array([o.t_s for o in obs]),
             who=np.array([codes.setdefault(o.observer, len(codes)) for o in obs]),
-            what=np.array([codes.setdefault("kind:" + o.kind, len(codes)) for o in obs]),
+            what=np.array(
+                [codes.setdefault("class:" + _CLASSES.get(o.kind, o.kind), len(codes)) for o in obs]
+            ),
+            kind=np.array([codes.setdefault("kind:" + o.kind, len(codes)) for o in obs]),
             lo=np.array([(o.rmin_m or 0.0) * _RANGE_SLACK[0] for o in obs]),
             hi=np.array(
                 [
@@ -227,5 +231,7 @@ def candidate_pairs(ctx: Ctx, chunk: int = 4096) -> list[tuple[float, int, int]]
     z2 = np.concatenate([f[0] for f in found])
     i = np.concatenate([f[1] for f in found])
     j = np.concatenate([f[2] for f in found])
-    order = np.lexsort((j, i, z2))
+    # Pairs of one kind first; pairs of confusable kinds (a shot reported as an
+    # explosion) after them all, so they only join what the others left apart.
+    order = np.lexsort((j, i, z2, st.kind[i] != st.kind[j]))
     return list(zip(z2[order].tolist(), i[order].tolist(), j[order].tolist(), strict=True))

@@ -246,7 +246,7 @@ def _attach_leftovers(ctx: Ctx, fitted: list[tuple[list[int], XY | None]]) -> li
     # (emission time, group index, x, y), sorted by time for a windowed search
     fixes = sorted(zip(t0s.tolist(), range(len(groups)), x.tolist(), y.tolist(), strict=True))
     starts = [t for t, *_ in fixes]
-    kind_of = [ctx.obs[m[0]].kind for m in groups]
+    kinds_of = [{ctx.obs[k].kind for k in m} for m in groups]
     sigma_of = [ctx.time_sigma(m[0]) for m in groups]
     observers = [{ctx.obs[k].observer for k in m} for m in groups]
     extra: dict[int, list[int]] = {}
@@ -257,23 +257,26 @@ def _attach_leftovers(ctx: Ctx, fitted: list[tuple[list[int], XY | None]]) -> li
         sigma = ctx.time_sigma(s)
         tol = TIME_Z * math.hypot(sigma, CLOCK_SIGMA_S)
         lo = t_own - (o.max_range_m / SPEED_OF_SOUND_M_S if o.heard else 0.0) - tol
-        best: tuple[float, int] | None = None
+        # The best group: one its bearing points at before one it does not (a gross
+        # error, or another occurrence at the same time), then the closest in time.
+        best: tuple[bool, float, int] | None = None
         for q in range(bisect.bisect_left(starts, lo), len(fixes)):
             t0, g, gx, gy = fixes[q]
             if t0 > t_own + tol:
                 break
-            kind = kind_of[g]
-            if not compatible(o.kind, kind) or o.observer in observers[g]:
+            kinds = kinds_of[g]
+            if not any(compatible(o.kind, k) for k in kinds) or o.observer in observers[g]:
                 continue
             d = math.hypot(gx - o.x_m, gy - o.y_m)
             dt = abs(ctx.emission(s, d) - t0) / math.hypot(sigma, sigma_of[g])
-            if o.kind != kind and bearing_z(o, gx, gy) > OUTLIER_Z:
+            off = bearing_z(o, gx, gy) > OUTLIER_Z
+            if off and o.kind not in kinds:
                 continue  # another kind and another direction: too little in common
-            if dt <= TIME_Z and ctx.in_band(s, d) and (best is None or (dt, g) < best):
-                best = (dt, g)
+            if dt <= TIME_Z and ctx.in_band(s, d) and (best is None or (off, dt, g) < best):
+                best = (off, dt, g)
         if best is not None:
-            extra.setdefault(best[1], []).append(s)
-            observers[best[1]].add(o.observer)
+            extra.setdefault(best[2], []).append(s)
+            observers[best[2]].add(o.observer)
             used.add(s)
     out = [sorted([*members, *extra.get(g, [])]) for g, members in enumerate(groups)]
     out += [[s] for s in range(len(ctx.obs)) if s not in used]
