@@ -320,9 +320,13 @@ def robust_fit_groups(
         det = f11 * f22 - f12 * f12
         ok = det > 0.0
         safe = np.where(ok, det, 1.0)
-        cov[p, 0] = np.where(ok, f22 / safe, np.inf)
-        cov[p, 1] = np.where(ok, -f12 / safe, 0.0)
-        cov[p, 2] = np.where(ok, f11 / safe, np.inf)
+        # The bands are all that can tell a gross pair: what they disagree by beyond
+        # their own spread widens the ellipse (chi-square per degree of freedom).
+        d = dof[p]
+        scale = np.where(d > 0, np.maximum(chi2[p] / np.maximum(d, 1), 1.0), 1.0)
+        cov[p, 0] = np.where(ok, scale * f22 / safe, np.inf)
+        cov[p, 1] = np.where(ok, scale * -f12 / safe, 0.0)
+        cov[p, 2] = np.where(ok, scale * f11 / safe, np.inf)
     for m, g in enumerate(multi):
         cee, cen, cnn = cov[m].tolist()
         fix = Fix(float(fx[m]), float(fy[m]), cee, cen, cnn, float(chi2[m]), int(dof[m]))
