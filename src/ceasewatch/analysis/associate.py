@@ -163,7 +163,7 @@ def _group(ctx: Ctx) -> list[tuple[list[int], XY | None]]:
         for k in merged:
             group_of[k] = gid
 
-    who = ctx.static.who.tolist()
+    who, kind = ctx.static.who.tolist(), ctx.static.kind.tolist()
     queues = _components(len(ctx.obs), candidate_pairs(ctx))
     pos = [0] * len(queues)
     pending = list(range(len(queues)))
@@ -176,6 +176,12 @@ def _group(ctx: Ctx) -> list[tuple[list[int], XY | None]]:
                 i, j = queue[p]
                 gi, gj = group_of.get(i), group_of.get(j)
                 if gi is not None and gi == gj:
+                    p += 1
+                    continue
+                if kind[i] != kind[j] and gi is not None and gj is not None:
+                    # Confusable kinds (a shot reported as an explosion) bring one
+                    # sighting to another, never join two groups: a round's report and
+                    # its impact come close in time, and each may have its group.
                     p += 1
                     continue
                 a = groups[gi] if gi is not None else [i]
