@@ -33,6 +33,7 @@ __all__ = [
     "bearing_z",
     "fisher",
     "fit_many",
+    "gross_var",
     "ragged",
     "range_prior",
 ]
@@ -62,9 +63,15 @@ def range_prior(o: Obs) -> tuple[float, float]:
 _GROSS_VAR = GROSS_ERROR_PRIOR * math.radians(GROSS_ERROR_RMS_DEG) ** 2
 
 
-def robust_sigma(o: Obs) -> float:
-    """The sighting's sigma widened by the gross-error model (radians)."""
-    return math.sqrt(o.sigma * o.sigma + _GROSS_VAR)
+def gross_var(share: float) -> float:
+    """Variance (rad²) a share of gross bearing errors adds to every bearing."""
+    return share * math.radians(GROSS_ERROR_RMS_DEG) ** 2
+
+
+def robust_sigma(o: Obs, share: float = GROSS_ERROR_PRIOR) -> float:
+    """The sighting's sigma widened by the gross-error model (radians), for a share
+    `share` of gross errors."""
+    return math.sqrt(o.sigma * o.sigma + gross_var(share))
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,11 +185,19 @@ def fisher(
     y: FloatArray,
     *,
     robust: bool = False,
+    share: float | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(f11, f12, f22): the Fisher information of each group at (x, y); `robust` uses the
-    gross-error sigmas."""
+    gross-error sigmas (for a share `share` of gross errors; default the prior's)."""
     r = _Rows(t, flat, ptr, np.arange(len(ptr) - 1))
-    f11, f12, f22, *_ = _normal(r, x, y, t.w_robust[r.ob] if robust else r.w)
+    if not robust:
+        w = r.w
+    elif share is None:
+        w = t.w_robust[r.ob]
+    else:
+        sig = t.sigma[r.ob]
+        w = 1.0 / (sig * sig + gross_var(share))
+    f11, f12, f22, *_ = _normal(r, x, y, w)
     return f11, f12, f22
 
 

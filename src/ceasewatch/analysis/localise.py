@@ -60,6 +60,10 @@ __all__ = [
 OUTLIER_DROP = 10.83
 #: Normalised bearing residual beyond which a sighting is an outlier.
 OUTLIER_Z = 3.5
+#: Groups of this size or more tell how common gross errors are (`gross_share`).
+GROSS_MIN_GROUP = 4
+#: Weight, in members, of `GROSS_ERROR_PRIOR` in that estimate.
+GROSS_PRIOR_WEIGHT = 50.0
 #: Normal quantile of a fit's chi-square test (99.9%).
 FIT_Z = 3.09
 _TWO_PI = 2.0 * math.pi
@@ -149,7 +153,7 @@ def fit(obs: Sequence[Obs], start: tuple[float, float] | None = None, max_iter: 
     return _fix(fit_many(ObsTable.of(obs), flat, ptr, st, max_iter), 0)
 
 
-def single_fix(o: Obs) -> Fix:
+def single_fix(o: Obs, share: float = GROSS_ERROR_PRIOR) -> Fix:
     """One sighting: along its bearing, at its band's middle (or half its kind's reach).
 
     Nothing corroborates a lone bearing, so nothing can reveal a gross error in it: its
@@ -158,7 +162,7 @@ def single_fix(o: Obs) -> Fix:
     """
     r, sr = range_prior(o)
     s, c = math.sin(o.theta), math.cos(o.theta)
-    st = robust_sigma(o) * r  # across the bearing
+    st = robust_sigma(o, share) * r  # across the bearing
     # Covariance = R diag(sr², st²) Rᵀ with the along axis (s, c) and across axis (c, -s)
     cee = sr * sr * s * s + st * st * c * c
     cnn = sr * sr * c * c + st * st * s * s
@@ -255,6 +259,16 @@ def _start_from_consensus(
     return _put(cur, np.array([m for m, _ in changed]), refit)
 
 
+def gross_share(groups: Sequence[Sequence[int]], outliers: Sequence[Sequence[int]]) -> float:
+    """The share of gross bearing errors in this input: outliers over members of the groups
+    of `GROSS_MIN_GROUP` or more (where leave-one-out can find them), shrunk toward
+    `GROSS_ERROR_PRIOR` with the weight of `GROSS_PRIOR_WEIGHT` members."""
+    big = [k for k, members in enumerate(groups) if len(members) >= GROSS_MIN_GROUP]
+    n = sum(len(groups[k]) for k in big)
+    bad = sum(len(outliers[k]) for k in big)
+    return (bad + GROSS_PRIOR_WEIGHT * GROSS_ERROR_PRIOR) / (n + GROSS_PRIOR_WEIGHT)
+
+
 def robust_fit_groups(
     obs: Sequence[Obs],
     groups: Sequence[Sequence[int]],
@@ -266,9 +280,6 @@ def robust_fit_groups(
     t = table if table is not None else ObsTable.of(obs)
     out: list[tuple[Fix, list[int], list[int]] | None] = [None] * len(groups)
     multi = [g for g, members in enumerate(groups) if len(members) >= 2]
-    for g, members in enumerate(groups):
-        if len(members) == 1:
-            out[g] = (single_fix(obs[members[0]]), [0], [])
     cur = fit_groups(t, [groups[g] for g in multi])
     inl = [list(range(len(groups[g]))) for g in multi]
     outl: list[list[int]] = [[] for _ in multi]
@@ -312,11 +323,15 @@ def robust_fit_groups(
         testing = still
     # Two bearings always meet: nothing can reveal a gross error in either, so the
     # reported covariance uses the robust sigma (as for a lone bearing).
+    share = gross_share([groups[g] for g in multi], outl)
+    for g, members in enumerate(groups):
+        if len(members) == 1:
+            out[g] = (single_fix(obs[members[0]], share), [0], [])
     pairs = [m for m in range(len(multi)) if len(inl[m]) == 2]
     if pairs:
         p = np.array(pairs)
         flat, ptr = ragged([[groups[multi[m]][i] for i in inl[m]] for m in pairs])
-        f11, f12, f22 = fisher(t, flat, ptr, fx[p], fy[p], robust=True)
+        f11, f12, f22 = fisher(t, flat, ptr, fx[p], fy[p], robust=True, share=share)
         det = f11 * f22 - f12 * f12
         ok = det > 0.0
         safe = np.where(ok, det, 1.0)
