@@ -38,20 +38,27 @@ def max_range_m(caliber_mm: float | None) -> float:
 
 
 def crater_obs(craters: Sequence[Crater], theater: Theater) -> list[Obs]:
-    """Craters as bearing observations from the impact toward the origin, sorted by (time, id)."""
+    """Craters as bearing observations from the impact toward the origin, sorted by (time, id).
+
+    Their `theta` is the direction in the local plane (grid), not degrees true."""
     ordered = sorted(craters, key=lambda c: (c.time, c.id))
     if not ordered:
         return []
-    x, y = theater.frame.to_local(
-        np.array([c.lon for c in ordered]), np.array([c.lat for c in ordered])
-    )
+    lon = np.array([c.lon for c in ordered])
+    lat = np.array([c.lat for c in ordered])
+    x, y = theater.frame.to_local(lon, lat)
+    # A direction is degrees true; the fix works in the local plane, whose grid north
+    # lies grid_north_deg east of true north (the grid convergence: about a degree in a
+    # UTM zone's outer parts).
+    convergence = theater.frame.grid_north_deg(lon, lat).tolist()
     out = []
     for i, c in enumerate(ordered):
         reach = max_range_m(c.caliber_mm)
         out.append(
             Obs(
                 id=c.id, t_s=(c.time - EPOCH).total_seconds(), observer=c.id, org=c.org,
-                x_m=float(x[i]), y_m=float(y[i]), theta=math.radians(c.direction_deg),
+                x_m=float(x[i]), y_m=float(y[i]),
+                theta=math.radians(c.direction_deg - convergence[i]),
                 sigma=math.radians(c.direction_sigma_deg or DEFAULT_DIRECTION_SIGMA_DEG),
                 rmin_m=0.1 * reach, rmax_m=reach, kind="firing_position", n_reported=1, heard=False,
             )
