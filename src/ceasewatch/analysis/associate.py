@@ -9,18 +9,22 @@ observers, and their bearings cross where their distance bands allow. The method
    when its rays cross in front of both observers, inside both distance bands (with
    slack), and the emission times implied by that crossing agree within the clock
    tolerance.
-2. Grouping: pairs (of one kind) are taken best first; a pair joins or merges groups
-   only if the result still has one sighting per observer and fits as one occurrence
-   (chi-square test of the bearings and bands, one gross bearing error allowed in four
-   or more, and agreeing emission times).
+2. Grouping: pairs are taken best first, pairs of one kind before pairs of confusable
+   kinds (a shot reported as an explosion); a pair joins or merges groups only if the
+   result still has one sighting per observer and fits as one occurrence (chi-square
+   test of the bearings and bands, one gross bearing error allowed in four or more, and
+   agreeing emission times). A pair of confusable kinds never joins two groups: a
+   round's report and its impact come seconds apart, and each may have its group.
 3. Clocks: each observer's clock offset is estimated from the groups of three or more
    (median of its emission-time residuals) and the grouping is redone with the offsets
    removed and a tighter tolerance: dense fire (rounds 30 s apart from one gun) then
    separates.
 4. Leftovers: a sighting that paired with nothing joins the group whose occurrence it
-   would have heard or seen at its report time, if any (its bearing may be a gross error:
-   the fix then lists it as an outlier; a sighting of a confusable kind, a shot reported
-   as an explosion, must also point at it). What remains is a single-sighting occurrence.
+   would have heard or seen at its report time, if any: one its bearing points at before
+   one it does not, then the closest in time (its bearing may be a gross error: the fix
+   then lists it as an outlier; a sighting of a kind the group does not hold, a shot
+   reported as an explosion, must point at it). What remains is a single-sighting
+   occurrence.
 
 Everything is ordered by (time, id) and ties are broken by index: the result does not
 depend on the order of the input.

@@ -51,6 +51,7 @@ __all__ = [
     "crlb_groups",
     "fit",
     "fit_groups",
+    "gross_share",
     "robust_fit",
     "robust_fit_groups",
     "single_fix",
@@ -158,7 +159,8 @@ def single_fix(o: Obs, share: float = GROSS_ERROR_PRIOR) -> Fix:
 
     Nothing corroborates a lone bearing, so nothing can reveal a gross error in it: its
     sigma across the bearing is widened to the variance of the robust error model (a
-    share `GROSS_ERROR_PRIOR` of bearings off by about `GROSS_ERROR_RMS_DEG`).
+    share `share` of bearings, by default `GROSS_ERROR_PRIOR`, off by about
+    `GROSS_ERROR_RMS_DEG`).
     """
     r, sr = range_prior(o)
     s, c = math.sin(o.theta), math.cos(o.theta)
@@ -183,11 +185,18 @@ def robust_fit(obs: Sequence[Obs]) -> tuple[Fix, list[int], list[int]]:
     """Fix the group, leaving out bearings that cannot agree with the others.
 
     Returns:
-        (fix, indices of the inliers, indices of the outliers). With three or more
-        sightings, each is left out in turn; the one whose removal lowers the chi-square
-        most is dropped when that drop is significant (`OUTLIER_DROP`, a likelihood-ratio
-        test at 99.9%), or when the fit fails its chi-square test (99.9%) or misses a
-        bearing by more than `OUTLIER_Z` sigma; this repeats while three or more remain.
+        (fix, indices of the inliers, indices of the outliers). A group of four or more
+        whose full fit fails starts from its consensus subset (`_consensus`: the members
+        that agree with the best crossing of two bearings), so that two gross bearings
+        cannot mask each other. Then, with three or more sightings, each is left out in
+        turn; the one whose removal lowers the chi-square most is dropped when that drop
+        is significant (`OUTLIER_DROP`, a likelihood-ratio test at 99.9%), or when the
+        fit fails its chi-square test (99.9%) or misses a bearing by more than
+        `OUTLIER_Z` sigma; this repeats while three or more remain. A lone sighting and
+        a pair carry the gross-error model in their covariance (see `single_fix`); in a
+        batch (`robust_fit_groups`) its share of gross errors is estimated from the
+        batch (`gross_share`), and a pair's ellipse also widens by its bands' chi-square
+        per degree of freedom when that exceeds one.
     """
     return robust_fit_groups(obs, [list(range(len(obs)))])[0]
 
