@@ -36,7 +36,7 @@ import bisect
 import itertools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,26 +115,32 @@ def _consistent_many(ctx: Ctx, asks: Sequence[_Ask]) -> list[XY | None]:
     return out
 
 
-def _components(n: int, pairs: Sequence[tuple[float, int, int]]) -> list[list[tuple[int, int]]]:
-    """The pairs split by connected component of the pair graph, best first in each."""
+def _components(
+    n: int, pairs: Sequence[tuple[float, int, int]], node: IntArray | None = None
+) -> list[list[tuple[int, int]]]:
+    """The pairs split by connected component of the pair graph, best first in each.
+
+    `node` maps each sighting to its node of the graph (default: itself); the group a
+    sighting already belongs to, say, so that pairs touching one group stay together."""
     if not pairs:
         return []
     i = np.array([p[1] for p in pairs], dtype=np.intp)
     j = np.array([p[2] for p in pairs], dtype=np.intp)
+    ni, nj = (i, j) if node is None else (node[i], node[j])
     # Each node takes the smallest label among its neighbours, then its label's label
     # (pointer jumping), until nothing changes: every component ends up labelled by its
     # smallest node.
     label = np.arange(n)
     while True:
-        low = np.minimum(label[i], label[j])
+        low = np.minimum(label[ni], label[nj])
         new = label.copy()
-        np.minimum.at(new, i, low)
-        np.minimum.at(new, j, low)
+        np.minimum.at(new, ni, low)
+        np.minimum.at(new, nj, low)
         new = new[new]
         if np.array_equal(new, label):
             break
         label = new
-    comp = label[i]
+    comp = label[ni]
     order = np.argsort(comp, kind="stable")  # within a component, the pairs' own order
     cut = np.flatnonzero(np.diff(comp[order])) + 1
     pi, pj = i[order].tolist(), j[order].tolist()
@@ -150,6 +156,9 @@ def _group(ctx: Ctx) -> list[tuple[list[int], XY | None]]:
     already). The pair graph's components never touch one another's groups, so they run
     side by side: each round takes every component's next pair that needs a fit and fits
     them in one batch. The outcome is that of taking all pairs one by one, best first.
+    Pairs of one kind all come before pairs of confusable kinds, so they run first, on
+    their own graph; then the others, on the graph of the groups they touch (they only
+    bring single sightings, which keeps those components small).
     """
     group_of: dict[int, int] = {}
     groups: dict[int, list[int]] = {}
@@ -167,8 +176,30 @@ def _group(ctx: Ctx) -> list[tuple[list[int], XY | None]]:
         for k in merged:
             group_of[k] = gid
 
+    kind = ctx.static.kind.tolist()
+    pairs = candidate_pairs(ctx)
+    same = [p for p in pairs if kind[p[1]] == kind[p[2]]]
+    _run(ctx, _components(len(ctx.obs), same), (group_of, groups, fix_of), join)
+    node = np.arange(len(ctx.obs))
+    for k, g in group_of.items():
+        node[k] = g
+    cross = [p for p in pairs if kind[p[1]] != kind[p[2]]]
+    _run(ctx, _components(len(ctx.obs), cross, node), (group_of, groups, fix_of), join)
+    return [(groups[g], fix_of.get(g)) for g in sorted(groups)]
+
+
+_State = tuple[dict[int, int], dict[int, list[int]], dict[int, XY]]
+
+
+def _run(
+    ctx: Ctx,
+    queues: list[list[tuple[int, int]]],
+    state: _State,
+    join: Callable[[int | None, int | None, list[int], XY | None], None],
+) -> None:
+    """Take the pairs of each component in order (see `_group`), updating the groups."""
+    group_of, groups, fix_of = state
     who, kind = ctx.static.who.tolist(), ctx.static.kind.tolist()
-    queues = _components(len(ctx.obs), candidate_pairs(ctx))
     pos = [0] * len(queues)
     pending = list(range(len(queues)))
     while pending:
@@ -207,7 +238,6 @@ def _group(ctx: Ctx) -> list[tuple[list[int], XY | None]]:
                 join(gi, gj, merged, xy)
             pos[c] += 1
         pending = [c for c, *_ in waiting]
-    return [(groups[g], fix_of.get(g)) for g in sorted(groups)]
 
 
 def _medians(values: FloatArray, ptr: IntArray) -> FloatArray:
