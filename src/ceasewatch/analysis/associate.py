@@ -183,7 +183,12 @@ def _group(ctx: Ctx) -> list[tuple[list[int], XY | None]]:
     node = np.arange(len(ctx.obs))
     for k, g in group_of.items():
         node[k] = g
-    cross = [p for p in pairs if kind[p[1]] != kind[p[2]]]
+    # Both already in groups: it could only join two groups (or two of one), never done.
+    cross = [
+        p
+        for p in pairs
+        if kind[p[1]] != kind[p[2]] and (p[1] not in group_of or p[2] not in group_of)
+    ]
     _run(ctx, _components(len(ctx.obs), cross, node), (group_of, groups, fix_of), join)
     return [(groups[g], fix_of.get(g)) for g in sorted(groups)]
 
