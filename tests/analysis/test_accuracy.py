@@ -109,8 +109,6 @@ def test_confusable_kinds_do_not_join_two_groups() -> None:
         ob("e", 10000.0, 10000.0, impact, kind="explosion", t_s=2.0),
         ob("f", 10000.0, 0.0, impact, kind="explosion", t_s=2.0),
     ]
-    obs = [o._replace(observer=f"post-{o.observer}") for o in obs]
-    obs = [o._replace(observer=o.observer + "-" + o.kind) for o in obs]
     assert associate(obs).groups == [[0, 1, 2], [3, 4, 5]]
 
 
