@@ -43,16 +43,16 @@ import hmac
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
 from ceasewatch.errors import IntegrityError, InvalidInput, NotFound, Problem
+from ceasewatch.ledger._bulk import key_counts, leaf_hashes_packed
 from ceasewatch.ledger.checkpoint import CosignatureVerifier, open_checkpoint
 from ceasewatch.ledger.entry import Entry, Excerpt, parse_entries, verify_excerpt
-from ceasewatch.ledger.merkle import MerkleTree, bracket_divergence, leaf_hashes
+from ceasewatch.ledger.merkle import HASH_SIZE, MerkleTree, bracket_divergence
 from ceasewatch.ledger.node import Node, stored_tree
 from ceasewatch.ledger.note import Ed25519Verifier
 from ceasewatch.ledger.peers import log_verifier
@@ -145,6 +145,7 @@ def _trusted_cosigners(
     return out
 
 
+_KEY = b'"sha256":'
 _SHA256 = re.compile(rb'"sha256":"([0-9a-f]{64})"')
 """A hex SHA-256 as the value of a ``"sha256"`` key (where an entry names its raw file)."""
 
@@ -217,7 +218,7 @@ class _Check:
             verifier = None
         if verifier is not None and verifier.name != origin:
             self.report.add(where, f"its key is named {verifier.name!r}, not after the log")
-        seen = self._bulk(origin, org)
+        seen = self._first_pass(origin, org)
         signed = self._checkpoints(where, origin, verifier, seen.tree)
         first = 0 if self.deep else signed.proven
         self._parse(seen, sorted(seen.parse | set(range(first, seen.tree.size))))
@@ -256,56 +257,70 @@ class _Check:
                 return True
         return False
 
-    def _bulk(self, origin: str, org: str) -> _Seen:
-        """First pass: hash every entry and build the tree, page by page, parsing nothing."""
+    def _first_pass(self, origin: str, org: str) -> _Seen:
+        """First pass: hash every entry and build the tree, page by page, parsing nothing.
+
+        A page of ``n`` indexes that holds ``n`` rows holds each index once (the primary key
+        keeps them unique), in order: its rows are read without their indexes and hashed,
+        compared and added to the tree in bulk. Any other page (a gap, a negative index) is
+        read again with the indexes and taken entry by entry.
+        """
         e = s.entries.c
-        count, low, high = self.conn.execute(
-            select(func.count(), func.min(e.idx), func.max(e.idx)).where(e.origin == origin)
+        # two seeks of the primary key (a count would read every row)
+        low, high = self.conn.execute(
+            select(
+                select(func.min(e.idx)).where(e.origin == origin).scalar_subquery(),
+                select(func.max(e.idx)).where(e.origin == origin).scalar_subquery(),
+            )
         ).one()
         size = 0 if high is None else int(high) + 1
-        # the primary key keeps indexes unique: without a gap, each is implied by the order
-        dense = int(count) == size and (size == 0 or int(low) == 0)
         seen = _Seen(origin, org, MerkleTree())
         for start in range(min(0, int(low or 0)), size, _PAGE):
+            end = min(start + _PAGE, size)
             idxs: Sequence[int]
-            if dense:
-                rows = select_entries(
-                    self.conn, origin, ("leaf_hash", "data"), start, start + _PAGE
-                )
+            rows = (
+                select_entries(self.conn, origin, ("leaf_hash", "data"), start, end)
+                if start >= 0
+                else []
+            )
+            if rows and len(rows) == end - start:
                 stored, datas = _columns(rows, 2)
-                idxs = range(start, start + len(rows))
+                idxs = range(start, end)
+                computed = leaf_hashes_packed(datas)
+                seen.tree.extend_packed(computed)
             else:
-                rows = select_entries(
-                    self.conn, origin, ("idx", "leaf_hash", "data"), start, start + _PAGE
-                )
+                rows = select_entries(self.conn, origin, ("idx", "leaf_hash", "data"), start, end)
                 numbers, stored, datas = _columns(rows, 3)
                 idxs = [int(i) for i in numbers]
+                computed = leaf_hashes_packed(datas)
+                self._with_gaps(seen, idxs, computed, end)
             if not rows:
                 continue
             self.report.entries += len(rows)
-            computed = leaf_hashes(datas)
-            if dense:
-                seen.tree.extend(computed)
-            else:
-                self._with_gaps(seen, idxs, computed)
-            if computed != stored:
-                for idx, ours, theirs in zip(idxs, computed, stored, strict=True):
-                    if not hmac.compare_digest(ours, theirs):
+            # in bulk: one comparison of the packed hashes; n stored ones of a single length
+            # whose concatenation is 32 n bytes are each 32 bytes long
+            if computed != b"".join(stored) or len(set(map(len, stored))) != 1:
+                for i, (idx, theirs) in enumerate(zip(idxs, stored, strict=True)):
+                    ours = computed[i * HASH_SIZE : (i + 1) * HASH_SIZE]
+                    if not hmac.compare_digest(ours, bytes(theirs)):
                         seen.add(idx, _ALTERED)
                         seen.parse.add(idx)
             self._hashes_named(seen, idxs, datas)
         return seen
 
-    def _with_gaps(self, seen: _Seen, idxs: Sequence[int], computed: Sequence[bytes]) -> None:
+    def _with_gaps(self, seen: _Seen, idxs: Sequence[int], computed: bytes, end: int) -> None:
+        """Add a page's entries one by one: every index missing below ``end`` is a problem."""
         tree = seen.tree
-        for idx, h in zip(idxs, computed, strict=True):
+        hashes = [computed[i : i + HASH_SIZE] for i in range(0, len(computed), HASH_SIZE)]
+        for idx, h in zip([*idxs, end], [*hashes, b""], strict=True):
             if idx < 0:
                 seen.add(idx, "has a negative index")
                 continue
             while tree.size < idx:  # a gap: entries missing from the store
                 seen.add(tree.size, "is missing (the indexes have a gap)")
-                tree.append(b"\x00" * 32)
-            tree.append(h)
+                tree.append(b"\x00" * HASH_SIZE)
+            if h:
+                tree.append(h)
 
     def _hashes_named(self, seen: _Seen, idxs: Sequence[int], datas: Sequence[bytes]) -> None:
         """Note every hex SHA-256 written as a ``"sha256"`` value in a page of entries.
@@ -315,15 +330,15 @@ class _Check:
         references from look-alikes for the hashes whose blob is not stored. An entry with
         a ``"sha256"`` value of another form is parsed.
         """
-        keys = sum(map(bytes.count, datas, repeat(b'"sha256":')))
+        found = _SHA256.findall(datas[0]) if datas else []
+        # one pass: the "sha256" keys, and those naming the first entry's raw file
+        value = b'"' + found[0] + b'"' if len(found) == 1 else b""
+        keys, named = key_counts(datas, _KEY, value)
         if not keys:
             return
-        found = _SHA256.findall(datas[0])
-        if len(found) == 1:  # the usual page: every entry from one raw file, named once
-            named = b'"sha256":"' + found[0] + b'"'
-            if keys == len(datas) == sum(map(bytes.count, datas, repeat(named))):
-                self._candidate(seen, found[0], idxs[0])
-                return
+        if value and keys == named == len(datas):  # the usual page: one raw file, named once
+            self._candidate(seen, found[0], idxs[0])
+            return
         joined = b"\n".join(datas)
         found = _SHA256.findall(joined)
         if keys != len(found):

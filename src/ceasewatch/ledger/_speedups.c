@@ -1,0 +1,271 @@
+/* The hot loops of `ceasewatch verify`, in C: ceasewatch.ledger._speedups.
+ *
+ * `verify` hashes every entry of a log, rebuilds its Merkle tree and looks in every entry for
+ * the raw file it names. In Python each SHA-256 call costs several times more in the
+ * interpreter and in making the hash object than in hashing the few hundred bytes, so these
+ * functions do a whole run per call:
+ *
+ *   leaf_hashes(datas) -> bytes
+ *       SHA-256(0x00 || data) of each item of a sequence of bytes-like objects, packed back to
+ *       back (32 bytes each);
+ *   parents(level) -> bytes
+ *       SHA-256(0x01 || left || right) of each consecutive pair of the 32-byte hashes packed
+ *       in ``level`` (a bytes-like object), packed; an odd last hash has no parent yet;
+ *   key_counts(datas, key, value) -> (int, int)
+ *       how many times ``key`` occurs in the items, and how many of those are followed
+ *       directly by ``value``.
+ *
+ * SHA-256 (FIPS 180-4) runs on the x86 SHA extensions (SHA-NI). Without them plain C would be
+ * slower than OpenSSL's SHA-256 through hashlib, so the module refuses to import on such a CPU
+ * (or when built for another architecture) and `ceasewatch.ledger._bulk` uses its pure-Python
+ * functions, which give the same results (the tests compare the two).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SPEEDUPS_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+#ifdef SPEEDUPS_X86
+static const uint32_t K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2};
+
+static const uint32_t H0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+/* ---- SHA-NI compression function ----
+ *
+ * SHA256RNDS2 does two rounds on the state held as two registers, (A, B, E, F) and
+ * (C, D, G, H) (highest dword first), with W[t] + K[t] of the two rounds in the low half of
+ * its third operand; SHA256MSG1 and SHA256MSG2 compute four words of the message schedule
+ * from the previous sixteen. Each of the 16 steps below does four rounds and, while rounds
+ * remain, the schedule words of the step four ahead, into the register just consumed.
+ */
+__attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t state[8],
+                                                                       const uint8_t *p,
+                                                                       size_t count) {
+    const __m128i bswap = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
+    __m128i dcba = _mm_loadu_si128((const __m128i *)state);
+    __m128i hgfe = _mm_loadu_si128((const __m128i *)(state + 4));
+    __m128i cdab = _mm_shuffle_epi32(dcba, 0xB1);
+    __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
+    __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+    __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+    while (count--) {
+        const __m128i abef0 = abef, cdgh0 = cdgh;
+        __m128i m[4];
+        for (int i = 0; i < 4; i++)
+            m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+#pragma GCC unroll 16
+        for (int s = 0; s < 16; s++) {
+            const __m128i wk =
+                _mm_add_epi32(m[s & 3], _mm_loadu_si128((const __m128i *)(K + 4 * s)));
+            cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+            /* after one round cdgh holds (A, B, E, F), which after two is (C, D, G, H) */
+            abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0E));
+            if (s < 12) { /* W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], t = 4s+16.. */
+                __m128i next = _mm_sha256msg1_epu32(m[s & 3], m[(s + 1) & 3]);
+                next = _mm_add_epi32(next, _mm_alignr_epi8(m[(s + 3) & 3], m[(s + 2) & 3], 4));
+                m[s & 3] = _mm_sha256msg2_epu32(next, m[(s + 3) & 3]);
+            }
+        }
+        abef = _mm_add_epi32(abef, abef0);
+        cdgh = _mm_add_epi32(cdgh, cdgh0);
+        p += 64;
+    }
+    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+    _mm_storeu_si128((__m128i *)state, _mm_blend_epi16(feba, dchg, 0xF0));
+    _mm_storeu_si128((__m128i *)(state + 4), _mm_alignr_epi8(dchg, feba, 8));
+}
+
+static int cpu_has_sha_ni(void) {
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & bit_SSE4_1) || !(c & bit_SSSE3)) return 0;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b >> 29) & 1; /* CPUID.(EAX=7, ECX=0):EBX.SHA[bit 29] */
+}
+
+/* Items of a sequence as (pointer, length): bytes directly, other bytes-like objects through
+ * the buffer protocol (released by the caller, for the views it asked for). */
+static int item_bytes(PyObject *item, Py_buffer *view, const uint8_t **data, size_t *len) {
+    if (PyBytes_CheckExact(item)) {
+        *data = (const uint8_t *)PyBytes_AS_STRING(item);
+        *len = (size_t)PyBytes_GET_SIZE(item);
+        view->obj = NULL;
+        return 0;
+    }
+    if (PyObject_GetBuffer(item, view, PyBUF_SIMPLE) < 0) return -1;
+    *data = view->buf;
+    *len = (size_t)view->len;
+    return 0;
+}
+
+/* SHA-256 of the one-byte prefix followed by len bytes at data, into out. */
+static void sha256_prefixed(uint8_t prefix, const uint8_t *data,
+                            size_t len, uint8_t out[32]) {
+    uint32_t state[8];
+    uint8_t block[128];
+    size_t total = len + 1, done;
+    memcpy(state, H0, sizeof state);
+    block[0] = prefix;
+    if (len >= 63) { /* the first block: the prefix and 63 bytes of data */
+        memcpy(block + 1, data, 63);
+        compress_shani(state, block, 1);
+        done = 63;
+        size_t full = (len - done) / 64;
+        compress_shani(state, data + done, full);
+        done += 64 * full;
+        size_t rest = len - done;
+        memcpy(block, data + done, rest);
+        done = rest; /* bytes now in block */
+    } else {
+        memcpy(block + 1, data, len);
+        done = len + 1;
+    }
+    /* padding: 0x80, zeros, the message length in bits as a 64-bit big-endian number */
+    size_t blocks = done + 9 <= 64 ? 1 : 2;
+    memset(block + done, 0, 64 * blocks - done);
+    block[done] = 0x80;
+    uint64_t bits = (uint64_t)total * 8;
+    for (int i = 0; i < 8; i++) block[64 * blocks - 1 - i] = (uint8_t)(bits >> (8 * i));
+    compress_shani(state, block, blocks);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(state[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(state[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(state[i] >> 8);
+        out[4 * i + 3] = (uint8_t)state[i];
+    }
+}
+
+static PyObject *leaf_hashes(PyObject *self, PyObject *datas) {
+    (void)self;
+    PyObject *seq = PySequence_Fast(datas, "leaf_hashes() takes a sequence of bytes");
+    if (seq == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * 32);
+    if (out == NULL) goto fail;
+    uint8_t *dst = (uint8_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_buffer view;
+        const uint8_t *data;
+        size_t len;
+        if (item_bytes(items[i], &view, &data, &len) < 0) goto fail;
+        sha256_prefixed(0x00, data, len, dst + 32 * i);
+        if (view.obj != NULL) PyBuffer_Release(&view);
+    }
+    Py_DECREF(seq);
+    return out;
+fail:
+    Py_XDECREF(out);
+    Py_DECREF(seq);
+    return NULL;
+}
+
+static PyObject *parents(PyObject *self, PyObject *arg) {
+    Py_buffer level;
+    (void)self;
+    if (PyObject_GetBuffer(arg, &level, PyBUF_SIMPLE) < 0) return NULL;
+    if (level.len % 32) {
+        PyErr_Format(PyExc_ValueError, "a level of 32-byte hashes has %zd bytes", level.len);
+        PyBuffer_Release(&level);
+        return NULL;
+    }
+    Py_ssize_t pairs = level.len / 64;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, pairs * 32);
+    if (out != NULL) {
+        const uint8_t *src = level.buf;
+        uint8_t *dst = (uint8_t *)PyBytes_AS_STRING(out);
+        for (Py_ssize_t i = 0; i < pairs; i++)
+            sha256_prefixed(0x01, src + 64 * i, 64, dst + 32 * i);
+    }
+    PyBuffer_Release(&level);
+    return out;
+}
+
+static PyObject *key_counts(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "key_counts() takes datas, key and value");
+        return NULL;
+    }
+    Py_buffer key, value;
+    if (PyObject_GetBuffer(args[1], &key, PyBUF_SIMPLE) < 0) return NULL;
+    if (PyObject_GetBuffer(args[2], &value, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&key);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    PyObject *seq = NULL;
+    if (key.len == 0) {
+        PyErr_SetString(PyExc_ValueError, "key_counts() needs a non-empty key");
+        goto done;
+    }
+    seq = PySequence_Fast(args[0], "key_counts() takes a sequence of bytes");
+    if (seq == NULL) goto done;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), keys = 0, followed = 0;
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_buffer view;
+        const uint8_t *p, *end;
+        size_t len;
+        if (item_bytes(items[i], &view, &p, &len) < 0) goto done;
+        end = p + len;
+        while ((p = memmem(p, (size_t)(end - p), key.buf, (size_t)key.len)) != NULL) {
+            p += key.len;
+            keys++;
+            if ((size_t)(end - p) >= (size_t)value.len && !memcmp(p, value.buf, value.len))
+                followed++;
+        }
+        if (view.obj != NULL) PyBuffer_Release(&view);
+    }
+    result = Py_BuildValue("(nn)", keys, followed);
+done:
+    Py_XDECREF(seq);
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&value);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"leaf_hashes", leaf_hashes, METH_O,
+     "leaf_hashes(datas) -> bytes: SHA-256(0x00 || data) of each, packed."},
+    {"parents", parents, METH_O,
+     "parents(level) -> bytes: SHA-256(0x01 || left || right) of each pair of a "
+     "packed level of 32-byte hashes, packed (an odd last hash is left out)."},
+    {"key_counts", (PyCFunction)(void (*)(void))key_counts, METH_FASTCALL,
+     "key_counts(datas, key, value) -> (int, int): occurrences of key in the items, and how "
+     "many of them are followed by value."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_speedups", "The hot loops of `ceasewatch verify`, in C.", -1,
+    methods, NULL, NULL, NULL, NULL};
+
+#endif /* SPEEDUPS_X86 */
+
+PyMODINIT_FUNC PyInit__speedups(void) {
+#ifdef SPEEDUPS_X86
+    if (cpu_has_sha_ni()) return PyModule_Create(&module);
+#endif
+    /* without SHA-NI, OpenSSL's SHA-256 through hashlib is faster than plain C would be */
+    PyErr_SetString(PyExc_ImportError, "this CPU has no SHA-NI: use the hashlib code");
+    return NULL;
+}
