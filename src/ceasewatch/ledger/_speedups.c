@@ -47,50 +47,160 @@ static const uint32_t K[64] = {
 static const uint32_t H0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 
-/* ---- SHA-NI compression function ----
+/* ---- SHA-NI compression ----
  *
  * SHA256RNDS2 does two rounds on the state held as two registers, (A, B, E, F) and
  * (C, D, G, H) (highest dword first), with W[t] + K[t] of the two rounds in the low half of
  * its third operand; SHA256MSG1 and SHA256MSG2 compute four words of the message schedule
- * from the previous sixteen. Each of the 16 steps below does four rounds and, while rounds
- * remain, the schedule words of the step four ahead, into the register just consumed.
+ * from the previous sixteen. Each of the 16 steps of a block does four rounds and, while
+ * rounds remain, the schedule words of the step four ahead, into the register just consumed.
+ *
+ * A round needs the result of the one before, so one message keeps the SHA unit waiting;
+ * `compress2` runs two independent messages step by step side by side (the leaves of a page,
+ * the nodes of a level come in pairs), which nearly doubles the throughput.
  */
-__attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t state[8],
-                                                                       const uint8_t *p,
-                                                                       size_t count) {
-    const __m128i bswap = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
-    __m128i dcba = _mm_loadu_si128((const __m128i *)state);
-    __m128i hgfe = _mm_loadu_si128((const __m128i *)(state + 4));
+#define SHA_NI __attribute__((target("sha,sse4.1,ssse3")))
+
+typedef struct {
+    __m128i abef, cdgh;
+} sha_state;
+
+SHA_NI static inline sha_state state_load(const uint32_t s[8]) {
+    __m128i dcba = _mm_loadu_si128((const __m128i *)s);
+    __m128i hgfe = _mm_loadu_si128((const __m128i *)(s + 4));
     __m128i cdab = _mm_shuffle_epi32(dcba, 0xB1);
     __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
-    __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
-    __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+    sha_state st = {_mm_alignr_epi8(cdab, efgh, 8), _mm_blend_epi16(efgh, cdab, 0xF0)};
+    return st;
+}
+
+SHA_NI static inline void state_store(uint32_t s[8], sha_state st) {
+    __m128i feba = _mm_shuffle_epi32(st.abef, 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(st.cdgh, 0xB1);
+    _mm_storeu_si128((__m128i *)s, _mm_blend_epi16(feba, dchg, 0xF0));
+    _mm_storeu_si128((__m128i *)(s + 4), _mm_alignr_epi8(dchg, feba, 8));
+}
+
+SHA_NI static inline void block_words(__m128i m[4], const uint8_t *p) {
+    const __m128i bswap = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
+    for (int i = 0; i < 4; i++)
+        m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+}
+
+/* Four rounds (step s) of one message; then the schedule words of step s + 4. */
+SHA_NI static inline void step(sha_state *st, __m128i m[4], int s) {
+    const __m128i wk = _mm_add_epi32(m[s & 3], _mm_loadu_si128((const __m128i *)(K + 4 * s)));
+    /* after one round cdgh holds (A, B, E, F), which after two is (C, D, G, H) */
+    st->cdgh = _mm_sha256rnds2_epu32(st->cdgh, st->abef, wk);
+    st->abef = _mm_sha256rnds2_epu32(st->abef, st->cdgh, _mm_shuffle_epi32(wk, 0x0E));
+    if (s < 12) { /* W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], t = 4s + 16.. */
+        __m128i next = _mm_sha256msg1_epu32(m[s & 3], m[(s + 1) & 3]);
+        next = _mm_add_epi32(next, _mm_alignr_epi8(m[(s + 3) & 3], m[(s + 2) & 3], 4));
+        m[s & 3] = _mm_sha256msg2_epu32(next, m[(s + 3) & 3]);
+    }
+}
+
+/* `count` consecutive blocks at p into the state. */
+SHA_NI static void compress(uint32_t state[8], const uint8_t *p, size_t count) {
+    sha_state st = state_load(state);
     while (count--) {
-        const __m128i abef0 = abef, cdgh0 = cdgh;
+        const sha_state old = st;
         __m128i m[4];
-        for (int i = 0; i < 4; i++)
-            m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+        block_words(m, p);
 #pragma GCC unroll 16
-        for (int s = 0; s < 16; s++) {
-            const __m128i wk =
-                _mm_add_epi32(m[s & 3], _mm_loadu_si128((const __m128i *)(K + 4 * s)));
-            cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
-            /* after one round cdgh holds (A, B, E, F), which after two is (C, D, G, H) */
-            abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0E));
-            if (s < 12) { /* W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], t = 4s+16.. */
-                __m128i next = _mm_sha256msg1_epu32(m[s & 3], m[(s + 1) & 3]);
-                next = _mm_add_epi32(next, _mm_alignr_epi8(m[(s + 3) & 3], m[(s + 2) & 3], 4));
-                m[s & 3] = _mm_sha256msg2_epu32(next, m[(s + 3) & 3]);
-            }
-        }
-        abef = _mm_add_epi32(abef, abef0);
-        cdgh = _mm_add_epi32(cdgh, cdgh0);
+        for (int s = 0; s < 16; s++) step(&st, m, s);
+        st.abef = _mm_add_epi32(st.abef, old.abef);
+        st.cdgh = _mm_add_epi32(st.cdgh, old.cdgh);
         p += 64;
     }
-    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
-    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
-    _mm_storeu_si128((__m128i *)state, _mm_blend_epi16(feba, dchg, 0xF0));
-    _mm_storeu_si128((__m128i *)(state + 4), _mm_alignr_epi8(dchg, feba, 8));
+    state_store(state, st);
+}
+
+/* One message ``prefix || data`` as its padded blocks: block 0 (when the message has a whole
+ * block) starts with the prefix and is copied to ``head``; blocks 1 .. full - 1 are read in
+ * place from data; the rest, and the padding, are copied to ``tail``. */
+typedef struct {
+    const uint8_t *data;
+    size_t full, blocks;
+    uint32_t state[8];
+    uint8_t head[64];
+    uint8_t tail[128];
+} message;
+
+static void message_init(message *m, uint8_t prefix, const uint8_t *data, size_t len) {
+    const size_t total = len + 1;
+    m->data = data;
+    m->full = total / 64;
+    size_t rest = total % 64; /* message bytes in the tail */
+    m->blocks = m->full + (rest + 9 <= 64 ? 1 : 2);
+    memcpy(m->state, H0, sizeof m->state);
+    if (m->full > 0) {
+        m->head[0] = prefix;
+        memcpy(m->head + 1, data, 63);
+        memcpy(m->tail, data + len - rest, rest);
+    } else {
+        m->tail[0] = prefix;
+        memcpy(m->tail + 1, data, len);
+    }
+    /* padding: 0x80, zeros, the message length in bits as a 64-bit big-endian number */
+    size_t end = 64 * (m->blocks - m->full);
+    memset(m->tail + rest, 0, end - rest);
+    m->tail[rest] = 0x80;
+    uint64_t bits = (uint64_t)total * 8;
+    for (int i = 0; i < 8; i++) m->tail[end - 1 - i] = (uint8_t)(bits >> (8 * i));
+}
+
+static inline const uint8_t *message_block(const message *m, size_t k) {
+    if (k >= m->full) return m->tail + 64 * (k - m->full);
+    return k == 0 ? m->head : m->data + 64 * k - 1;
+}
+
+/* Blocks from..end of the message into its state. */
+SHA_NI static void message_finish(message *m, size_t from) {
+    size_t k = from;
+    if (k == 0 && m->full > 0) {
+        compress(m->state, m->head, 1);
+        k = 1;
+    }
+    if (k < m->full) {
+        compress(m->state, m->data + 64 * k - 1, m->full - k);
+        k = m->full;
+    }
+    compress(m->state, m->tail + 64 * (k - m->full), m->blocks - k);
+}
+
+/* The blocks both messages have, side by side; then the rest of each. */
+SHA_NI static void compress2(message *a, message *b) {
+    size_t both = a->blocks < b->blocks ? a->blocks : b->blocks;
+    sha_state sa = state_load(a->state), sb = state_load(b->state);
+    for (size_t k = 0; k < both; k++) {
+        const sha_state olda = sa, oldb = sb;
+        __m128i ma[4], mb[4];
+        block_words(ma, message_block(a, k));
+        block_words(mb, message_block(b, k));
+#pragma GCC unroll 16
+        for (int s = 0; s < 16; s++) {
+            step(&sa, ma, s);
+            step(&sb, mb, s);
+        }
+        sa.abef = _mm_add_epi32(sa.abef, olda.abef);
+        sa.cdgh = _mm_add_epi32(sa.cdgh, olda.cdgh);
+        sb.abef = _mm_add_epi32(sb.abef, oldb.abef);
+        sb.cdgh = _mm_add_epi32(sb.cdgh, oldb.cdgh);
+    }
+    state_store(a->state, sa);
+    state_store(b->state, sb);
+    message_finish(a, both);
+    message_finish(b, both);
+}
+
+static void message_digest(const message *m, uint8_t out[32]) {
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(m->state[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(m->state[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(m->state[i] >> 8);
+        out[4 * i + 3] = (uint8_t)m->state[i];
+    }
 }
 
 static int cpu_has_sha_ni(void) {
@@ -102,8 +212,8 @@ static int cpu_has_sha_ni(void) {
     return (b >> 29) & 1; /* CPUID.(EAX=7, ECX=0):EBX.SHA[bit 29] */
 }
 
-/* Items of a sequence as (pointer, length): bytes directly, other bytes-like objects through
- * the buffer protocol (released by the caller, for the views it asked for). */
+/* An item of a sequence as (pointer, length): bytes directly, any other bytes-like object
+ * through the buffer protocol (``view->obj`` is then set: the caller releases the view). */
 static int item_bytes(PyObject *item, Py_buffer *view, const uint8_t **data, size_t *len) {
     if (PyBytes_CheckExact(item)) {
         *data = (const uint8_t *)PyBytes_AS_STRING(item);
@@ -117,41 +227,8 @@ static int item_bytes(PyObject *item, Py_buffer *view, const uint8_t **data, siz
     return 0;
 }
 
-/* SHA-256 of the one-byte prefix followed by len bytes at data, into out. */
-static void sha256_prefixed(uint8_t prefix, const uint8_t *data,
-                            size_t len, uint8_t out[32]) {
-    uint32_t state[8];
-    uint8_t block[128];
-    size_t total = len + 1, done;
-    memcpy(state, H0, sizeof state);
-    block[0] = prefix;
-    if (len >= 63) { /* the first block: the prefix and 63 bytes of data */
-        memcpy(block + 1, data, 63);
-        compress_shani(state, block, 1);
-        done = 63;
-        size_t full = (len - done) / 64;
-        compress_shani(state, data + done, full);
-        done += 64 * full;
-        size_t rest = len - done;
-        memcpy(block, data + done, rest);
-        done = rest; /* bytes now in block */
-    } else {
-        memcpy(block + 1, data, len);
-        done = len + 1;
-    }
-    /* padding: 0x80, zeros, the message length in bits as a 64-bit big-endian number */
-    size_t blocks = done + 9 <= 64 ? 1 : 2;
-    memset(block + done, 0, 64 * blocks - done);
-    block[done] = 0x80;
-    uint64_t bits = (uint64_t)total * 8;
-    for (int i = 0; i < 8; i++) block[64 * blocks - 1 - i] = (uint8_t)(bits >> (8 * i));
-    compress_shani(state, block, blocks);
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(state[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(state[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(state[i] >> 8);
-        out[4 * i + 3] = (uint8_t)state[i];
-    }
+static void release(Py_buffer *view) {
+    if (view->obj != NULL) PyBuffer_Release(view);
 }
 
 static PyObject *leaf_hashes(PyObject *self, PyObject *datas) {
@@ -163,13 +240,34 @@ static PyObject *leaf_hashes(PyObject *self, PyObject *datas) {
     PyObject *out = PyBytes_FromStringAndSize(NULL, n * 32);
     if (out == NULL) goto fail;
     uint8_t *dst = (uint8_t *)PyBytes_AS_STRING(out);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_buffer view;
-        const uint8_t *data;
-        size_t len;
-        if (item_bytes(items[i], &view, &data, &len) < 0) goto fail;
-        sha256_prefixed(0x00, data, len, dst + 32 * i);
-        if (view.obj != NULL) PyBuffer_Release(&view);
+    message a, b;
+    Py_ssize_t i = 0;
+    for (; i + 1 < n; i += 2) { /* two at a time */
+        Py_buffer va, vb;
+        const uint8_t *pa, *pb;
+        size_t la, lb;
+        if (item_bytes(items[i], &va, &pa, &la) < 0) goto fail;
+        if (item_bytes(items[i + 1], &vb, &pb, &lb) < 0) {
+            release(&va);
+            goto fail;
+        }
+        message_init(&a, 0x00, pa, la);
+        message_init(&b, 0x00, pb, lb);
+        compress2(&a, &b);
+        release(&va);
+        release(&vb);
+        message_digest(&a, dst + 32 * i);
+        message_digest(&b, dst + 32 * (i + 1));
+    }
+    if (i < n) { /* an odd last one */
+        Py_buffer va;
+        const uint8_t *pa;
+        size_t la;
+        if (item_bytes(items[i], &va, &pa, &la) < 0) goto fail;
+        message_init(&a, 0x00, pa, la);
+        message_finish(&a, 0);
+        release(&va);
+        message_digest(&a, dst + 32 * i);
     }
     Py_DECREF(seq);
     return out;
@@ -193,8 +291,20 @@ static PyObject *parents(PyObject *self, PyObject *arg) {
     if (out != NULL) {
         const uint8_t *src = level.buf;
         uint8_t *dst = (uint8_t *)PyBytes_AS_STRING(out);
-        for (Py_ssize_t i = 0; i < pairs; i++)
-            sha256_prefixed(0x01, src + 64 * i, 64, dst + 32 * i);
+        message a, b;
+        Py_ssize_t i = 0;
+        for (; i + 1 < pairs; i += 2) {
+            message_init(&a, 0x01, src + 64 * i, 64);
+            message_init(&b, 0x01, src + 64 * (i + 1), 64);
+            compress2(&a, &b);
+            message_digest(&a, dst + 32 * i);
+            message_digest(&b, dst + 32 * (i + 1));
+        }
+        if (i < pairs) {
+            message_init(&a, 0x01, src + 64 * i, 64);
+            message_finish(&a, 0);
+            message_digest(&a, dst + 32 * i);
+        }
     }
     PyBuffer_Release(&level);
     return out;
@@ -234,7 +344,7 @@ static PyObject *key_counts(PyObject *self, PyObject *const *args, Py_ssize_t na
             if ((size_t)(end - p) >= (size_t)value.len && !memcmp(p, value.buf, value.len))
                 followed++;
         }
-        if (view.obj != NULL) PyBuffer_Release(&view);
+        release(&view);
     }
     result = Py_BuildValue("(nn)", keys, followed);
 done:
