@@ -1,4 +1,7 @@
-"""`verify`: a clean store is ok; any flipped byte of any ledger row is found and named."""
+"""`verify`: a clean store is ok; any flipped byte of any ledger row is found and named.
+
+Every test runs with the C hot loops and with their pure-Python fallback (`implementation`).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ from tests.ledger.common import seed
 from tests.ledger.conftest import NOW, sighting, write_sightings
 
 ORIGIN_B = "ceasewatch.mon-b.demo-theater-illustrative"
+
+pytestmark = pytest.mark.usefixtures("implementation")
 
 
 def _populate(node: Node, tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ _SIZE = 32
 Buffer = bytes | bytearray | memoryview
 
 
-def py_leaf_hashes_packed(datas: Sequence[bytes]) -> bytes:
+def py_leaf_hashes_packed(datas: Sequence[Buffer]) -> bytes:
     """``SHA-256(0x00 || data)`` of each of ``datas``, packed (pure Python)."""
     sha, prefix = hashlib.sha256, b"\x00"
     return b"".join([sha(prefix + data).digest() for data in datas])
@@ -58,7 +58,7 @@ def py_parents_packed(level: Buffer) -> bytes:
     return b"".join([sha(prefix + view[i : i + 2 * _SIZE]).digest() for i in pairs])
 
 
-def py_key_counts(datas: Sequence[bytes], key: bytes, value: bytes) -> tuple[int, int]:
+def py_key_counts(datas: Sequence[Buffer], key: bytes, value: bytes) -> tuple[int, int]:
     """How often ``key`` occurs in ``datas``, and how often directly followed by ``value``.
 
     For a key that cannot overlap itself and a value that does not hold the key (such as
@@ -69,15 +69,16 @@ def py_key_counts(datas: Sequence[bytes], key: bytes, value: bytes) -> tuple[int
     """
     if not key:
         raise ValueError("key_counts() needs a non-empty key")
-    keys = sum(map(bytes.count, datas, repeat(key)))
+    items = datas if set(map(type, datas)) <= {bytes} else [bytes(d) for d in datas]
+    keys = sum(map(bytes.count, items, repeat(key)))  # type: ignore[arg-type]
     if not keys or not value:
         return keys, keys
-    return keys, sum(map(bytes.count, datas, repeat(key + value)))
+    return keys, sum(map(bytes.count, items, repeat(key + value)))  # type: ignore[arg-type]
 
 
-leaf_hashes_packed: Callable[[Sequence[bytes]], bytes]
+leaf_hashes_packed: Callable[[Sequence[Buffer]], bytes]
 parents_packed: Callable[[Buffer], bytes]
-key_counts: Callable[[Sequence[bytes], bytes, bytes], tuple[int, int]]
+key_counts: Callable[[Sequence[Buffer], bytes, bytes], tuple[int, int]]
 try:
     from ceasewatch.ledger._speedups import key_counts
     from ceasewatch.ledger._speedups import leaf_hashes as leaf_hashes_packed
