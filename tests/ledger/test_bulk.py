@@ -8,7 +8,8 @@ C code hashes two messages side by side), and against each other on random input
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,10 +18,10 @@ from hypothesis import strategies as st
 from ceasewatch.ledger import _bulk, merkle, verify
 from ceasewatch.ledger.merkle import MerkleTree, root
 
-Buffer = bytes | bytearray | memoryview
-Leaves = Callable[[Sequence[Buffer]], bytes]
-Parents = Callable[[Buffer], bytes]
-Counts = Callable[[Sequence[Buffer], bytes, bytes], tuple[int, int]]
+Fns = tuple[
+    Callable[..., bytes], Callable[..., bytes], Callable[..., tuple[int, int]], Callable[..., Any]
+]
+"""leaf hashes, parents, key counts, packed: the C functions or their fallbacks."""
 
 # around one and two blocks with the one-byte prefix and the 9 bytes of padding
 LENGTHS = [*range(0, 140), 183, 184, 190, 191, 192, 1000, 4096, 65_537]
@@ -35,11 +36,16 @@ def _speedups() -> object:
 
 
 @pytest.fixture(params=["c", "python"])
-def fns(request: pytest.FixtureRequest) -> tuple[Leaves, Parents, Counts]:
+def fns(request: pytest.FixtureRequest) -> Fns:
     if request.param == "c":
-        c: object = _speedups()
-        return c.leaf_hashes, c.parents, c.key_counts  # type: ignore[attr-defined]
-    return _bulk.py_leaf_hashes_packed, _bulk.py_parents_packed, _bulk.py_key_counts
+        c: Any = _speedups()
+        return c.leaf_hashes, c.parents, c.key_counts, c.packed
+    return (
+        _bulk.py_leaf_hashes_packed,
+        _bulk.py_parents_packed,
+        _bulk.py_key_counts,
+        _bulk.py_packed,
+    )
 
 
 def _leaf(data: bytes) -> bytes:
@@ -50,7 +56,7 @@ def _data(n: int) -> bytes:
     return bytes((i * 7 + n) % 256 for i in range(n))
 
 
-def test_leaf_hashes_are_hashlibs_at_every_length(fns: tuple[Leaves, Parents, Counts]) -> None:
+def test_leaf_hashes_are_hashlibs_at_every_length(fns: Fns) -> None:
     leaves = fns[0]
     datas = [_data(n) for n in LENGTHS]
     expected = b"".join(map(_leaf, datas))
@@ -63,7 +69,7 @@ def test_leaf_hashes_are_hashlibs_at_every_length(fns: tuple[Leaves, Parents, Co
     assert leaves([]) == b""
 
 
-def test_parents_are_hashlibs(fns: tuple[Leaves, Parents, Counts]) -> None:
+def test_parents_are_hashlibs(fns: Fns) -> None:
     parents = fns[1]
     for n in range(0, 12):
         level = b"".join(_leaf(_data(i)) for i in range(n))
@@ -77,7 +83,7 @@ def test_parents_are_hashlibs(fns: tuple[Leaves, Parents, Counts]) -> None:
         parents(b"x" * 33)
 
 
-def test_key_counts(fns: tuple[Leaves, Parents, Counts]) -> None:
+def test_key_counts(fns: Fns) -> None:
     counts = fns[2]
     key, value = b'"sha256":', b'"' + b"ab" * 32 + b'"'
     datas = [
@@ -103,17 +109,35 @@ def test_key_counts(fns: tuple[Leaves, Parents, Counts]) -> None:
     value=st.binary(max_size=3),
 )
 def test_c_and_python_agree(datas: list[bytes], key: bytes, value: bytes) -> None:
-    c: object = _speedups()
-    assert c.leaf_hashes(datas) == _bulk.py_leaf_hashes_packed(datas)  # type: ignore[attr-defined]
+    c: Any = _speedups()
+    rows = [(i, d) for i, d in enumerate(datas)]
+    assert c.leaf_hashes(datas) == _bulk.py_leaf_hashes_packed(datas)
+    assert c.leaf_hashes(rows, 1) == _bulk.py_leaf_hashes_packed(rows, 1)
     level = b"".join(map(_leaf, datas))
-    assert c.parents(level) == _bulk.py_parents_packed(level)  # type: ignore[attr-defined]
+    assert c.parents(level) == _bulk.py_parents_packed(level)
+    for size in (0, 3, 32):
+        assert c.packed(datas, size) == _bulk.py_packed(datas, size)
+        assert c.packed(rows, size, 1) == _bulk.py_packed(rows, size, 1)
     if key not in value and key != b"ab":  # counted the same only for a key that cannot overlap
-        assert c.key_counts(datas, key, value) == _bulk.py_key_counts(  # type: ignore[attr-defined]
-            datas, key, value
-        )
+        assert c.key_counts(datas, key, value) == _bulk.py_key_counts(datas, key, value)
+        assert c.key_counts(rows, key, value, 1) == _bulk.py_key_counts(rows, key, value, 1)
 
 
 @pytest.mark.usefixtures("implementation")
+def test_columns_of_rows_and_packed_items(fns: Fns) -> None:
+    leaves, _, counts, pack = fns
+    datas = [_data(n) for n in (0, 5, 64, 200)]
+    rows = [(b"h" * 32, d, i) for i, d in enumerate(datas)]
+    assert leaves(rows, 1) == leaves(datas)
+    assert counts(rows, b"\x07", b"", 1) == counts(datas, b"\x07", b"")
+    assert pack(rows, 32, 0) == b"h" * 128
+    assert pack(rows, 32, 1) is None
+    assert pack([], 32) == b""
+    assert pack([b"ab", bytearray(b"cd"), memoryview(b"ef")], 2) == b"abcdef"
+    with pytest.raises((TypeError, IndexError)):
+        leaves(rows, 5)
+
+
 def test_the_tree_is_the_rfc_tree_built_either_way() -> None:
     leaves = [_leaf(_data(i)) for i in range(300)]
     tree = MerkleTree()
@@ -133,6 +157,12 @@ def test_the_python_fallback_is_what_the_fixture_installs(
         vars(merkle)["leaf_hashes_packed"],
         vars(merkle)["parents_packed"],
         vars(verify)["key_counts"],
+        vars(verify)["packed"],
     }
-    fallback = {_bulk.py_leaf_hashes_packed, _bulk.py_parents_packed, _bulk.py_key_counts}
+    fallback = {
+        _bulk.py_leaf_hashes_packed,
+        _bulk.py_parents_packed,
+        _bulk.py_key_counts,
+        _bulk.py_packed,
+    }
     assert (installed == fallback) == python

@@ -10,7 +10,12 @@ to back:
 - `parents_packed`: ``SHA-256(0x01 || left || right)`` of each consecutive pair of a packed
   level (an odd last hash has no parent yet);
 - `key_counts`: how often a key occurs in the entries, and how often followed by a value
-  (where `verify` looks for the raw files the entries name).
+  (where `verify` looks for the raw files the entries name);
+- `packed`: fixed-size items back to back (the stored leaf hashes of a page), or None if one
+  has another size.
+
+With a ``column``, the sequence holds rows (tuples, as a query returns them) and the items are
+that column of each: no list of the column is made.
 
 They are the C functions of `ceasewatch.ledger._speedups` (SHA-256 on the x86 SHA
 extensions) when that module was built and the CPU has SHA-NI, and otherwise the pure-Python
@@ -23,26 +28,38 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from itertools import repeat
+from operator import itemgetter
+from typing import Any
 
 __all__ = [
     "ACCELERATED",
     "key_counts",
     "leaf_hashes_packed",
+    "packed",
     "parents_packed",
     "py_key_counts",
     "py_leaf_hashes_packed",
+    "py_packed",
     "py_parents_packed",
 ]
 
 _SIZE = 32
 
 Buffer = bytes | bytearray | memoryview
+Items = Sequence[Buffer] | Sequence[tuple[Any, ...]]
+"""Bytes-like items, or rows (tuples) whose ``column`` holds them."""
 
 
-def py_leaf_hashes_packed(datas: Sequence[Buffer]) -> bytes:
+def _items(items: Items, column: int | None) -> Sequence[Buffer]:
+    if column is None:
+        return items  # type: ignore[return-value]
+    return list(map(itemgetter(column), items))
+
+
+def py_leaf_hashes_packed(datas: Items, column: int | None = None) -> bytes:
     """``SHA-256(0x00 || data)`` of each of ``datas``, packed (pure Python)."""
     sha, prefix = hashlib.sha256, b"\x00"
-    return b"".join([sha(prefix + data).digest() for data in datas])
+    return b"".join([sha(prefix + data).digest() for data in _items(datas, column)])
 
 
 def py_parents_packed(level: Buffer) -> bytes:
@@ -58,10 +75,12 @@ def py_parents_packed(level: Buffer) -> bytes:
     return b"".join([sha(prefix + view[i : i + 2 * _SIZE]).digest() for i in pairs])
 
 
-def py_key_counts(datas: Sequence[Buffer], key: bytes, value: bytes) -> tuple[int, int]:
+def py_key_counts(
+    datas: Items, key: bytes, value: bytes, column: int | None = None
+) -> tuple[int, int]:
     """How often ``key`` occurs in ``datas``, and how often directly followed by ``value``.
 
-    For a key that cannot overlap itself and a value that does not hold the key (such as
+    For a key that cannot overlap itself and a ``key + value`` that cannot either (such as
     ``"sha256":`` and a quoted hex hash), as the C function counts them (pure Python).
 
     Raises:
@@ -69,18 +88,29 @@ def py_key_counts(datas: Sequence[Buffer], key: bytes, value: bytes) -> tuple[in
     """
     if not key:
         raise ValueError("key_counts() needs a non-empty key")
-    items = datas if set(map(type, datas)) <= {bytes} else [bytes(d) for d in datas]
+    items = _items(datas, column)
+    if not set(map(type, items)) <= {bytes}:  # bytearray, memoryview: as bytes
+        items = [bytes(d) for d in items]
     keys = sum(map(bytes.count, items, repeat(key)))  # type: ignore[arg-type]
     if not keys or not value:
         return keys, keys
     return keys, sum(map(bytes.count, items, repeat(key + value)))  # type: ignore[arg-type]
 
 
-leaf_hashes_packed: Callable[[Sequence[Buffer]], bytes]
+def py_packed(items: Items, size: int, column: int | None = None) -> bytes | None:
+    """The items back to back, or None if one is not ``size`` bytes long (pure Python)."""
+    values = _items(items, column)
+    if not set(map(len, values)) <= {size}:
+        return None
+    return b"".join(values)
+
+
+leaf_hashes_packed: Callable[[Items, int | None], bytes]
 parents_packed: Callable[[Buffer], bytes]
-key_counts: Callable[[Sequence[Buffer], bytes, bytes], tuple[int, int]]
+key_counts: Callable[[Items, bytes, bytes, int | None], tuple[int, int]]
+packed: Callable[[Items, int, int | None], bytes | None]
 try:
-    from ceasewatch.ledger._speedups import key_counts
+    from ceasewatch.ledger._speedups import key_counts, packed
     from ceasewatch.ledger._speedups import leaf_hashes as leaf_hashes_packed
     from ceasewatch.ledger._speedups import parents as parents_packed
 
@@ -90,4 +120,5 @@ except ImportError:  # not built, or a CPU without SHA-NI
     leaf_hashes_packed = py_leaf_hashes_packed
     parents_packed = py_parents_packed
     key_counts = py_key_counts
+    packed = py_packed
     ACCELERATED = False

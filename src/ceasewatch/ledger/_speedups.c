@@ -1,19 +1,24 @@
 /* The hot loops of `ceasewatch verify`, in C: ceasewatch.ledger._speedups.
  *
- * `verify` hashes every entry of a log, rebuilds its Merkle tree and looks in every entry for
- * the raw file it names. In Python each SHA-256 call costs several times more in the
+ * `verify` hashes every entry of a log, compares the hashes with the stored ones, rebuilds the
+ * Merkle tree and looks in every entry for the raw file it names. In Python each SHA-256 call costs several times more in the
  * interpreter and in making the hash object than in hashing the few hundred bytes, so these
  * functions do a whole run per call:
  *
- *   leaf_hashes(datas) -> bytes
+ *   leaf_hashes(datas, column=None) -> bytes
  *       SHA-256(0x00 || data) of each item of a sequence of bytes-like objects, packed back to
  *       back (32 bytes each);
  *   parents(level) -> bytes
  *       SHA-256(0x01 || left || right) of each consecutive pair of the 32-byte hashes packed
  *       in ``level`` (a bytes-like object), packed; an odd last hash has no parent yet;
- *   key_counts(datas, key, value) -> (int, int)
+ *   key_counts(datas, key, value, column=None) -> (int, int)
  *       how many times ``key`` occurs in the items, and how many of those are followed
- *       directly by ``value``.
+ *       directly by ``value``;
+ *   packed(items, size, column=None) -> bytes | None
+ *       the items back to back, or None if one of them is not ``size`` bytes long.
+ *
+ * With a ``column``, the items are that column of a sequence of tuples (the rows of a query),
+ * so no list of the column is made.
  *
  * SHA-256 (FIPS 180-4) runs on the x86 SHA extensions (SHA-NI). Without them plain C would be
  * slower than OpenSSL's SHA-256 through hashlib, so the module refuses to import on such a CPU
@@ -212,13 +217,48 @@ static int cpu_has_sha_ni(void) {
     return (b >> 29) & 1; /* CPUID.(EAX=7, ECX=0):EBX.SHA[bit 29] */
 }
 
-/* An item of a sequence as (pointer, length): bytes directly, any other bytes-like object
- * through the buffer protocol (``view->obj`` is then set: the caller releases the view). */
-static int item_bytes(PyObject *item, Py_buffer *view, const uint8_t **data, size_t *len) {
+/* The items of a sequence, or one column of a sequence of tuples (the rows of a query), each
+ * read as (pointer, length): bytes directly, any other bytes-like object through the buffer
+ * protocol (``view->obj`` is then set, and `release` releases it). */
+typedef struct {
+    PyObject *seq;
+    PyObject **items;
+    Py_ssize_t n, column;
+} items_t;
+
+static int items_open(items_t *it, PyObject *obj, PyObject *column) {
+    it->column = -1;
+    if (column != NULL && column != Py_None) {
+        it->column = PyLong_AsSsize_t(column);
+        if (it->column < 0) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "column must be >= 0");
+            return -1;
+        }
+    }
+    it->seq = PySequence_Fast(obj, "expected a sequence of bytes or of rows");
+    if (it->seq == NULL) return -1;
+    it->n = PySequence_Fast_GET_SIZE(it->seq);
+    it->items = PySequence_Fast_ITEMS(it->seq);
+    return 0;
+}
+
+static void items_close(items_t *it) { Py_XDECREF(it->seq); }
+
+static int items_get(const items_t *it, Py_ssize_t i, Py_buffer *view, const uint8_t **data,
+                     size_t *len) {
+    PyObject *item = it->items[i];
+    view->obj = NULL;
+    if (it->column >= 0) {
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) <= it->column) {
+            PyErr_Format(PyExc_TypeError, "item %zd is not a row with a column %zd", i,
+                         it->column);
+            return -1;
+        }
+        item = PyTuple_GET_ITEM(item, it->column);
+    }
     if (PyBytes_CheckExact(item)) {
         *data = (const uint8_t *)PyBytes_AS_STRING(item);
         *len = (size_t)PyBytes_GET_SIZE(item);
-        view->obj = NULL;
         return 0;
     }
     if (PyObject_GetBuffer(item, view, PyBUF_SIMPLE) < 0) return -1;
@@ -227,27 +267,36 @@ static int item_bytes(PyObject *item, Py_buffer *view, const uint8_t **data, siz
     return 0;
 }
 
+/* Parse (sequence, [column]) or (sequence, a, b, [column]) of a METH_FASTCALL function. */
+static int fast_args(const char *name, PyObject *const *args, Py_ssize_t nargs,
+                     Py_ssize_t fixed, items_t *it) {
+    if (nargs < 1 + fixed || nargs > 2 + fixed) {
+        PyErr_Format(PyExc_TypeError, "%s() takes %zd or %zd arguments (%zd given)", name,
+                     1 + fixed, 2 + fixed, nargs);
+        return -1;
+    }
+    return items_open(it, args[0], nargs == 2 + fixed ? args[1 + fixed] : NULL);
+}
+
 static void release(Py_buffer *view) {
     if (view->obj != NULL) PyBuffer_Release(view);
 }
 
-static PyObject *leaf_hashes(PyObject *self, PyObject *datas) {
+static PyObject *leaf_hashes(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    PyObject *seq = PySequence_Fast(datas, "leaf_hashes() takes a sequence of bytes");
-    if (seq == NULL) return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
-    PyObject *out = PyBytes_FromStringAndSize(NULL, n * 32);
+    items_t it;
+    if (fast_args("leaf_hashes", args, nargs, 0, &it) < 0) return NULL;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, it.n * 32);
     if (out == NULL) goto fail;
     uint8_t *dst = (uint8_t *)PyBytes_AS_STRING(out);
     message a, b;
     Py_ssize_t i = 0;
-    for (; i + 1 < n; i += 2) { /* two at a time */
+    for (; i + 1 < it.n; i += 2) { /* two at a time */
         Py_buffer va, vb;
         const uint8_t *pa, *pb;
         size_t la, lb;
-        if (item_bytes(items[i], &va, &pa, &la) < 0) goto fail;
-        if (item_bytes(items[i + 1], &vb, &pb, &lb) < 0) {
+        if (items_get(&it, i, &va, &pa, &la) < 0) goto fail;
+        if (items_get(&it, i + 1, &vb, &pb, &lb) < 0) {
             release(&va);
             goto fail;
         }
@@ -259,21 +308,21 @@ static PyObject *leaf_hashes(PyObject *self, PyObject *datas) {
         message_digest(&a, dst + 32 * i);
         message_digest(&b, dst + 32 * (i + 1));
     }
-    if (i < n) { /* an odd last one */
+    if (i < it.n) { /* an odd last one */
         Py_buffer va;
         const uint8_t *pa;
         size_t la;
-        if (item_bytes(items[i], &va, &pa, &la) < 0) goto fail;
+        if (items_get(&it, i, &va, &pa, &la) < 0) goto fail;
         message_init(&a, 0x00, pa, la);
         message_finish(&a, 0);
         release(&va);
         message_digest(&a, dst + 32 * i);
     }
-    Py_DECREF(seq);
+    items_close(&it);
     return out;
 fail:
     Py_XDECREF(out);
-    Py_DECREF(seq);
+    items_close(&it);
     return NULL;
 }
 
@@ -310,35 +359,58 @@ static PyObject *parents(PyObject *self, PyObject *arg) {
     return out;
 }
 
+/* The first occurrence of key (klen bytes) in [p, end), or NULL. For keys of two bytes or more,
+ * sixteen candidate positions at a time: those where both the first and the last byte of the
+ * key match (SSE2, part of x86-64 itself) are compared in full; memmem otherwise. */
+static const uint8_t *find_key(const uint8_t *p, const uint8_t *end, const uint8_t *key,
+                               size_t klen) {
+    if ((size_t)(end - p) < klen) return NULL;
+    if (klen < 2) return memmem(p, (size_t)(end - p), key, klen);
+    const uint8_t *stop = end - klen + 1; /* where a match may start: [p, stop) */
+    const __m128i first = _mm_set1_epi8((char)key[0]);
+    const __m128i last = _mm_set1_epi8((char)key[klen - 1]);
+    for (; p + 16 <= stop; p += 16) {
+        const __m128i a = _mm_loadu_si128((const __m128i *)p);
+        const __m128i b = _mm_loadu_si128((const __m128i *)(p + klen - 1));
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+        for (; mask; mask &= mask - 1) {
+            const uint8_t *at = p + __builtin_ctz(mask);
+            if (!memcmp(at + 1, key + 1, klen - 2)) return at;
+        }
+    }
+    for (; p < stop; p++)
+        if (p[0] == key[0] && !memcmp(p + 1, key + 1, klen - 1)) return p;
+    return NULL;
+}
+
 static PyObject *key_counts(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "key_counts() takes datas, key and value");
+    items_t it;
+    if (fast_args("key_counts", args, nargs, 2, &it) < 0) return NULL;
+    Py_buffer key, value;
+    if (PyObject_GetBuffer(args[1], &key, PyBUF_SIMPLE) < 0) {
+        items_close(&it);
         return NULL;
     }
-    Py_buffer key, value;
-    if (PyObject_GetBuffer(args[1], &key, PyBUF_SIMPLE) < 0) return NULL;
     if (PyObject_GetBuffer(args[2], &value, PyBUF_SIMPLE) < 0) {
         PyBuffer_Release(&key);
+        items_close(&it);
         return NULL;
     }
     PyObject *result = NULL;
-    PyObject *seq = NULL;
     if (key.len == 0) {
         PyErr_SetString(PyExc_ValueError, "key_counts() needs a non-empty key");
         goto done;
     }
-    seq = PySequence_Fast(args[0], "key_counts() takes a sequence of bytes");
-    if (seq == NULL) goto done;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), keys = 0, followed = 0;
-    PyObject **items = PySequence_Fast_ITEMS(seq);
-    for (Py_ssize_t i = 0; i < n; i++) {
+    Py_ssize_t keys = 0, followed = 0;
+    for (Py_ssize_t i = 0; i < it.n; i++) {
         Py_buffer view;
         const uint8_t *p, *end;
         size_t len;
-        if (item_bytes(items[i], &view, &p, &len) < 0) goto done;
+        if (items_get(&it, i, &view, &p, &len) < 0) goto done;
         end = p + len;
-        while ((p = memmem(p, (size_t)(end - p), key.buf, (size_t)key.len)) != NULL) {
+        while ((p = find_key(p, end, key.buf, (size_t)key.len)) != NULL) {
             p += key.len;
             keys++;
             if ((size_t)(end - p) >= (size_t)value.len && !memcmp(p, value.buf, value.len))
@@ -348,21 +420,59 @@ static PyObject *key_counts(PyObject *self, PyObject *const *args, Py_ssize_t na
     }
     result = Py_BuildValue("(nn)", keys, followed);
 done:
-    Py_XDECREF(seq);
     PyBuffer_Release(&key);
     PyBuffer_Release(&value);
+    items_close(&it);
     return result;
 }
 
+static PyObject *packed(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    items_t it;
+    if (fast_args("packed", args, nargs, 1, &it) < 0) return NULL;
+    Py_ssize_t size = PyLong_AsSsize_t(args[1]);
+    if (size < 0) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "size must be >= 0");
+        items_close(&it);
+        return NULL;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, it.n * size);
+    if (out == NULL) goto fail;
+    uint8_t *dst = (uint8_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < it.n; i++) {
+        Py_buffer view;
+        const uint8_t *p;
+        size_t len;
+        if (items_get(&it, i, &view, &p, &len) < 0) goto fail;
+        if (len != (size_t)size) { /* not all of the size: None */
+            release(&view);
+            Py_DECREF(out);
+            items_close(&it);
+            Py_RETURN_NONE;
+        }
+        memcpy(dst + size * i, p, len);
+        release(&view);
+    }
+    items_close(&it);
+    return out;
+fail:
+    Py_XDECREF(out);
+    items_close(&it);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
-    {"leaf_hashes", leaf_hashes, METH_O,
-     "leaf_hashes(datas) -> bytes: SHA-256(0x00 || data) of each, packed."},
+    {"leaf_hashes", (PyCFunction)(void (*)(void))leaf_hashes, METH_FASTCALL,
+     "leaf_hashes(datas, column=None) -> bytes: SHA-256(0x00 || data) of each, packed."},
     {"parents", parents, METH_O,
      "parents(level) -> bytes: SHA-256(0x01 || left || right) of each pair of a "
      "packed level of 32-byte hashes, packed (an odd last hash is left out)."},
     {"key_counts", (PyCFunction)(void (*)(void))key_counts, METH_FASTCALL,
-     "key_counts(datas, key, value) -> (int, int): occurrences of key in the items, and how "
-     "many of them are followed by value."},
+     "key_counts(datas, key, value, column=None) -> (int, int): occurrences of key in the "
+     "items, and how many of them are followed by value."},
+    {"packed", (PyCFunction)(void (*)(void))packed, METH_FASTCALL,
+     "packed(items, size, column=None) -> bytes | None: the items back to back, or None if "
+     "one of them is not size bytes long."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {

@@ -4,6 +4,17 @@ from collections.abc import Sequence
 
 Buffer = bytes | bytearray | memoryview
 
-def leaf_hashes(datas: Sequence[Buffer], /) -> bytes: ...
+def leaf_hashes(
+    datas: Sequence[Buffer] | Sequence[tuple[Buffer, ...]], column: int | None = None, /
+) -> bytes: ...
 def parents(level: Buffer, /) -> bytes: ...
-def key_counts(datas: Sequence[Buffer], key: bytes, value: bytes, /) -> tuple[int, int]: ...
+def key_counts(
+    datas: Sequence[Buffer] | Sequence[tuple[Buffer, ...]],
+    key: bytes,
+    value: bytes,
+    column: int | None = None,
+    /,
+) -> tuple[int, int]: ...
+def packed(
+    items: Sequence[Buffer] | Sequence[tuple[Buffer, ...]], size: int, column: int | None = None, /
+) -> bytes | None: ...

@@ -275,7 +275,7 @@ def verify_consistency(
 
 def leaf_hashes(datas: Iterable[bytes]) -> list[bytes]:
     """`leaf_hash` of each of ``datas``, hashed in one run (see `MerkleTree.extend_packed`)."""
-    packed = leaf_hashes_packed(datas if isinstance(datas, list | tuple) else list(datas))
+    packed = leaf_hashes_packed(datas if isinstance(datas, list | tuple) else list(datas), None)
     return [packed[i : i + HASH_SIZE] for i in range(0, len(packed), HASH_SIZE)]
 
 

@@ -43,13 +43,12 @@ import hmac
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
 from ceasewatch.errors import IntegrityError, InvalidInput, NotFound, Problem
-from ceasewatch.ledger._bulk import key_counts, leaf_hashes_packed
+from ceasewatch.ledger._bulk import key_counts, leaf_hashes_packed, packed
 from ceasewatch.ledger.checkpoint import CosignatureVerifier, open_checkpoint
 from ceasewatch.ledger.entry import Entry, Excerpt, parse_entries, verify_excerpt
 from ceasewatch.ledger.merkle import HASH_SIZE, MerkleTree, bracket_divergence
@@ -148,11 +147,6 @@ def _trusted_cosigners(
 _KEY = b'"sha256":'
 _SHA256 = re.compile(rb'"sha256":"([0-9a-f]{64})"')
 """A hex SHA-256 as the value of a ``"sha256"`` key (where an entry names its raw file)."""
-
-
-def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    """The columns of rows, one list each (bytes stay bytes: both drivers give bytes)."""
-    return [list(map(itemgetter(i), rows)) for i in range(width)]
 
 
 def _runs(indexes: Sequence[int]) -> list[tuple[int, int]]:
@@ -284,28 +278,25 @@ class _Check:
                 else []
             )
             if rows and len(rows) == end - start:
-                stored, datas = _columns(rows, 2)
-                idxs = range(start, end)
-                computed = leaf_hashes_packed(datas)
+                idxs, first = range(start, end), 0  # columns: leaf_hash, data
+                computed = leaf_hashes_packed(rows, first + 1)
                 seen.tree.extend_packed(computed)
             else:
                 rows = select_entries(self.conn, origin, ("idx", "leaf_hash", "data"), start, end)
-                numbers, stored, datas = _columns(rows, 3)
-                idxs = [int(i) for i in numbers]
-                computed = leaf_hashes_packed(datas)
+                idxs, first = [int(row[0]) for row in rows], 1
+                computed = leaf_hashes_packed(rows, first + 1)
                 self._with_gaps(seen, idxs, computed, end)
             if not rows:
                 continue
             self.report.entries += len(rows)
-            # in bulk: one comparison of the packed hashes; n stored ones of a single length
-            # whose concatenation is 32 n bytes are each 32 bytes long
-            if computed != b"".join(stored) or len(set(map(len, stored))) != 1:
-                for i, (idx, theirs) in enumerate(zip(idxs, stored, strict=True)):
+            # in bulk: one comparison of the packed hashes (None: one is not 32 bytes long)
+            if computed != packed(rows, HASH_SIZE, first):
+                for i, (idx, row) in enumerate(zip(idxs, rows, strict=True)):
                     ours = computed[i * HASH_SIZE : (i + 1) * HASH_SIZE]
-                    if not hmac.compare_digest(ours, bytes(theirs)):
+                    if not hmac.compare_digest(ours, bytes(row[first])):
                         seen.add(idx, _ALTERED)
                         seen.parse.add(idx)
-            self._hashes_named(seen, idxs, datas)
+            self._hashes_named(seen, idxs, rows, first + 1)
         return seen
 
     def _with_gaps(self, seen: _Seen, idxs: Sequence[int], computed: bytes, end: int) -> None:
@@ -322,7 +313,9 @@ class _Check:
             if h:
                 tree.append(h)
 
-    def _hashes_named(self, seen: _Seen, idxs: Sequence[int], datas: Sequence[bytes]) -> None:
+    def _hashes_named(
+        self, seen: _Seen, idxs: Sequence[int], rows: Sequence[tuple[Any, ...]], column: int
+    ) -> None:
         """Note every hex SHA-256 written as a ``"sha256"`` value in a page of entries.
 
         An entry's raw file is ``body.source.sha256``, so each reference is one of these (a
@@ -330,15 +323,16 @@ class _Check:
         references from look-alikes for the hashes whose blob is not stored. An entry with
         a ``"sha256"`` value of another form is parsed.
         """
-        found = _SHA256.findall(datas[0]) if datas else []
+        found = _SHA256.findall(rows[0][column]) if rows else []
         # one pass: the "sha256" keys, and those naming the first entry's raw file
         value = b'"' + found[0] + b'"' if len(found) == 1 else b""
-        keys, named = key_counts(datas, _KEY, value)
+        keys, named = key_counts(rows, _KEY, value, column)
         if not keys:
             return
-        if value and keys == named == len(datas):  # the usual page: one raw file, named once
+        if value and keys == named == len(rows):  # the usual page: one raw file, named once
             self._candidate(seen, found[0], idxs[0])
             return
+        datas = [bytes(row[column]) for row in rows]
         joined = b"\n".join(datas)
         found = _SHA256.findall(joined)
         if keys != len(found):
