@@ -68,7 +68,13 @@ def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
             pytest.skip("ceasewatch.ledger._speedups is not built or this CPU has no SHA-NI")
         return "c"
     for module in (merkle, verify):
-        for name in ("leaf_hashes_packed", "parents_packed", "key_counts", "packed"):
+        for name in (
+            "leaf_hashes_packed",
+            "parents_packed",
+            "key_counts",
+            "packed",
+            "sha256_packed",
+        ):
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, getattr(_bulk, f"py_{name}"))
     return "python"

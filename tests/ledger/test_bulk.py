@@ -69,6 +69,21 @@ def test_leaf_hashes_are_hashlibs_at_every_length(fns: Fns) -> None:
     assert leaves([]) == b""
 
 
+def test_sha256_is_hashlibs_at_every_length() -> None:
+    datas = [_data(n) for n in LENGTHS]
+    expected = b"".join(hashlib.sha256(d).digest() for d in datas)
+    for sha in (_bulk.py_sha256_packed, getattr(_speedups_or_none(), "sha256", None)):
+        if sha is None:
+            continue
+        assert sha(datas) == expected
+        assert sha(datas[:-1]) == expected[:-32]
+        assert sha([memoryview(d) for d in datas]) == expected
+
+
+def _speedups_or_none() -> object:
+    return _speedups() if _bulk.ACCELERATED else None
+
+
 def test_parents_are_hashlibs(fns: Fns) -> None:
     parents = fns[1]
     for n in range(0, 12):
@@ -113,6 +128,8 @@ def test_c_and_python_agree(datas: list[bytes], key: bytes, value: bytes) -> Non
     rows = [(i, d) for i, d in enumerate(datas)]
     assert c.leaf_hashes(datas) == _bulk.py_leaf_hashes_packed(datas)
     assert c.leaf_hashes(rows, 1) == _bulk.py_leaf_hashes_packed(rows, 1)
+    assert c.sha256(datas) == _bulk.py_sha256_packed(datas)
+    assert c.sha256(rows, 1) == _bulk.py_sha256_packed(rows, 1)
     level = b"".join(map(_leaf, datas))
     assert c.parents(level) == _bulk.py_parents_packed(level)
     for size in (0, 3, 32):
@@ -158,11 +175,13 @@ def test_the_python_fallback_is_what_the_fixture_installs(
         vars(merkle)["parents_packed"],
         vars(verify)["key_counts"],
         vars(verify)["packed"],
+        vars(verify)["sha256_packed"],
     }
     fallback = {
         _bulk.py_leaf_hashes_packed,
         _bulk.py_parents_packed,
         _bulk.py_key_counts,
         _bulk.py_packed,
+        _bulk.py_sha256_packed,
     }
     assert (installed == fallback) == python

@@ -7,6 +7,7 @@ and in making the hash object than in hashing, so the hot paths (`MerkleTree.ext
 to back:
 
 - `leaf_hashes_packed`: ``SHA-256(0x00 || data)`` of each of a sequence of bytes;
+- `sha256_packed`: plain SHA-256 of each (the stored raw files, two at a time);
 - `parents_packed`: ``SHA-256(0x01 || left || right)`` of each consecutive pair of a packed
   level (an odd last hash has no parent yet);
 - `key_counts`: how often a key occurs in the entries, and how often followed by a value
@@ -41,6 +42,8 @@ __all__ = [
     "py_leaf_hashes_packed",
     "py_packed",
     "py_parents_packed",
+    "py_sha256_packed",
+    "sha256_packed",
 ]
 
 _SIZE = 32
@@ -60,6 +63,12 @@ def py_leaf_hashes_packed(datas: Items, column: int | None = None) -> bytes:
     """``SHA-256(0x00 || data)`` of each of ``datas``, packed (pure Python)."""
     sha, prefix = hashlib.sha256, b"\x00"
     return b"".join([sha(prefix + data).digest() for data in _items(datas, column)])
+
+
+def py_sha256_packed(datas: Items, column: int | None = None) -> bytes:
+    """SHA-256 of each of ``datas``, packed (pure Python)."""
+    sha = hashlib.sha256
+    return b"".join([sha(data).digest() for data in _items(datas, column)])
 
 
 def py_parents_packed(level: Buffer) -> bytes:
@@ -106,6 +115,7 @@ def py_packed(items: Items, size: int, column: int | None = None) -> bytes | Non
 
 
 leaf_hashes_packed: Callable[[Items, int | None], bytes]
+sha256_packed: Callable[[Items, int | None], bytes]
 parents_packed: Callable[[Buffer], bytes]
 key_counts: Callable[[Items, bytes, bytes, int | None], tuple[int, int]]
 packed: Callable[[Items, int, int | None], bytes | None]
@@ -113,12 +123,14 @@ try:
     from ceasewatch.ledger._speedups import key_counts, packed
     from ceasewatch.ledger._speedups import leaf_hashes as leaf_hashes_packed
     from ceasewatch.ledger._speedups import parents as parents_packed
+    from ceasewatch.ledger._speedups import sha256 as sha256_packed
 
     ACCELERATED = True
     """True when the C functions (SHA-NI) run, False when the pure-Python ones do."""
 except ImportError:  # not built, or a CPU without SHA-NI
     leaf_hashes_packed = py_leaf_hashes_packed
     parents_packed = py_parents_packed
+    sha256_packed = py_sha256_packed
     key_counts = py_key_counts
     packed = py_packed
     ACCELERATED = False

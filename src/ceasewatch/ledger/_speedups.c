@@ -8,6 +8,8 @@
  *   leaf_hashes(datas, column=None) -> bytes
  *       SHA-256(0x00 || data) of each item of a sequence of bytes-like objects, packed back to
  *       back (32 bytes each);
+ *   sha256(datas, column=None) -> bytes
+ *       SHA-256 of each item, packed (the stored raw files, two at a time);
  *   parents(level) -> bytes
  *       SHA-256(0x01 || left || right) of each consecutive pair of the 32-byte hashes packed
  *       in ``level`` (a bytes-like object), packed; an odd last hash has no parent yet;
@@ -121,31 +123,36 @@ SHA_NI static void compress(uint32_t state[8], const uint8_t *p, size_t count) {
     state_store(state, st);
 }
 
-/* One message ``prefix || data`` as its padded blocks: block 0 (when the message has a whole
- * block) starts with the prefix and is copied to ``head``; blocks 1 .. full - 1 are read in
- * place from data; the rest, and the padding, are copied to ``tail``. */
+/* One message ``prefix || data`` (a prefix of one byte, or none) as its padded blocks: block 0
+ * (when the message has a whole block) starts with the prefix and is copied to ``head``;
+ * blocks 1 .. full - 1 are read in place from data; the rest, and the padding, are copied to
+ * ``tail``. */
 typedef struct {
     const uint8_t *data;
-    size_t full, blocks;
+    size_t plen, full, blocks;
     uint32_t state[8];
     uint8_t head[64];
     uint8_t tail[128];
 } message;
 
-static void message_init(message *m, uint8_t prefix, const uint8_t *data, size_t len) {
-    const size_t total = len + 1;
+#define NO_PREFIX (-1)
+
+static void message_init(message *m, int prefix, const uint8_t *data, size_t len) {
+    const size_t plen = prefix == NO_PREFIX ? 0 : 1;
+    const size_t total = len + plen;
     m->data = data;
+    m->plen = plen;
     m->full = total / 64;
     size_t rest = total % 64; /* message bytes in the tail */
     m->blocks = m->full + (rest + 9 <= 64 ? 1 : 2);
     memcpy(m->state, H0, sizeof m->state);
+    uint8_t *first = m->full > 0 ? m->head : m->tail;
+    if (plen) first[0] = (uint8_t)prefix;
     if (m->full > 0) {
-        m->head[0] = prefix;
-        memcpy(m->head + 1, data, 63);
+        memcpy(m->head + plen, data, 64 - plen);
         memcpy(m->tail, data + len - rest, rest);
     } else {
-        m->tail[0] = prefix;
-        memcpy(m->tail + 1, data, len);
+        memcpy(m->tail + plen, data, len);
     }
     /* padding: 0x80, zeros, the message length in bits as a 64-bit big-endian number */
     size_t end = 64 * (m->blocks - m->full);
@@ -157,7 +164,7 @@ static void message_init(message *m, uint8_t prefix, const uint8_t *data, size_t
 
 static inline const uint8_t *message_block(const message *m, size_t k) {
     if (k >= m->full) return m->tail + 64 * (k - m->full);
-    return k == 0 ? m->head : m->data + 64 * k - 1;
+    return k == 0 ? m->head : m->data + 64 * k - m->plen;
 }
 
 /* Blocks from..end of the message into its state. */
@@ -168,7 +175,7 @@ SHA_NI static void message_finish(message *m, size_t from) {
         k = 1;
     }
     if (k < m->full) {
-        compress(m->state, m->data + 64 * k - 1, m->full - k);
+        compress(m->state, m->data + 64 * k - m->plen, m->full - k);
         k = m->full;
     }
     compress(m->state, m->tail + 64 * (k - m->full), m->blocks - k);
@@ -282,10 +289,11 @@ static void release(Py_buffer *view) {
     if (view->obj != NULL) PyBuffer_Release(view);
 }
 
-static PyObject *leaf_hashes(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    (void)self;
+/* SHA-256 of prefix || item for each item (no prefix: NO_PREFIX), two at a time, packed. */
+static PyObject *hash_items(const char *name, int prefix, PyObject *const *args,
+                           Py_ssize_t nargs) {
     items_t it;
-    if (fast_args("leaf_hashes", args, nargs, 0, &it) < 0) return NULL;
+    if (fast_args(name, args, nargs, 0, &it) < 0) return NULL;
     PyObject *out = PyBytes_FromStringAndSize(NULL, it.n * 32);
     if (out == NULL) goto fail;
     uint8_t *dst = (uint8_t *)PyBytes_AS_STRING(out);
@@ -300,8 +308,8 @@ static PyObject *leaf_hashes(PyObject *self, PyObject *const *args, Py_ssize_t n
             release(&va);
             goto fail;
         }
-        message_init(&a, 0x00, pa, la);
-        message_init(&b, 0x00, pb, lb);
+        message_init(&a, prefix, pa, la);
+        message_init(&b, prefix, pb, lb);
         compress2(&a, &b);
         release(&va);
         release(&vb);
@@ -313,7 +321,7 @@ static PyObject *leaf_hashes(PyObject *self, PyObject *const *args, Py_ssize_t n
         const uint8_t *pa;
         size_t la;
         if (items_get(&it, i, &va, &pa, &la) < 0) goto fail;
-        message_init(&a, 0x00, pa, la);
+        message_init(&a, prefix, pa, la);
         message_finish(&a, 0);
         release(&va);
         message_digest(&a, dst + 32 * i);
@@ -324,6 +332,16 @@ fail:
     Py_XDECREF(out);
     items_close(&it);
     return NULL;
+}
+
+static PyObject *leaf_hashes(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    return hash_items("leaf_hashes", 0x00, args, nargs);
+}
+
+static PyObject *sha256(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    return hash_items("sha256", NO_PREFIX, args, nargs);
 }
 
 static PyObject *parents(PyObject *self, PyObject *arg) {
@@ -464,6 +482,8 @@ fail:
 static PyMethodDef methods[] = {
     {"leaf_hashes", (PyCFunction)(void (*)(void))leaf_hashes, METH_FASTCALL,
      "leaf_hashes(datas, column=None) -> bytes: SHA-256(0x00 || data) of each, packed."},
+    {"sha256", (PyCFunction)(void (*)(void))sha256, METH_FASTCALL,
+     "sha256(datas, column=None) -> bytes: SHA-256 of each, packed."},
     {"parents", parents, METH_O,
      "parents(level) -> bytes: SHA-256(0x01 || left || right) of each pair of a "
      "packed level of 32-byte hashes, packed (an odd last hash is left out)."},

@@ -7,6 +7,9 @@ Buffer = bytes | bytearray | memoryview
 def leaf_hashes(
     datas: Sequence[Buffer] | Sequence[tuple[Buffer, ...]], column: int | None = None, /
 ) -> bytes: ...
+def sha256(
+    datas: Sequence[Buffer] | Sequence[tuple[Buffer, ...]], column: int | None = None, /
+) -> bytes: ...
 def parents(level: Buffer, /) -> bytes: ...
 def key_counts(
     datas: Sequence[Buffer] | Sequence[tuple[Buffer, ...]],

@@ -38,7 +38,6 @@ never only in an entry's fields. The fields of signed entries are the signer's w
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from collections.abc import Sequence
@@ -48,7 +47,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from ceasewatch.errors import IntegrityError, InvalidInput, NotFound, Problem
-from ceasewatch.ledger._bulk import key_counts, leaf_hashes_packed, packed
+from ceasewatch.ledger._bulk import key_counts, leaf_hashes_packed, packed, sha256_packed
 from ceasewatch.ledger.checkpoint import CosignatureVerifier, open_checkpoint
 from ceasewatch.ledger.entry import Entry, Excerpt, parse_entries, verify_excerpt
 from ceasewatch.ledger.merkle import HASH_SIZE, MerkleTree, bracket_divergence
@@ -493,18 +492,22 @@ def _equivocations(
 
 
 def _verify_blobs(conn: Connection, report: VerifyReport) -> set[str]:
+    """Re-hash every blob, two at a time (`sha256_packed` runs two messages side by side)."""
     names: set[str] = set()
-    rows = conn.execution_options(yield_per=1).execute(
+    rows = conn.execution_options(yield_per=2).execute(
         select(s.blobs.c.sha256, s.blobs.c.size, s.blobs.c.data).order_by(s.blobs.c.sha256)
     )
-    for name, size, data in rows:
-        report.blobs += 1
-        names.add(name)
-        raw = bytes(data)
-        if hashlib.sha256(raw).hexdigest() != name:
-            report.add(f"blob {name}", "its bytes no longer hash to its name: the file was altered")
-        elif len(raw) != int(size):
-            report.add(f"blob {name}", f"is {len(raw)} bytes, stored as {int(size)}")
+    for pair in rows.partitions(2):
+        digests = sha256_packed([bytes(data) for _, _, data in pair], None)
+        for i, (name, size, data) in enumerate(pair):
+            report.blobs += 1
+            names.add(name)
+            if digests[32 * i : 32 * i + 32].hex() != name:
+                report.add(
+                    f"blob {name}", "its bytes no longer hash to its name: the file was altered"
+                )
+            elif len(data) != int(size):
+                report.add(f"blob {name}", f"is {len(data)} bytes, stored as {int(size)}")
     return names
 
 
