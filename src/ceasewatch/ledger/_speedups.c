@@ -378,23 +378,26 @@ static PyObject *parents(PyObject *self, PyObject *arg) {
 }
 
 /* The first occurrence of key (klen bytes) in [p, end), or NULL. For keys of two bytes or more,
- * sixteen candidate positions at a time: those where both the first and the last byte of the
- * key match (SSE2, part of x86-64 itself) are compared in full; memmem otherwise. */
+ * sixteen candidate positions at a time: those where two bytes of the key match (SSE2, part of
+ * x86-64 itself) are compared in full; memmem otherwise. The two bytes are the second and the
+ * last but one for keys of four bytes or more (for ``"sha256":`` 's' and '6', rarer together
+ * in JSON than the quote and the colon around every key), else the first and the last. */
 static const uint8_t *find_key(const uint8_t *p, const uint8_t *end, const uint8_t *key,
                                size_t klen) {
     if ((size_t)(end - p) < klen) return NULL;
     if (klen < 2) return memmem(p, (size_t)(end - p), key, klen);
     const uint8_t *stop = end - klen + 1; /* where a match may start: [p, stop) */
-    const __m128i first = _mm_set1_epi8((char)key[0]);
-    const __m128i last = _mm_set1_epi8((char)key[klen - 1]);
-    for (; p + 16 <= stop; p += 16) {
-        const __m128i a = _mm_loadu_si128((const __m128i *)p);
-        const __m128i b = _mm_loadu_si128((const __m128i *)(p + klen - 1));
+    const size_t i = klen >= 4 ? 1 : 0, j = klen >= 4 ? klen - 2 : klen - 1;
+    const __m128i first = _mm_set1_epi8((char)key[i]);
+    const __m128i last = _mm_set1_epi8((char)key[j]);
+    for (; p + 16 <= stop; p += 16) { /* reads p[i .. j + 15], all below end */
+        const __m128i a = _mm_loadu_si128((const __m128i *)(p + i));
+        const __m128i b = _mm_loadu_si128((const __m128i *)(p + j));
         unsigned mask = (unsigned)_mm_movemask_epi8(
             _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
         for (; mask; mask &= mask - 1) {
             const uint8_t *at = p + __builtin_ctz(mask);
-            if (!memcmp(at + 1, key + 1, klen - 2)) return at;
+            if (!memcmp(at, key, klen)) return at;
         }
     }
     for (; p < stop; p++)
