@@ -1,9 +1,9 @@
 /* The hot loops of `ceasewatch verify`, in C: ceasewatch.ledger._speedups.
  *
  * `verify` hashes every entry of a log, compares the hashes with the stored ones, rebuilds the
- * Merkle tree and looks in every entry for the raw file it names. In Python each SHA-256 call costs several times more in the
- * interpreter and in making the hash object than in hashing the few hundred bytes, so these
- * functions do a whole run per call:
+ * Merkle tree and looks in every entry for the raw file it names. In Python each SHA-256 call
+ * costs several times more in the interpreter and in making the hash object than in hashing
+ * the few hundred bytes, so these functions do a whole run per call:
  *
  *   leaf_hashes(datas, column=None) -> bytes
  *       SHA-256(0x00 || data) of each item of a sequence of bytes-like objects, packed back to
