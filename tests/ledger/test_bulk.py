@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ceasewatch.errors import InvalidInput
 from ceasewatch.ledger import _bulk, merkle, verify
 from ceasewatch.ledger.merkle import MerkleTree, root
 
@@ -163,6 +164,8 @@ def test_the_tree_is_the_rfc_tree_built_either_way() -> None:
         assert tree.root() == root(leaves[:end])
         assert all(tree.root_at(n) == root(leaves[:n]) for n in range(max(0, end - 3), end + 1))
     assert merkle.leaf_hashes([_data(i) for i in range(300)]) == leaves
+    with pytest.raises(InvalidInput, match="whole number"):
+        tree.extend_packed(b"x" * 33)
 
 
 def test_the_python_fallback_is_what_the_fixture_installs(
