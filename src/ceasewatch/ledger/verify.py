@@ -140,7 +140,7 @@ def verify_store(engine: Engine, *, deep: bool = False) -> VerifyReport:
 
 @contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector, as it was before afterwards.
+    """Pause Python's cyclic garbage collector for the run; then leave it as it was.
 
     The first pass makes a tuple per row (the driver's) and nothing that refers back to
     itself, so reference counting frees everything; but every few hundred new tuples the
