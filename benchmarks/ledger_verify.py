@@ -10,7 +10,9 @@ checkpoint), then times, in the same run and on one core:
   checkpoint), every raw file an entry names looked for, every blob re-hashed; entries
   parsed only where no matching signed root covers them (none here);
 - ``verify deep``: `verify_store(deep=True)`, every entry parsed as well (JSON, RFC 8785
-  form, fields); timed once, for scale.
+  form, fields); timed once, for scale;
+- ``verify, pure Python``: `verify_store` with the pure-Python fallback of its hot loops
+  (`ceasewatch.ledger._bulk`), as on a machine without the C extension or without SHA-NI.
 
 Target (issue "joint record"): verify >= 50% of raw hashing (Ed25519 is checked per
 checkpoint, not per entry). The entries are written as an ingest writes them: one raw file
@@ -26,12 +28,16 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from unittest.mock import patch
 
 from ledger_append import NOW, sightings  # benchmarks/ is the script's own folder
 from sqlalchemy import select
 
 from ceasewatch.demo import demo_theater_dir
+from ceasewatch.ledger import _bulk, merkle, verify
 from ceasewatch.ledger.append import append_records
 from ceasewatch.ledger.node import init_node
 from ceasewatch.ledger.verify import verify_store
@@ -58,7 +64,7 @@ def main() -> None:
             append_records(node, batch, now=NOW, blob=raw, lines=lines)
         with node.engine.connect() as conn:
             data = [bytes(r.data) for r in conn.execute(select(schema.entries.c.data))]
-        best_hash = best_verify = float("inf")
+        best_hash = best_verify = best_python = float("inf")
         for _ in range(3):
             t0 = time.perf_counter()
             for d in data:
@@ -68,6 +74,10 @@ def main() -> None:
             report = verify_store(node.engine)
             best_verify = min(best_verify, time.perf_counter() - t0)
             assert report.ok, report.summary()
+            with _pure_python():
+                t0 = time.perf_counter()
+                assert verify_store(node.engine).ok
+                best_python = min(best_python, time.perf_counter() - t0)
         t0 = time.perf_counter()
         deep = verify_store(node.engine, deep=True)
         deep_s = time.perf_counter() - t0
@@ -77,8 +87,27 @@ def main() -> None:
     print(f"hashlib leaf SHA-256   {best_hash:8.3f} s  {n / best_hash:12,.0f} entries/s")
     print(f"ceasewatch verify      {best_verify:8.3f} s  {n / best_verify:12,.0f} entries/s")
     print(f"ceasewatch verify deep {deep_s:8.3f} s  {n / deep_s:12,.0f} entries/s")
+    print(f"verify, pure Python    {best_python:8.3f} s  {n / best_python:12,.0f} entries/s")
+    hot = "C (SHA-NI)" if _bulk.ACCELERATED else "pure Python (no C extension or no SHA-NI)"
+    print(f"verify's hot loops: {hot}")
     print(f"verify / raw hashing: {best_hash / best_verify:.1%} (target >= 50%)")
+    print(f"verify, pure Python / raw hashing: {best_hash / best_python:.1%}")
     print(f"verify deep / raw hashing: {best_hash / deep_s:.1%}; load {_load()}")
+
+
+@contextmanager
+def _pure_python() -> Iterator[None]:
+    """verify with the pure-Python fallback of its hot loops (`ceasewatch.ledger._bulk`)."""
+    with ExitStack() as stack:
+        for module in (merkle, verify):
+            for name in _HOT:
+                if hasattr(module, name):
+                    fallback = getattr(_bulk, f"py_{name}")
+                    stack.enter_context(patch.object(module, name, fallback))
+        yield
+
+
+_HOT = ("leaf_hashes_packed", "parents_packed", "key_counts", "packed", "sha256_packed")
 
 
 def _load() -> str:

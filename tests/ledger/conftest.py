@@ -9,11 +9,20 @@ from pathlib import Path
 import pytest
 
 from ceasewatch.demo import demo_theater_dir
+from ceasewatch.ledger import _bulk, merkle, verify
 from ceasewatch.ledger.node import Node, init_node
 from ceasewatch.records import SPECS, Sighting, write_records
 from tests.store.conftest import db_url, pg_database
 
-__all__ = ["NOW", "db_url", "node", "pg_database", "sighting", "write_sightings"]
+__all__ = [
+    "NOW",
+    "db_url",
+    "implementation",
+    "node",
+    "pg_database",
+    "sighting",
+    "write_sightings",
+]
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -48,3 +57,24 @@ def write_sightings(path: Path, records: list[Sighting]) -> Path:
     """Write a sightings contract file."""
     write_records(path, SPECS["sightings"], records)
     return path
+
+
+@pytest.fixture(params=["c", "python"])
+def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test twice: with the C hot loops (`ceasewatch.ledger._speedups`, skipped where not
+    built or without SHA-NI) and with their pure-Python fallback."""
+    if request.param == "c":
+        if not _bulk.ACCELERATED:
+            pytest.skip("ceasewatch.ledger._speedups is not built or this CPU has no SHA-NI")
+        return "c"
+    for module in (merkle, verify):
+        for name in (
+            "leaf_hashes_packed",
+            "parents_packed",
+            "key_counts",
+            "packed",
+            "sha256_packed",
+        ):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, getattr(_bulk, f"py_{name}"))
+    return "python"

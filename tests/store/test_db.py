@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import delete, insert, inspect, update
+from sqlalchemy.exc import DBAPIError
 
 from ceasewatch.errors import InvalidInput, NotFound
 from ceasewatch.store import HEAD_REVISION, connect, current_revision, migrate, sqlite_url
+from ceasewatch.store import schema as s
+from ceasewatch.store.bulk import insert_rows, select_entries
 from ceasewatch.store.db import downgrade, engine_url, redact
 from ceasewatch.store.schema import metadata
 
@@ -71,5 +74,36 @@ def test_an_unreachable_server_is_reported_without_its_password() -> None:
         with pytest.raises(NotFound) as err:
             migrate(engine)
         assert "hunter2" not in str(err.value) and "cannot reach" in str(err.value)
+    finally:
+        engine.dispose()
+
+
+def test_migration_0003_keeps_an_existing_logs_entries_and_guards(db_url: str) -> None:
+    """A store at 0002 with entries: 0003 keeps every row and the append-only triggers."""
+    engine = connect(db_url)
+    origin = "ceasewatch.mon-a.demo"
+    rows = [(origin, i, bytes([i % 256]) * 32, bytes(range(256)) + b"%d" % i) for i in range(300)]
+    try:
+        migrate(engine, "0002")
+        with engine.begin() as conn:
+            conn.execute(insert(s.logs), {"origin": origin, "org": "mon-a", "vkey": "-"})
+            insert_rows(conn, s.entries, ("origin", "idx", "leaf_hash", "data"), rows)
+        migrate(engine)
+        assert current_revision(engine) == HEAD_REVISION
+        with engine.connect() as conn:
+            assert select_entries(conn, origin, ("idx", "leaf_hash", "data")) == [
+                r[1:] for r in rows
+            ]
+            if engine.dialect.name == "sqlite":
+                sql = conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'entries'"
+                ).scalar_one()
+                assert sql.rstrip().endswith("WITHOUT ROWID")
+        for statement in (delete(s.entries), update(s.entries).values(data=b"x")):
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+                conn.execute(statement)
+        downgrade(engine, "0002")
+        with engine.connect() as conn:
+            assert len(select_entries(conn, origin, ("idx",))) == len(rows)
     finally:
         engine.dispose()

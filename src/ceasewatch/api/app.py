@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from ceasewatch.errors import InvalidInput, NotFound
@@ -103,14 +103,12 @@ def create_app(node_dir: Path) -> FastAPI:
     def logs() -> dict[str, Any]:
         """The logs this node holds: its own and the ones it mirrors."""
         with node.engine.connect() as conn:
-            counted = conn.execute(
-                select(s.entries.c.origin, func.count()).group_by(s.entries.c.origin)
-            )
-            sizes = {str(o): int(n) for o, n in counted}
             rows = conn.execute(select(s.logs.c.origin, s.logs.c.org).order_by(s.logs.c.origin))
+            # the size is one past the last index: a seek of the primary key, where a count
+            # would read every entry
             out = [
-                {"origin": o, "org": org, "size": int(sizes.get(o, 0)), "own": o == node.origin}
-                for o, org in rows
+                {"origin": o, "org": org, "size": log_size(conn, o), "own": o == node.origin}
+                for o, org in rows.all()
             ]
         return {"logs": out}
 

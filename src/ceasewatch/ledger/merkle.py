@@ -12,7 +12,8 @@ Two ways in:
   as the reference;
 - `MerkleTree`, which keeps every complete subtree hash in one ``bytearray`` per level, so that
   appending is O(1) amortised, the root at any earlier size is O(log n) hashes and a proof
-  O(log^2 n) at worst, whatever the size of the log.
+  O(log^2 n) at worst, whatever the size of the log. Bulk appends hash whole runs at a time
+  (`ceasewatch.ledger._bulk`: C on the x86 SHA extensions where built, else hashlib).
 
 Verification (`verify_inclusion`, `verify_consistency`) follows the algorithms of sections
 2.1.3.2 and 2.1.4.2 step by step, and raises `IntegrityError` saying what did not match.
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ceasewatch.errors import IntegrityError, InvalidInput
+from ceasewatch.ledger._bulk import leaf_hashes_packed, parents_packed
 
 __all__ = [
     "EMPTY_ROOT",
@@ -272,9 +274,9 @@ def verify_consistency(
 
 
 def leaf_hashes(datas: Iterable[bytes]) -> list[bytes]:
-    """`leaf_hash` of each of ``datas``, without a function call per leaf."""
-    sha, prefix = hashlib.sha256, _LEAF_PREFIX
-    return [sha(prefix + data).digest() for data in datas]
+    """`leaf_hash` of each of ``datas``, hashed in one run (see `MerkleTree.extend_packed`)."""
+    packed = leaf_hashes_packed(datas if isinstance(datas, list | tuple) else list(datas), None)
+    return [packed[i : i + HASH_SIZE] for i in range(0, len(packed), HASH_SIZE)]
 
 
 def _checked_hashes(hashes: Iterable[bytes]) -> list[bytes]:
@@ -301,9 +303,8 @@ class MerkleTree:
     __slots__ = ("_levels",)
 
     def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
-        leaves = _checked_hashes(leaf_hashes)
-        self._levels: list[bytearray] = [bytearray(b"".join(leaves))]
-        self._grow(leaves)
+        self._levels: list[bytearray] = [bytearray()]
+        self.extend(leaf_hashes)
 
     @classmethod
     def from_levels(cls, levels: Sequence[bytes]) -> MerkleTree:
@@ -326,31 +327,27 @@ class MerkleTree:
             raise InvalidInput("stored levels stop before the highest complete subtree")
         return tree
 
-    def _grow(self, new: list[bytes]) -> None:
-        """Add the parents that ``new``, the hashes just appended to level 0, complete.
+    def _grow(self, new: bytes) -> None:
+        """Add the parents that ``new``, the packed hashes just appended to level 0, complete.
 
-        Level by level, each run of new nodes hashed pairwise in one pass: the same hashes as
-        appending the leaves one by one, without the per-leaf bookkeeping.
+        Level by level, each run of new nodes hashed pairwise in one call
+        (`ceasewatch.ledger._bulk.parents_packed`): the same hashes as appending the
+        leaves one by one, without the per-leaf bookkeeping.
         """
         levels = self._levels
-        sha, prefix = hashlib.sha256, _NODE_PREFIX
         level = 0
         while new:
             row = levels[level]
-            first = len(row) // HASH_SIZE - len(new)
+            first = (len(row) - len(new)) // HASH_SIZE
             if first % 2:  # the first new node completes a pair with the old last one
-                new = [bytes(row[(first - 1) * HASH_SIZE : first * HASH_SIZE]), *new]
-            pairs = iter(new)  # an odd last node waits for its sibling: strict=False
-            new = [
-                sha(prefix + left + right).digest()
-                for left, right in zip(pairs, pairs, strict=False)
-            ]
+                new = bytes(row[(first - 1) * HASH_SIZE : first * HASH_SIZE]) + new
+            new = parents_packed(new)  # an odd last node waits for its sibling
             if not new:
                 return
             level += 1
             if len(levels) == level:
                 levels.append(bytearray())
-            levels[level] += b"".join(new)
+            levels[level] += new
 
     @property
     def size(self) -> int:
@@ -386,9 +383,21 @@ class MerkleTree:
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
         """Append many leaf hashes (in bulk: about one hash per leaf, level by level)."""
-        leaves = _checked_hashes(leaf_hashes)
-        self._levels[0] += b"".join(leaves)
-        self._grow(leaves)
+        self.extend_packed(b"".join(_checked_hashes(leaf_hashes)))
+
+    def extend_packed(self, leaf_hashes: bytes) -> None:
+        """Append the leaf hashes packed in ``leaf_hashes``, 32 bytes each, back to back.
+
+        The form `ceasewatch.ledger._bulk.leaf_hashes_packed` returns: no list of hashes
+        is made at all.
+        """
+        if len(leaf_hashes) % HASH_SIZE:
+            raise InvalidInput(
+                f"{len(leaf_hashes)} bytes of packed leaf hashes: not a whole number of "
+                f"{HASH_SIZE}-byte hashes"
+            )
+        self._levels[0] += leaf_hashes
+        self._grow(bytes(leaf_hashes))
 
     def leaf(self, index: int) -> bytes:
         """The hash of leaf ``index``."""

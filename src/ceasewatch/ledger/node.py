@@ -27,10 +27,11 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from ceasewatch.errors import Conflict, IntegrityError, InvalidInput, NotFound
 from ceasewatch.geo.theater import Theater, load_theater
+from ceasewatch.ledger._bulk import packed
 from ceasewatch.ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from ceasewatch.ledger.entry import log_origin
 from ceasewatch.ledger.keys import create_key, key_path, load_key
-from ceasewatch.ledger.merkle import EMPTY_ROOT, MerkleTree
+from ceasewatch.ledger.merkle import EMPTY_ROOT, HASH_SIZE, MerkleTree
 from ceasewatch.ledger.note import Ed25519Signer
 from ceasewatch.store import schema as s
 from ceasewatch.store.bulk import select_entries
@@ -211,7 +212,11 @@ def stored_tree(conn: Connection, origin: str, end: int | None = None) -> Merkle
     stop = log_size(conn, origin) if end is None else end
     for start in range(0, stop, _PAGE):
         rows = select_entries(conn, origin, ("leaf_hash",), start, min(stop, start + _PAGE))
-        tree.extend([bytes(r[0]) for r in rows])
+        hashes = packed(rows, HASH_SIZE, 0)  # None: a stored hash is not 32 bytes long
+        if hashes is None:
+            tree.extend([bytes(r[0]) for r in rows])  # raises InvalidInput saying which
+        else:
+            tree.extend_packed(hashes)
     return tree
 
 
