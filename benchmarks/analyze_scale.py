@@ -6,7 +6,7 @@ does (`analyse_files` + `write_analysis`). Prints sightings/s per size and the g
 time per sighting relative to N log N. Target (issue "Joint analysis"): >= 50k
 sightings/s end to end on 2 cores, growth no worse than N log N.
 
-    .venv/bin/python benchmarks/analyze_scale.py [--sizes 10000,100000,1000000]
+    .venv/bin/python benchmarks/analyze_scale.py [--sizes 10000,100000,1000000] [--workers 2]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from ceasewatch.analysis import analyse_files, write_analysis
+from ceasewatch.analysis._fork import available_cpus
 from ceasewatch.demo import demo_theater_dir
 from ceasewatch.geo.theater import load_theater
 from ceasewatch.records import SPECS, Sighting, write_records
@@ -43,6 +44,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--workers", type=int, default=available_cpus(), help="as `analyze`")
     args = ap.parse_args()
     theater_dir = demo_theater_dir()
     theater = load_theater(theater_dir)
@@ -57,8 +59,8 @@ def main() -> None:
             path = Path(tmp) / f"s{n}.csv"
             write_records(path, SPECS["sightings"], sightings(n, base))
             t0 = time.perf_counter()
-            result = analyse_files(theater_dir, sightings=path)
-            write_analysis(result, Path(tmp) / f"out{n}")
+            result = analyse_files(theater_dir, sightings=path, workers=args.workers)
+            write_analysis(result, Path(tmp) / f"out{n}", workers=args.workers)
             dt = time.perf_counter() - t0
             if first is None:
                 first = (n, dt)

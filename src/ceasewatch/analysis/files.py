@@ -23,12 +23,14 @@ def analyse_files(
     allegations: Path | None = None,
     strict: bool = False,
     observed: Observed | None = None,
+    workers: int = 1,
 ) -> Analysis:
     """Read the contract files and analyse them on the theater.
 
     With `strict`, the first bad row refuses its file (InvalidInput); otherwise bad rows
     are skipped and listed in the result's `skipped`, and the rest is analysed.
-    `observed` is passed to the allegation matching (see `analyse`).
+    `observed` is passed to the allegation matching (see `analyse`); `workers` > 1 runs
+    what splits into independent chunks on that many forked processes (same result).
     """
     with paused_gc():
         return _analyse_files(
@@ -37,11 +39,17 @@ def analyse_files(
              "allegations": allegations},
             strict=strict,
             observed=observed,
+            workers=workers,
         )  # fmt: skip
 
 
 def _analyse_files(
-    theater_dir: Path, paths: dict[str, Path | None], *, strict: bool, observed: Observed | None
+    theater_dir: Path,
+    paths: dict[str, Path | None],
+    *,
+    strict: bool,
+    observed: Observed | None,
+    workers: int,
 ) -> Analysis:
     theater = load_theater(theater_dir)
     rules = load_rules(theater.root)
@@ -63,6 +71,7 @@ def _analyse_files(
         loaded["allegations"],  # type: ignore[arg-type]
         rules=rules,
         observed=observed,
+        workers=workers,
     )
     analysis.skipped[:0] = skipped
     return analysis

@@ -13,6 +13,7 @@ byte-identical whenever the analysis is.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import re
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ceasewatch.analysis._fork import fork_map, spans
 from ceasewatch.analysis.events import ellipse
 from ceasewatch.analysis.model import Event, Violation
 from ceasewatch.analysis.pipeline import Analysis, paused_gc
@@ -181,40 +183,74 @@ def _violation_row(v: Violation) -> dict[str, Any]:
     }
 
 
-def _collection(features: list[dict[str, Any]]) -> str:
-    return _lines([json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features])
-
-
 def _lines(features: list[str]) -> str:
     return '{"type":"FeatureCollection","features":[\n' + ",\n".join(features) + "\n]}\n"
 
 
-def write_analysis(result: Analysis, out: Path) -> dict[str, Path]:
-    """Write the output files into `out` (created if needed); return their paths."""
+#: Events (or violations) formatted per task when the output is written on several CPUs.
+_MIN_PER_TASK = 20_000
+
+
+def write_analysis(result: Analysis, out: Path, *, workers: int = 1) -> dict[str, Path]:
+    """Write the output files into `out` (created if needed); return their paths.
+
+    `workers` > 1 formats the events and violations on that many forked processes (see
+    `ceasewatch.analysis._fork`); the files are byte-identical to those of one worker.
+    """
     with paused_gc():
-        return _write(result, out)
+        return _write(result, out, workers)
 
 
-def _write(result: Analysis, out: Path) -> dict[str, Path]:
+_Chunks = tuple[Sequence[Any], list[tuple[int, int]]]
+
+
+def _event_text(job: _Chunks, i: int) -> str:
+    """Chunk i of the events as GeoJSON features, joined by ",\n"."""
+    events, chunks = job
+    a, b = chunks[i]
+    return ",\n".join([_event_line(e) for e in events[a:b]])
+
+
+def _violation_text(job: _Chunks, i: int) -> tuple[str, str]:
+    """Chunk i of the violations as GeoJSON features (joined by ",\n") and as CSV rows."""
+    violations, chunks = job
+    a, b = chunks[i]
+    rows = [_violation_row(v) for v in violations[a:b]]
+    features = ",\n".join(
+        json.dumps(_point(r["lon"], r["lat"], r), ensure_ascii=False, separators=(",", ":"))
+        for r in rows
+    )
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    for r in rows:
+        w.writerow(
+            [
+                ";".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c])
+                for c in VIOLATION_COLUMNS
+            ]
+        )
+    return features, buf.getvalue()
+
+
+def _chunked(fn: Any, items: Sequence[Any], workers: int) -> list[Any]:
+    """fn over consecutive chunks of items: one chunk alone, several per worker with more."""
+    parts = max(1, len(items) // _MIN_PER_TASK) if workers > 1 else 1
+    chunks = spans(len(items), parts)
+    return fork_map(fn, (items, chunks), len(chunks), workers)
+
+
+def _write(result: Analysis, out: Path, workers: int) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in OUTPUT_FILES}
-    paths["events.geojson"].write_text(
-        _lines([_event_line(e) for e in result.events]), encoding="utf-8"
-    )
-    rows = [_violation_row(v) for v in result.violations]
-    paths["violations.geojson"].write_text(
-        _collection([_point(r["lon"], r["lat"], r) for r in rows]), encoding="utf-8"
-    )
+    events, violations = result.events, result.violations
+    texts: list[str] = _chunked(_event_text, events, workers)
+    paths["events.geojson"].write_text(_lines(texts), encoding="utf-8")
+    parts: list[tuple[str, str]] = _chunked(_violation_text, violations, workers)
+    paths["violations.geojson"].write_text(_lines([f for f, _ in parts]), encoding="utf-8")
     with paths["violations.csv"].open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(VIOLATION_COLUMNS)
-        for r in rows:
-            w.writerow(
-                [
-                    ";".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c])
-                    for c in VIOLATION_COLUMNS
-                ]
-            )
+        csv.writer(fh, lineterminator="\n").writerow(VIOLATION_COLUMNS)
+        for _, rows in parts:
+            fh.write(rows)
     with paths["allegations.csv"].open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["allegation", "status", "event_ids", "violation_ids", "note"])
