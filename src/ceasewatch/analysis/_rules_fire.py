@@ -142,9 +142,12 @@ def _near_posts(
         ey = np.array([events[i].y_m for i in idx])[:, None]
         cov = np.array([events[i].cov_m2 for i in idx], dtype=np.float64)
         cxx, cxy, cyx, cyy = (cov[:, a, b][:, None] for a, b in ((0, 0), (0, 1), (1, 0), (1, 1)))
-        smax = np.array([_sigma_max(events[i].cov_m2) for i in idx])[:, None]
         dx, dy = px[None, :] - ex, py[None, :] - ey
         d = np.sqrt(dx * dx + dy * dy)
+        # The largest sigma stands in where an event lies on a post (rare): only there.
+        smax = np.zeros((len(idx), 1))
+        for row in np.flatnonzero((d == 0.0).any(axis=1)).tolist():
+            smax[row, 0] = _sigma_max(events[idx[row]].cov_m2)
         with np.errstate(divide="ignore", invalid="ignore"):
             ux, uy = dx / d, dy / d
             along = ux * ux * cxx + ux * uy * (cxy + cyx) + uy * uy * cyy
