@@ -24,15 +24,16 @@ from ceasewatch.analysis.attribution import CHUNK, SideGeometry
 from ceasewatch.analysis.craters import crater_groups, crater_obs
 from ceasewatch.analysis.events import events_from_craters, events_from_sightings
 from ceasewatch.analysis.model import AllegationFinding, Event, Violation
-from ceasewatch.analysis.observations import normalise
+from ceasewatch.analysis.observations import normalise_table
 from ceasewatch.analysis.rules import Rule, load_rules
 from ceasewatch.analysis.violations import apply_rules, best_side
 from ceasewatch.errors import Problem
 from ceasewatch.geo.geodesy import FloatArray
 from ceasewatch.geo.theater import Theater
 from ceasewatch.records import Allegation, Crater, Detection, Sighting
+from ceasewatch.records.table import SightingTable
 
-__all__ = ["Analysis", "analyse", "attribute"]
+__all__ = ["Analysis", "analyse", "analyse_table", "attribute"]
 
 
 @contextmanager
@@ -185,6 +186,25 @@ def analyse(
             none); the result is the same for any number.
     """
     with paused_gc():
+        return analyse_table(
+            theater, SightingTable.of(sightings), detections, craters, allegations,
+            rules=rules, observed=observed, workers=workers,
+        )  # fmt: skip
+
+
+def analyse_table(
+    theater: Theater,
+    sightings: SightingTable,
+    detections: Sequence[Detection] = (),
+    craters: Sequence[Crater] = (),
+    allegations: Sequence[Allegation] = (),
+    *,
+    rules: Sequence[Rule] | None = None,
+    observed: Observed | None = None,
+    workers: int = 1,
+) -> Analysis:
+    """`analyse`, the sightings given as a table (as `read_sighting_table` reads them)."""
+    with paused_gc():
         return _analyse(
             theater, sightings, detections, craters, allegations, rules=rules,
             observed=observed, workers=workers,
@@ -193,7 +213,7 @@ def analyse(
 
 def _analyse(
     theater: Theater,
-    sightings: Sequence[Sighting],
+    sightings: SightingTable,
     detections: Sequence[Detection],
     craters: Sequence[Crater],
     allegations: Sequence[Allegation],
@@ -204,7 +224,7 @@ def _analyse(
 ) -> Analysis:
     if rules is None:
         rules = load_rules(theater.root)
-    obs, skipped = normalise(sightings, theater)
+    obs, skipped = normalise_table(sightings, theater)
     assoc = associate(obs)
     events = events_from_sightings(obs, assoc, theater)
     c_obs = crater_obs(craters, theater)

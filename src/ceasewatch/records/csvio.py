@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,12 +20,20 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from ceasewatch.errors import InvalidInput, Problem
-from ceasewatch.records._csvfast import prevalidate
+from ceasewatch.records._csvfast import prevalidate, sighting_columns
 from ceasewatch.records.base import ORGS_CONTEXT, Record
 from ceasewatch.records.kinds import Allegation, Crater, Detection, Sighting
+from ceasewatch.records.table import SightingTable
 from ceasewatch.records.types import format_time
 
-__all__ = ["SPECS", "CsvSpec", "LoadResult", "read_records", "write_records"]
+__all__ = [
+    "SPECS",
+    "CsvSpec",
+    "LoadResult",
+    "read_records",
+    "read_sighting_table",
+    "write_records",
+]
 
 #: Largest CSV file read in one go (bytes); a larger one is refused with advice.
 MAX_FILE_BYTES = 1 << 30
@@ -251,7 +259,33 @@ def read_records(
             CSV syntax, header), or a row is bad and on_error is "raise". Nothing is
             returned in that case; `InvalidInput.problems` lists every problem found.
     """
-    path = Path(path)
+    return _read(Path(path), spec, orgs, on_error, as_table=False)[0]
+
+
+def read_sighting_table(
+    path: Path,
+    orgs: Mapping[str, str] | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+) -> tuple[SightingTable, LoadResult]:
+    """Read a sightings.csv file as a `SightingTable` (rows in no particular order).
+
+    The same rows as `read_records(path, SPECS["sightings"], ...)` accepts, with the
+    same problems and errors; the `LoadResult` lists them (its `records` stay empty).
+    Rows the column-wise checks accept never become `Sighting` records.
+    """
+    result, table = _read(Path(path), SPECS["sightings"], orgs, on_error, as_table=True)
+    assert table is not None
+    return table, result
+
+
+def _read(
+    path: Path,
+    spec: CsvSpec,
+    orgs: Mapping[str, str] | None,
+    on_error: Literal["raise", "skip"],
+    *,
+    as_table: bool,
+) -> tuple[LoadResult, SightingTable | None]:
     rows = _parse(path, _decode(path))
     start = next((i for i, (_, row) in enumerate(rows) if not _blank(row)), None)
     if start is None:
@@ -265,13 +299,28 @@ def read_records(
     context = {ORGS_CONTEXT: orgs} if orgs is not None else None
     result = LoadResult(path=path)
     seen: dict[str, int] = {}
-    body = [(line, row) for line, row in rows[start + 1 :] if not _blank(row)]
-    # Rows the column-wise checks accept come back built; the rest (None) are validated
-    # here one by one, which names every problem.
+    # (A row whose first cell holds text is not blank: the usual case, tested first.)
+    body = [
+        (line, row)
+        for line, row in rows[start + 1 :]
+        if (row and row[0] and not row[0].isspace()) or not _blank(row)
+    ]
+    # Rows the column-wise checks accept come back built (as records, or as indexes into
+    # the table's columns with their ids); the rest (None) are validated here one by
+    # one, which names every problem.
     fits = [row for _, row in body if len(row) == len(header)]
-    ready = iter(prevalidate(spec.record, header, fits, orgs))
+    table_of: Callable[[Sequence[int]], SightingTable] | None = None
+    ids: list[str] = []
+    if as_table:
+        table_of, fast, ids = sighting_columns(header, fits, orgs)
+        ready: Iterator[Record | int | None] = iter(
+            [j if good else None for j, good in enumerate(fast)]
+        )
+    else:
+        ready = iter(prevalidate(spec.record, header, fits, orgs))
     width = len(header)
     records = result.records
+    taken: list[int] = []
     for line, row in body:
         if len(row) != width:
             result.skipped.append(
@@ -283,27 +332,37 @@ def read_records(
             )
             continue
         record = next(ready)
-        if record is None:
-            try:
-                record = spec.record.model_validate(_row_data(header, row), context=context)
-            except ValidationError as exc:
-                result.skipped.extend(_problems(f"{path}:{line}", exc))
-                continue
-        rid = str(getattr(record, "id", ""))
+        if isinstance(record, int):
+            rid = ids[record]
+        else:
+            if record is None:
+                try:
+                    record = spec.record.model_validate(_row_data(header, row), context=context)
+                except ValidationError as exc:
+                    result.skipped.extend(_problems(f"{path}:{line}", exc))
+                    continue
+            rid = str(getattr(record, "id", ""))
         first = seen.setdefault(rid, line)
         if first != line:
             result.skipped.append(
                 Problem(f"{path}:{line} id", f"id {rid!r} is already used on line {first}")
             )
             continue
-        records.append(record)
+        if isinstance(record, int):
+            taken.append(record)
+        else:
+            records.append(record)
     result.rows_read = len(body)
     if result.skipped and on_error == "raise":
         raise InvalidInput(
             f"{path}: {len(result.skipped)} problem(s); nothing was loaded from this file",
             result.skipped,
         )
-    return result
+    if table_of is None:
+        return result, None
+    slow = SightingTable.of(records)  # type: ignore[arg-type]
+    result.records = []
+    return result, SightingTable.join([table_of(taken), slow])
 
 
 def _check_header(where: str, spec: CsvSpec, header: list[str]) -> None:
