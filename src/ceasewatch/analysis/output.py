@@ -90,6 +90,15 @@ def _rn(x: float, nd: int) -> str:
     return "0.0" if v == 0 else _num(v)
 
 
+def _r1(x: float) -> str:
+    """`_rn(x, 1)`: with one decimal, the fixed-point text has no trailing zero to drop
+    (but "-0.0")."""
+    if 1e-4 <= abs(x) < 1e9:
+        text = "%.1f" % x  # noqa: UP031 (the fastest of the formatting calls)
+        return "0.0" if text == "-0.0" else text
+    return _rn(x, 1)
+
+
 # Ids, kinds and org ids use only these characters, which JSON writes as they are; any
 # other string goes through the json module.
 _PLAIN = re.compile(r"[A-Za-z0-9._:/ -]*")
@@ -119,18 +128,18 @@ def _event_line(e: Event) -> str:
     written directly (json.dumps of a nested dict costs ten times more)."""
     (cee, cen), (_, cnn) = e.cov_m2
     major, minor, orient = ellipse(cee, cen, cnn)
-    ee, en, nn = _rn(cee, 1), _rn(cen, 1), _rn(cnn, 1)
-    p_side = ",".join(f"{_str(k)}:{_rn(v, 4)}" for k, v in sorted(e.p_side.items()))
-    d_line = "null" if e.d_line_m is None else _rn(e.d_line_m, 1)
+    ee, en, nn = _r1(cee), _r1(cen), _r1(cnn)
+    p_side = ",".join([f"{_str(k)}:{_rn(v, 4)}" for k, v in sorted(e.p_side.items())])
+    d_line = "null" if e.d_line_m is None else _r1(e.d_line_m)
     return (
         '{"type":"Feature","geometry":{"type":"Point","coordinates":'
         f"[{_rn(e.lon, 6)},{_rn(e.lat, 6)}]}},"
         f'"properties":{{"id":{_str(e.id)},"time":"{_ms(e.time)}","kind":{_str(e.kind)},'
         f'"count":{e.count},"sightings":{_strs(e.sightings)},'
         f'"outliers":{_strs(e.outliers)},"craters":{_strs(e.craters)},'
-        f'"cov_m2":[[{ee},{en}],[{en},{nn}]],"semi_major_m":{_rn(major, 1)},'
-        f'"semi_minor_m":{_rn(minor, 1)},"orientation_deg":{_rn(orient, 1)},'
-        f'"crlb_m":{_rn(e.crlb_m, 1)},"p_side":{{{p_side}}},"d_line_m":{d_line},'
+        f'"cov_m2":[[{ee},{en}],[{en},{nn}]],"semi_major_m":{_r1(major)},'
+        f'"semi_minor_m":{_r1(minor)},"orientation_deg":{_r1(orient)},'
+        f'"crlb_m":{_r1(e.crlb_m)},"p_side":{{{p_side}}},"d_line_m":{d_line},'
         f'"observers":{_strs(e.observers)}}}}}'
     )
 
