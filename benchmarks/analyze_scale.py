@@ -18,8 +18,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from ceasewatch._fork import available_cpus
 from ceasewatch.analysis import analyse_files, write_analysis
-from ceasewatch.analysis._fork import available_cpus
 from ceasewatch.demo import demo_theater_dir
 from ceasewatch.geo.theater import load_theater
 from ceasewatch.records import SPECS, Sighting, write_records

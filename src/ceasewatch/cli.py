@@ -243,8 +243,8 @@ def analyze(
 
     Example: ceasewatch analyze demo --sightings s.csv --craters c.csv --out results
     """
+    from ceasewatch._fork import available_cpus
     from ceasewatch.analysis import analyse_files, write_analysis
-    from ceasewatch.analysis._fork import available_cpus
 
     result: Analysis
     procs = workers or available_cpus()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ceasewatch._fork import available_cpus, fork_map, spans
 from ceasewatch.analysis import (
     OUTPUT_FILES,
     analyse_files,
@@ -14,10 +15,9 @@ from ceasewatch.analysis import (
     pipeline,
     write_analysis,
 )
-from ceasewatch.analysis._fork import available_cpus, fork_map, spans
 from ceasewatch.demo import demo_theater_dir
 from ceasewatch.geo.theater import Theater
-from ceasewatch.records import SPECS, write_records
+from ceasewatch.records import SPECS, csvio, write_records
 from ceasewatch.sim import default_window, simulate
 
 
@@ -68,6 +68,7 @@ def test_processes_give_the_same_bytes(
     monkeypatch.setattr(attribution, "CHUNK", 64)
     monkeypatch.setattr(pipeline, "CHUNK", 64)
     monkeypatch.setattr(output, "_MIN_PER_TASK", 7)
+    monkeypatch.setattr(csvio, "_ROWS_PER_TASK", 50)
     files = {}
     for workers in (1, 2, 3):
         result = analyse_files(demo_theater_dir(), sightings=sightings_csv, workers=workers)

@@ -66,7 +66,7 @@ def _analyse_files(
             loaded[name] = []
         elif name == "sightings":
             # Sightings are many: read as columns, never as one record per row.
-            table, result = read_sighting_table(path, orgs, on_error)
+            table, result = read_sighting_table(path, orgs, on_error, workers=workers)
             skipped += result.skipped
         else:
             result = read_records(path, SPECS[name], orgs, on_error)

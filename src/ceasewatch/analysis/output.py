@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ceasewatch.analysis._fork import fork_map, spans
+from ceasewatch._fork import fork_map, spans
 from ceasewatch.analysis.events import ellipse
 from ceasewatch.analysis.model import Event, Violation
 from ceasewatch.analysis.pipeline import Analysis, paused_gc
@@ -204,7 +204,7 @@ def write_analysis(result: Analysis, out: Path, *, workers: int = 1) -> dict[str
     """Write the output files into `out` (created if needed); return their paths.
 
     `workers` > 1 formats the events and violations on that many forked processes (see
-    `ceasewatch.analysis._fork`); the files are byte-identical to those of one worker.
+    `ceasewatch._fork`); the files are byte-identical to those of one worker.
     """
     with paused_gc():
         return _write(result, out, workers)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ceasewatch.analysis._fork import fork_map
+from ceasewatch._fork import fork_map
 from ceasewatch.analysis.allegations import Observed, match_allegations
 from ceasewatch.analysis.associate import associate
 from ceasewatch.analysis.attribution import CHUNK, SideGeometry

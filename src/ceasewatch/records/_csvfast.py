@@ -25,7 +25,7 @@ from ceasewatch.records.kinds import Sense, Sighting, SightingKind
 from ceasewatch.records.table import SightingTable, utc_from_us
 from ceasewatch.records.types import parse_time, posix_us
 
-__all__ = ["prevalidate", "sighting_columns"]
+__all__ = ["prevalidate", "sighting_rows"]
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -316,40 +316,42 @@ def _sightings(
     return out
 
 
-def sighting_columns(
+def sighting_rows(
     header: Sequence[str], rows: Sequence[Sequence[str]], orgs: Mapping[str, str] | None
-) -> tuple[Callable[[Sequence[int]], SightingTable], list[bool], list[str]]:
-    """Which rows `Sighting` surely accepts, a function giving the table of some of them
-    (by index; the values `SightingTable.of` gives for their records), and their ids."""
+) -> tuple[SightingTable, list[bool], list[str]]:
+    """Which rows `Sighting` surely accepts (`ok`), the table of those rows in order (the
+    values `SightingTable.of` gives for their records), and every row's id.
+
+    Each row's outcome is its own: checking the rows in parts gives the same ones.
+    """
     if not rows or tuple(Sighting.model_fields) != _SIGHTING_KEYS:
-        return (lambda _: SightingTable.of([])), [False] * len(rows), [""] * len(rows)
+        return SightingTable.of([]), [False] * len(rows), [""] * len(rows)
     c = _columns(header, rows, orgs)
+    idx = [i for i, good in enumerate(c.ok) if good]
 
-    def table(idx: Sequence[int]) -> SightingTable:
-        def pick(values: Sequence[Any]) -> list[Any]:
-            return [values[i] for i in idx]
+    def pick(values: Sequence[Any]) -> list[Any]:
+        return [values[i] for i in idx]
 
-        sigma = [
-            s if s is not None else (COMPASS_SIGMA_DEG if p is not None else None)
-            for s, p in zip(pick(c.numbers["bearing_sigma_deg"]), pick(c.point), strict=True)
-        ]
-        return SightingTable(
-            id=pick(c.col["id"]),
-            t_us=pick(c.t_us),
-            org=pick(c.words["org"]),
-            observer=pick(c.col["observer"]),
-            lat=pick(c.numbers["lat"]),
-            lon=pick(c.numbers["lon"]),
-            bearing_deg=pick(c.bearing),
-            bearing_ref=pick(c.ref),
-            sigma_deg=sigma,
-            range_min_m=pick(c.numbers["range_min_m"]),
-            range_max_m=pick(c.numbers["range_max_m"]),
-            kind=[_KIND_VALUE[k] for k in pick(c.words["kind"])],
-            count=pick(c.count),
-            heard=[s is Sense.HEARD for s in pick(c.words["sense"])],
-        )
-
+    sigma = [
+        s if s is not None else (COMPASS_SIGMA_DEG if p is not None else None)
+        for s, p in zip(pick(c.numbers["bearing_sigma_deg"]), pick(c.point), strict=True)
+    ]
+    table = SightingTable(
+        id=pick(c.col["id"]),
+        t_us=pick(c.t_us),
+        org=pick(c.words["org"]),
+        observer=pick(c.col["observer"]),
+        lat=pick(c.numbers["lat"]),
+        lon=pick(c.numbers["lon"]),
+        bearing_deg=pick(c.bearing),
+        bearing_ref=pick(c.ref),
+        sigma_deg=sigma,
+        range_min_m=pick(c.numbers["range_min_m"]),
+        range_max_m=pick(c.numbers["range_max_m"]),
+        kind=[_KIND_VALUE[k] for k in pick(c.words["kind"])],
+        count=pick(c.count),
+        heard=[s is Sense.HEARD for s in pick(c.words["sense"])],
+    )
     return table, c.ok, c.col["id"]
 
 

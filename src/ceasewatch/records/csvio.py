@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from ceasewatch._fork import fork_map, spans
 from ceasewatch.errors import InvalidInput, Problem
-from ceasewatch.records._csvfast import prevalidate, sighting_columns
+from ceasewatch.records._csvfast import prevalidate, sighting_rows
 from ceasewatch.records.base import ORGS_CONTEXT, Record
 from ceasewatch.records.kinds import Allegation, Crater, Detection, Sighting
 from ceasewatch.records.table import SightingTable
@@ -266,14 +268,19 @@ def read_sighting_table(
     path: Path,
     orgs: Mapping[str, str] | None = None,
     on_error: Literal["raise", "skip"] = "raise",
+    *,
+    workers: int = 1,
 ) -> tuple[SightingTable, LoadResult]:
     """Read a sightings.csv file as a `SightingTable` (rows in no particular order).
 
     The same rows as `read_records(path, SPECS["sightings"], ...)` accepts, with the
     same problems and errors; the `LoadResult` lists them (its `records` stay empty).
-    Rows the column-wise checks accept never become `Sighting` records.
+    Rows the column-wise checks accept never become `Sighting` records; `workers` > 1
+    checks parts of the rows on forked processes (same table, same problems).
     """
-    result, table = _read(Path(path), SPECS["sightings"], orgs, on_error, as_table=True)
+    result, table = _read(
+        Path(path), SPECS["sightings"], orgs, on_error, as_table=True, workers=workers
+    )
     assert table is not None
     return table, result
 
@@ -285,6 +292,7 @@ def _read(
     on_error: Literal["raise", "skip"],
     *,
     as_table: bool,
+    workers: int = 1,
 ) -> tuple[LoadResult, SightingTable | None]:
     rows = _parse(path, _decode(path))
     start = next((i for i, (_, row) in enumerate(rows) if not _blank(row)), None)
@@ -309,10 +317,17 @@ def _read(
     # the table's columns with their ids); the rest (None) are validated here one by
     # one, which names every problem.
     fits = [row for _, row in body if len(row) == len(header)]
-    table_of: Callable[[Sequence[int]], SightingTable] | None = None
+    fast_table: SightingTable | None = None
     ids: list[str] = []
+    rank: list[int] = []
     if as_table:
-        table_of, fast, ids = sighting_columns(header, fits, orgs)
+        # Rows in parts of at least _ROWS_PER_TASK, one part per process.
+        parts = spans(len(fits), min(workers, len(fits) // _ROWS_PER_TASK))
+        got = fork_map(_fast_sightings, (header, fits, orgs, parts), len(parts), workers)
+        fast_table = SightingTable.join([t for t, _, _ in got] or [SightingTable.of([])])
+        fast = [good for _, ok, _ in got for good in ok]
+        ids = [rid for _, _, part_ids in got for rid in part_ids]
+        rank = list(itertools.accumulate(fast))  # row j is row rank[j] - 1 of fast_table
         ready: Iterator[Record | int | None] = iter(
             [j if good else None for j, good in enumerate(fast)]
         )
@@ -358,11 +373,24 @@ def _read(
             f"{path}: {len(result.skipped)} problem(s); nothing was loaded from this file",
             result.skipped,
         )
-    if table_of is None:
+    if fast_table is None:
         return result, None
     slow = SightingTable.of(records)  # type: ignore[arg-type]
     result.records = []
-    return result, SightingTable.join([table_of(taken), slow])
+    return result, SightingTable.join([fast_table.take([rank[j] - 1 for j in taken]), slow])
+
+
+#: Rows checked per process at least, when the sightings are read on several.
+_ROWS_PER_TASK = 50_000
+
+
+def _fast_sightings(
+    job: tuple[list[str], list[list[str]], Mapping[str, str] | None, list[tuple[int, int]]],
+    i: int,
+) -> tuple[SightingTable, list[bool], list[str]]:
+    header, rows, orgs, parts = job
+    a, b = parts[i]
+    return sighting_rows(header, rows[a:b], orgs)
 
 
 def _check_header(where: str, spec: CsvSpec, header: list[str]) -> None:

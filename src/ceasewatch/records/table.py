@@ -81,6 +81,11 @@ class SightingTable:
             heard=[s.sense is Sense.HEARD for s in rows],
         )
 
+    def take(self, idx: Sequence[int]) -> SightingTable:
+        """The rows idx, in that order."""
+        cols = {f.name: getattr(self, f.name) for f in fields(self)}
+        return SightingTable(**{k: [v[i] for i in idx] for k, v in cols.items()})
+
     @classmethod
     def join(cls, parts: Sequence[SightingTable]) -> SightingTable:
         """The rows of every part, in order."""
