@@ -83,14 +83,15 @@ def _words(
 ) -> tuple[list[Any], BoolArray]:
     """Each value read by `read` (once per distinct value; None where empty), and where
     it could be read (empty counts when `optional`)."""
-    table: dict[str, tuple[Any, bool]] = {"": (None, optional)}
+    value: dict[str, Any] = {"": None}
+    good: dict[str, bool] = {"": optional}
     for v in set(values) - {""}:
         try:
-            table[v] = (read(v), True)
+            value[v], good[v] = read(v), True
         except ValueError:
-            table[v] = (None, False)
-    pairs = [table[v] for v in values]
-    return [p[0] for p in pairs], np.array([p[1] for p in pairs], dtype=bool)
+            value[v], good[v] = None, False
+    ok = np.fromiter(map(good.__getitem__, values), dtype=bool, count=len(values))
+    return list(map(value.__getitem__, values)), ok
 
 
 def _known_org(orgs: Mapping[str, str] | None) -> Callable[[str], str]:
@@ -178,18 +179,6 @@ def _count(value: str) -> int:
     return int(value)
 
 
-# A value with whitespace at either end, in a column joined by NUL (which no decoded
-# file holds): `\s` is what str.strip removes.
-_PADDED = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
-
-
-def _stripped(cells: Sequence[str]) -> list[str]:
-    """The cells stripped (copied as they are when none needs it, the usual case)."""
-    if _PADDED.search("\x00".join(cells)) is None:
-        return list(cells)
-    return list(map(str.strip, cells))
-
-
 def _filled(cells: Sequence[str]) -> BoolArray:
     """Which cells are not empty."""
     if all(cells):
@@ -204,7 +193,7 @@ def _columns(
 ) -> _Columns:
     n = len(rows)
     cols = zip(header, zip(*rows, strict=True), strict=True)
-    col = {name: _stripped(cells) for name, cells in cols}
+    col = {name: list(map(str.strip, cells)) for name, cells in cols}
     blank = [""] * n
     ok = np.ones(n, dtype=bool)
     filled = {name: _filled(cells) for name, cells in col.items()}
@@ -330,7 +319,7 @@ def sighting_rows(
     idx = [i for i, good in enumerate(c.ok) if good]
 
     def pick(values: Sequence[Any]) -> list[Any]:
-        return [values[i] for i in idx]
+        return list(values) if len(idx) == len(values) else [values[i] for i in idx]
 
     sigma = [
         s if s is not None else (COMPASS_SIGMA_DEG if p is not None else None)

@@ -336,6 +336,10 @@ def _read(
     width = len(header)
     records = result.records
     taken: list[int] = []
+    if fast_table is not None and len(fits) == len(body) == len(fast_table) == len(set(ids)):
+        # Every row fits, passed the fast checks and has its own id: nothing to report.
+        body, taken = [], list(range(len(fits)))
+        result.rows_read = len(fits)
     for line, row in body:
         if len(row) != width:
             result.skipped.append(
@@ -367,7 +371,7 @@ def _read(
             taken.append(record)
         else:
             records.append(record)
-    result.rows_read = len(body)
+    result.rows_read = result.rows_read or len(body)
     if result.skipped and on_error == "raise":
         raise InvalidInput(
             f"{path}: {len(result.skipped)} problem(s); nothing was loaded from this file",
@@ -377,6 +381,8 @@ def _read(
         return result, None
     slow = SightingTable.of(records)  # type: ignore[arg-type]
     result.records = []
+    if len(taken) == len(fast_table):  # every row of the fast table (rank[j] - 1 == j)
+        return result, SightingTable.join([fast_table, slow])
     return result, SightingTable.join([fast_table.take([rank[j] - 1 for j in taken]), slow])
 
 
