@@ -148,20 +148,25 @@ _EVENT_FIELDS = (
     "id", "time", "kind", "count", "x_m", "y_m", "lon", "lat", "cov_m2", "crlb_m",
     "sightings", "outliers", "craters", "p_side", "d_line_m", "observers",
 )  # fmt: skip
-_FAST_REPLACE = tuple(f.name for f in dataclasses.fields(Event)) == _EVENT_FIELDS
+_FAST_REPLACE = (
+    tuple(f.name for f in dataclasses.fields(Event)) == _EVENT_FIELDS
+    and "__slots__" not in vars(Event)
+    and not hasattr(Event, "__post_init__")
+)
 
 
 def _with_sides(e: Event, p_side: dict[str, float], d_line_m: float | None) -> Event:
-    """`dataclasses.replace(e, p_side=..., d_line_m=...)`, without its per-call overhead
-    (which it falls back to should `Event` gain a field)."""
+    """`dataclasses.replace(e, p_side=..., d_line_m=...)`, without its per-call overhead:
+    a copy of the instance's fields with the two set (what `replace` gives for a plain
+    frozen dataclass; it falls back to `replace` should `Event` gain a field, slots or a
+    __post_init__)."""
     if not _FAST_REPLACE:
         return dataclasses.replace(e, p_side=p_side, d_line_m=d_line_m)
-    return Event(
-        id=e.id, time=e.time, kind=e.kind, count=e.count, x_m=e.x_m, y_m=e.y_m, lon=e.lon,
-        lat=e.lat, cov_m2=e.cov_m2, crlb_m=e.crlb_m, sightings=e.sightings,
-        outliers=e.outliers, craters=e.craters, p_side=p_side, d_line_m=d_line_m,
-        observers=e.observers,
-    )  # fmt: skip
+    new = object.__new__(Event)
+    values = new.__dict__
+    values.update(e.__dict__)
+    values["p_side"], values["d_line_m"] = p_side, d_line_m
+    return new
 
 
 def analyse(
