@@ -17,7 +17,7 @@ from ceasewatch.analysis import (
 )
 from ceasewatch.demo import demo_theater_dir
 from ceasewatch.geo.theater import Theater
-from ceasewatch.records import SPECS, csvio, write_records
+from ceasewatch.records import SPECS, write_records
 from ceasewatch.sim import default_window, simulate
 
 
@@ -68,7 +68,6 @@ def test_processes_give_the_same_bytes(
     monkeypatch.setattr(attribution, "CHUNK", 64)
     monkeypatch.setattr(pipeline, "CHUNK", 64)
     monkeypatch.setattr(output, "_MIN_PER_TASK", 7)
-    monkeypatch.setattr(csvio, "_ROWS_PER_TASK", 50)
     files = {}
     for workers in (1, 2, 3):
         result = analyse_files(demo_theater_dir(), sightings=sightings_csv, workers=workers)

@@ -192,8 +192,16 @@ def _violation_row(v: Violation) -> dict[str, Any]:
     }
 
 
-def _lines(features: list[str]) -> str:
-    return '{"type":"FeatureCollection","features":[\n' + ",\n".join(features) + "\n]}\n"
+def _write_lines(path: Path, chunks: list[str]) -> None:
+    """A FeatureCollection of the features in chunks (each joined by ",\n"), one per
+    line, written a chunk at a time (no copy of the whole file in memory)."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write('{"type":"FeatureCollection","features":[\n')
+        for i, chunk in enumerate(chunks):
+            if i:
+                fh.write(",\n")
+            fh.write(chunk)
+        fh.write("\n]}\n")
 
 
 #: Events (or violations) formatted per task when the output is written on several CPUs.
@@ -253,9 +261,9 @@ def _write(result: Analysis, out: Path, workers: int) -> dict[str, Path]:
     paths = {name: out / name for name in OUTPUT_FILES}
     events, violations = result.events, result.violations
     texts: list[str] = _chunked(_event_text, events, workers)
-    paths["events.geojson"].write_text(_lines(texts), encoding="utf-8")
+    _write_lines(paths["events.geojson"], texts)
     parts: list[tuple[str, str]] = _chunked(_violation_text, violations, workers)
-    paths["violations.geojson"].write_text(_lines([f for f, _ in parts]), encoding="utf-8")
+    _write_lines(paths["violations.geojson"], [f for f, _ in parts])
     with paths["violations.csv"].open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerow(VIOLATION_COLUMNS)
         for _, rows in parts:

@@ -276,7 +276,8 @@ def read_sighting_table(
     The same rows as `read_records(path, SPECS["sightings"], ...)` accepts, with the
     same problems and errors; the `LoadResult` lists them (its `records` stay empty).
     Rows the column-wise checks accept never become `Sighting` records; `workers` > 1
-    checks parts of the rows on forked processes (same table, same problems).
+    checks parts of the rows on forked processes (same table, same problems), which
+    pays only on idle CPUs: shipping the columns back costs about what it saves.
     """
     result, table = _read(
         Path(path), SPECS["sightings"], orgs, on_error, as_table=True, workers=workers
