@@ -56,7 +56,9 @@ def fork_map(fn: Callable[[Any, int], _R], shared: Any, n: int, workers: int) ->
     its state); its results must pickle. An exception in a task is raised here.
     """
     serial = workers <= 1 or n <= 1 or "fork" not in multiprocessing.get_all_start_methods()
-    if serial or _JOB:  # (nested in a running map: serial too)
+    # Nested in a running map, or in a daemonic process (which may not have children):
+    # serial too.
+    if serial or _JOB or multiprocessing.current_process().daemon:
         return [fn(shared, i) for i in range(n)]
     _JOB["job"] = (fn, shared)
     try:

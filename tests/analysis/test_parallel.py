@@ -44,6 +44,15 @@ def test_fork_map_raises_a_task_error() -> None:
         fork_map(_fail, [], 4, 2)
 
 
+def _nested(shared: list[int], i: int) -> list[int]:
+    return fork_map(_square, shared, len(shared), 2)
+
+
+def test_fork_map_in_a_forked_task_runs_serially() -> None:
+    data = [1, 2, 3]
+    assert fork_map(_nested, data, 2, 2) == [[1, 4, 9], [1, 4, 9]]
+
+
 def test_spans_cover_the_range_in_order() -> None:
     assert spans(0, 3) == []
     assert spans(5, 1) == [(0, 5)]
