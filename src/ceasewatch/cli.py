@@ -225,6 +225,12 @@ def analyze(
         typer.Option("--data", help="Analyse every record a node holds (its log and its peers')."),
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Abort at the first bad row.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Processes to use (default: every CPU); same output."
+        ),
+    ] = None,
 ) -> None:
     """Locate, attribute and judge: events, violations and allegation findings.
 
@@ -237,9 +243,11 @@ def analyze(
 
     Example: ceasewatch analyze demo --sightings s.csv --craters c.csv --out results
     """
+    from ceasewatch._fork import available_cpus
     from ceasewatch.analysis import analyse_files, write_analysis
 
     result: Analysis
+    procs = workers or available_cpus()
     if data is not None:
         if theater is not None or sightings is not None:
             raise InvalidInput("give either --data (a node) or THEATER with --sightings, not both")
@@ -253,9 +261,9 @@ def analyze(
             raise InvalidInput("give THEATER and --sightings (files), or --data (a node)")
         result = analyse_files(
             theater_dir(theater), sightings=sightings, detections=detections,
-            craters=craters, allegations=allegations, strict=strict,
+            craters=craters, allegations=allegations, strict=strict, workers=procs,
         )  # fmt: skip
-    write_analysis(result, out_dir)
+    write_analysis(result, out_dir, workers=procs)
     _print_analysis(result)
     out.print(f"written to {out_dir}")
     if result.skipped:

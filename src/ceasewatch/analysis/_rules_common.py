@@ -94,6 +94,7 @@ class _Context:
     impacts: Mapping[str, Sequence[tuple[float, float]]]
     _regions: dict[int, tuple[BaseGeometry, _Region]] = field(default_factory=dict)
     _sites: dict[tuple[str, float, float], tuple[float, float]] = field(default_factory=dict)
+    _by_kind: dict[str, list[int]] | None = None
 
     def region(self, geom: BaseGeometry) -> _Region:
         """A WGS84 polygon in the local plane, projected once per geometry object."""
@@ -114,7 +115,14 @@ class _Context:
         return xy
 
     def of_kind(self, *kinds: str) -> list[Event]:
-        return [e for e in self.events if e.kind in kinds]
+        """The events of these kinds, in their order (indexed by kind on first use)."""
+        if self._by_kind is None:
+            self._by_kind = {}
+            for i, e in enumerate(self.events):
+                self._by_kind.setdefault(e.kind, []).append(i)
+        lists = [self._by_kind.get(k, []) for k in dict.fromkeys(kinds)]
+        idx = lists[0] if len(lists) == 1 else sorted(i for x in lists for i in x)
+        return [self.events[i] for i in idx]
 
 
 def _make(

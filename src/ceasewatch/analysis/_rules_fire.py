@@ -24,6 +24,7 @@ from ceasewatch.analysis._rules_common import (
 from ceasewatch.analysis.model import Event, Violation
 from ceasewatch.analysis.rules import FireAcrossLineParams, FireNearPostParams, Rule
 from ceasewatch.geo.theater import Site
+from ceasewatch.records.types import posix_us
 
 
 def _fire_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Iterator[Violation]:
@@ -64,18 +65,24 @@ def _fire_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Ite
 
 def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Iterator[Violation]:
     shots = ctx.of_kind("shot")
-    times = [s.time for s in shots]
+    # Times as exact microseconds: the same comparisons and delays as datetimes give.
+    times = [posix_us(s.time) for s in shots]
+    sx, sy, sid = [s.x_m for s in shots], [s.y_m for s in shots], [s.id for s in shots]
+    delay_us = timedelta(seconds=p.max_delay_s) // timedelta(microseconds=1)
     paired: dict[str, list[Event]] = {}
     for ex in ctx.of_kind("explosion"):
-        lo = bisect.bisect_left(times, ex.time - timedelta(seconds=p.max_delay_s))
-        hi = bisect.bisect_right(times, ex.time)
-        cands = []
-        for shot in shots[lo:hi]:
-            dist = math.hypot(ex.x_m - shot.x_m, ex.y_m - shot.y_m)
+        t = posix_us(ex.time)
+        lo = bisect.bisect_left(times, t - delay_us)
+        hi = bisect.bisect_right(times, t)
+        best: tuple[float, float, str] | None = None
+        for k in range(lo, hi):
+            dist = math.hypot(ex.x_m - sx[k], ex.y_m - sy[k])
             if dist <= p.max_range_m:
-                cands.append(((ex.time - shot.time).total_seconds(), dist, shot.id))
-        if cands:
-            paired.setdefault(min(cands)[2], []).append(ex)
+                cand = ((t - times[k]) / 1_000_000, dist, sid[k])
+                if best is None or cand < best:
+                    best = cand
+        if best is not None:
+            paired.setdefault(best[2], []).append(ex)
     for shot in shots:
         exs = paired.get(shot.id)
         if not exs:
@@ -142,9 +149,12 @@ def _near_posts(
         ey = np.array([events[i].y_m for i in idx])[:, None]
         cov = np.array([events[i].cov_m2 for i in idx], dtype=np.float64)
         cxx, cxy, cyx, cyy = (cov[:, a, b][:, None] for a, b in ((0, 0), (0, 1), (1, 0), (1, 1)))
-        smax = np.array([_sigma_max(events[i].cov_m2) for i in idx])[:, None]
         dx, dy = px[None, :] - ex, py[None, :] - ey
         d = np.sqrt(dx * dx + dy * dy)
+        # The largest sigma stands in where an event lies on a post (rare): only there.
+        smax = np.zeros((len(idx), 1))
+        for row in np.flatnonzero((d == 0.0).any(axis=1)).tolist():
+            smax[row, 0] = _sigma_max(events[idx[row]].cov_m2)
         with np.errstate(divide="ignore", invalid="ignore"):
             ux, uy = dx / d, dy / d
             along = ux * ux * cxx + ux * uy * (cxy + cyx) + uy * uy * cyy

@@ -109,6 +109,10 @@ def match_allegations(
     """
     frame = theater.frame
     evs: dict[str, Event] = _by_id(events, "events")
+    allegations = sorted(allegations, key=lambda a: (a.id, a.content_hash()))
+    if not allegations:
+        _by_id(violations, "violations")  # refused all the same when two share an id
+        return []
     slack = {e.id: 2.0 * _sigma_max(e.cov_m2) for e in evs.values()}
     fire = sorted((e for e in evs.values() if e.kind in FIRE_KINDS), key=lambda e: (e.time, e.id))
     vio = sorted(_by_id(violations, "violations").values(), key=lambda v: (v.time, v.id))
@@ -122,7 +126,7 @@ def match_allegations(
     sides = theater.sides
     window = timedelta(seconds=window_s)
     out = []
-    for alg in sorted(allegations, key=lambda a: (a.id, a.content_hash())):
+    for alg in allegations:
         ax_, ay_ = frame.to_local(alg.lon, alg.lat)
         ax, ay = float(ax_[0]), float(ay_[0])
         lo, hi = alg.time - window, alg.time + window

@@ -65,7 +65,7 @@ from ceasewatch.errors import InvalidInput
 from ceasewatch.geo.geodesy import FloatArray, LocalFrame
 from ceasewatch.geo.theater import TheaterState
 
-__all__ = ["Attribution", "SideGeometry"]
+__all__ = ["CHUNK", "Attribution", "SideGeometry"]
 
 AnyArray = npt.NDArray[Any]
 
@@ -74,7 +74,10 @@ MIN_MASS = 1e-6
 #: Added to every covariance's diagonal (m²): a degenerate (rank-1) covariance still works.
 JITTER_M2 = 1e-6
 
-_CHUNK = 1 << 14  # points per task: arrays stay in cache, and tasks spread over threads
+#: Points per task: arrays stay in cache, and tasks spread over threads. Each point's
+#: results depend on which points share its chunk (sums over batches of pairs), so callers
+#: that split the points themselves cut them at multiples of this to get the same bits.
+CHUNK = 1 << 14
 _AREA_GRID = 512  # cells a side of the areas' grid
 _NEAR_BATCH = 1024  # near points per STRtree query (bounds its pairs for any sigma)
 _NUDGE = np.array([1e-6, 0.7e-6])  # whitened nudge, off any axis a boundary might follow
@@ -232,7 +235,7 @@ class SideGeometry:
 
     def _map(self, task: Callable[[slice], Sequence[AnyArray]], n: int) -> list[AnyArray]:
         """Run `task` over chunks of the points (on the thread pool) and join the results."""
-        chunks = [slice(i, min(i + _CHUNK, n)) for i in range(0, n, _CHUNK)] or [slice(0, 0)]
+        chunks = [slice(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)] or [slice(0, 0)]
         if len(chunks) == 1 or self.workers == 1:
             results = [task(c) for c in chunks]
         else:

@@ -23,9 +23,10 @@ from ceasewatch.errors import InvalidInput, Problem
 from ceasewatch.geo.bearings import BearingRef, to_true_bearing
 from ceasewatch.geo.theater import Theater
 from ceasewatch.records import Sighting
-from ceasewatch.records.kinds import Sense, SightingKind
+from ceasewatch.records.table import SightingTable
+from ceasewatch.records.types import posix_us
 
-__all__ = ["DEFAULT_SIGMA_DEG", "EPOCH", "MAX_RANGE_M", "Obs", "normalise"]
+__all__ = ["DEFAULT_SIGMA_DEG", "EPOCH", "MAX_RANGE_M", "Obs", "normalise", "normalise_table"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -53,7 +54,6 @@ MAX_RANGE_M = {
     "drone": 8000.0,
     "other": 15000.0,
 }
-_KIND_VALUE = {k: k.value for k in SightingKind}
 #: How far (m) outside every control area an observer may stand and still be "in" the theater.
 THEATER_MARGIN_M = 2000.0
 
@@ -97,73 +97,81 @@ def _footprint(theater: Theater) -> BaseGeometry:
 
 def normalise(sightings: Sequence[Sighting], theater: Theater) -> tuple[list[Obs], list[Problem]]:
     """Turn sightings into `Obs` sorted by (time, id); list the ones that cannot be used."""
-    ordered = sorted(sightings, key=lambda s: (s.time, s.id))
-    if not ordered:
+    return normalise_table(SightingTable.of(sightings), theater)
+
+
+def normalise_table(table: SightingTable, theater: Theater) -> tuple[list[Obs], list[Problem]]:
+    """`normalise` of the sightings a table holds (in any order)."""
+    ids, t_us = table.id, table.t_us
+    order = sorted(range(len(ids)), key=lambda i: (t_us[i], ids[i]))
+    if not order:
         return [], []
-    lon = np.array([s.lon for s in ordered])
-    lat = np.array([s.lat for s in ordered])
+    lon_l = [table.lon[i] for i in order]
+    lat_l = [table.lat[i] for i in order]
+    lon, lat = np.array(lon_l), np.array(lat_l)
     x, y = theater.frame.to_local(lon, lat)
     inside = shapely.contains_xy(_footprint(theater), x, y)
-    grid = [i for i, s in enumerate(ordered) if s.bearing_ref is BearingRef.GRID]
+    refs = [table.bearing_ref[i] for i in order]
+    grid = [k for k, ref in enumerate(refs) if ref is BearingRef.GRID]
     grid_north = dict(zip(grid, theater.frame.grid_north_deg(lon[grid], lat[grid]), strict=True))
     out: list[Obs] = []
     skipped: list[Problem] = []
     # The geometry changes only at the theater's change times: ask once per period.
     has_areas: dict[int, bool] = {}
-    changes = theater.change_times
+    changes = [posix_us(t) for t in theater.change_times]
     xs, ys, inside_l = x.tolist(), y.tolist(), inside.tolist()
-    for i, s in enumerate(ordered):
-        if not inside_l[i]:
+    bearing, sigma, observer = table.bearing_deg, table.sigma_deg, table.observer
+    for k, i in enumerate(order):
+        if not inside_l[k]:
             skipped.append(
                 Problem(
-                    f"sighting {s.id}",
-                    f"observer {s.observer} at lat {s.lat}, lon {s.lon} "
+                    f"sighting {ids[i]}",
+                    f"observer {observer[i]} at lat {lat_l[k]}, lon {lon_l[k]} "
                     "lies outside the theater; check the position (lat/lon swapped?)",
                 )
             )
             continue
-        period = bisect.bisect_right(changes, s.time)
+        period = bisect.bisect_right(changes, t_us[i])
         if period not in has_areas:
-            has_areas[period] = bool(theater.at(s.time).areas)
+            has_areas[period] = bool(theater.at(table.time(i)).areas)
         if not has_areas[period]:
             skipped.append(
                 Problem(
-                    f"sighting {s.id}",
-                    f"no control areas are in force at {s.time.isoformat()}; "
+                    f"sighting {ids[i]}",
+                    f"no control areas are in force at {table.time(i).isoformat()}; "
                     "check the time or the theater's valid_from/valid_to",
                 )
             )
             continue
-        ref = s.bearing_ref
-        if ref is BearingRef.TRUE and math.isfinite(s.bearing_deg):
+        ref, b = refs[k], bearing[i]
+        if ref is BearingRef.TRUE and math.isfinite(b):
             # What to_true_bearing does for a true bearing, without its checks.
-            true_deg = s.bearing_deg % 360.0
+            true_deg = b % 360.0
             true_deg = 0.0 if true_deg >= 360.0 else true_deg
-        elif i in grid_north:
-            true_deg = (s.bearing_deg + float(grid_north[i])) % 360.0
+        elif k in grid_north:
+            true_deg = (b + float(grid_north[k])) % 360.0
         else:
             try:
-                true_deg = to_true_bearing(s.bearing_deg, ref, s.lat, s.lon, s.time)
+                true_deg = to_true_bearing(b, ref, lat_l[k], lon_l[k], table.time(i))
             except InvalidInput as exc:
-                skipped.append(Problem(f"sighting {s.id}", exc.message))
+                skipped.append(Problem(f"sighting {ids[i]}", exc.message))
                 continue
-        kind = _KIND_VALUE[s.kind]
-        sigma_deg = s.sigma_deg or DEFAULT_SIGMA_DEG.get(kind, 5.0)
+        kind = table.kind[i]
         out.append(
             Obs(
-                s.id,
-                (s.time - EPOCH).total_seconds(),
-                s.observer,
-                s.org,
-                xs[i],
-                ys[i],
+                ids[i],
+                t_us[i] / 1_000_000,
+                observer[i],
+                table.org[i],
+                xs[k],
+                ys[k],
                 math.radians(true_deg),
-                math.radians(sigma_deg),
-                s.range_min_m,
-                s.range_max_m,
+                math.radians(sigma[i] or DEFAULT_SIGMA_DEG.get(kind, 5.0)),
+                table.range_min_m[i],
+                table.range_max_m[i],
                 kind,
-                s.count,
-                s.sense is Sense.HEARD,
+                table.count[i],
+                table.heard[i],
             )
         )
     return out, skipped

@@ -13,6 +13,7 @@ byte-identical whenever the analysis is.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import re
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ceasewatch._fork import fork_map, spans
 from ceasewatch.analysis.events import ellipse
 from ceasewatch.analysis.model import Event, Violation
 from ceasewatch.analysis.pipeline import Analysis, paused_gc
@@ -88,6 +90,15 @@ def _rn(x: float, nd: int) -> str:
     return "0.0" if v == 0 else _num(v)
 
 
+def _r1(x: float) -> str:
+    """`_rn(x, 1)`: with one decimal, the fixed-point text has no trailing zero to drop
+    (but "-0.0")."""
+    if 1e-4 <= abs(x) < 1e9:
+        text = "%.1f" % x  # noqa: UP031 (the fastest of the formatting calls)
+        return "0.0" if text == "-0.0" else text
+    return _rn(x, 1)
+
+
 # Ids, kinds and org ids use only these characters, which JSON writes as they are; any
 # other string goes through the json module.
 _PLAIN = re.compile(r"[A-Za-z0-9._:/ -]*")
@@ -117,18 +128,18 @@ def _event_line(e: Event) -> str:
     written directly (json.dumps of a nested dict costs ten times more)."""
     (cee, cen), (_, cnn) = e.cov_m2
     major, minor, orient = ellipse(cee, cen, cnn)
-    ee, en, nn = _rn(cee, 1), _rn(cen, 1), _rn(cnn, 1)
-    p_side = ",".join(f"{_str(k)}:{_rn(v, 4)}" for k, v in sorted(e.p_side.items()))
-    d_line = "null" if e.d_line_m is None else _rn(e.d_line_m, 1)
+    ee, en, nn = _r1(cee), _r1(cen), _r1(cnn)
+    p_side = ",".join([f"{_str(k)}:{_rn(v, 4)}" for k, v in sorted(e.p_side.items())])
+    d_line = "null" if e.d_line_m is None else _r1(e.d_line_m)
     return (
         '{"type":"Feature","geometry":{"type":"Point","coordinates":'
         f"[{_rn(e.lon, 6)},{_rn(e.lat, 6)}]}},"
         f'"properties":{{"id":{_str(e.id)},"time":"{_ms(e.time)}","kind":{_str(e.kind)},'
         f'"count":{e.count},"sightings":{_strs(e.sightings)},'
         f'"outliers":{_strs(e.outliers)},"craters":{_strs(e.craters)},'
-        f'"cov_m2":[[{ee},{en}],[{en},{nn}]],"semi_major_m":{_rn(major, 1)},'
-        f'"semi_minor_m":{_rn(minor, 1)},"orientation_deg":{_rn(orient, 1)},'
-        f'"crlb_m":{_rn(e.crlb_m, 1)},"p_side":{{{p_side}}},"d_line_m":{d_line},'
+        f'"cov_m2":[[{ee},{en}],[{en},{nn}]],"semi_major_m":{_r1(major)},'
+        f'"semi_minor_m":{_r1(minor)},"orientation_deg":{_r1(orient)},'
+        f'"crlb_m":{_r1(e.crlb_m)},"p_side":{{{p_side}}},"d_line_m":{d_line},'
         f'"observers":{_strs(e.observers)}}}}}'
     )
 
@@ -181,40 +192,82 @@ def _violation_row(v: Violation) -> dict[str, Any]:
     }
 
 
-def _collection(features: list[dict[str, Any]]) -> str:
-    return _lines([json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features])
+def _write_lines(path: Path, chunks: list[str]) -> None:
+    """A FeatureCollection of the features in chunks (each joined by ",\n"), one per
+    line, written a chunk at a time (no copy of the whole file in memory)."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write('{"type":"FeatureCollection","features":[\n')
+        for i, chunk in enumerate(chunks):
+            if i:
+                fh.write(",\n")
+            fh.write(chunk)
+        fh.write("\n]}\n")
 
 
-def _lines(features: list[str]) -> str:
-    return '{"type":"FeatureCollection","features":[\n' + ",\n".join(features) + "\n]}\n"
+#: Events (or violations) formatted per task when the output is written on several CPUs.
+_MIN_PER_TASK = 20_000
 
 
-def write_analysis(result: Analysis, out: Path) -> dict[str, Path]:
-    """Write the output files into `out` (created if needed); return their paths."""
+def write_analysis(result: Analysis, out: Path, *, workers: int = 1) -> dict[str, Path]:
+    """Write the output files into `out` (created if needed); return their paths.
+
+    `workers` > 1 formats the events and violations on that many forked processes (see
+    `ceasewatch._fork`); the files are byte-identical to those of one worker.
+    """
     with paused_gc():
-        return _write(result, out)
+        return _write(result, out, workers)
 
 
-def _write(result: Analysis, out: Path) -> dict[str, Path]:
+_Chunks = tuple[Sequence[Any], list[tuple[int, int]]]
+
+
+def _event_text(job: _Chunks, i: int) -> str:
+    """Chunk i of the events as GeoJSON features, joined by ",\n"."""
+    events, chunks = job
+    a, b = chunks[i]
+    return ",\n".join([_event_line(e) for e in events[a:b]])
+
+
+def _violation_text(job: _Chunks, i: int) -> tuple[str, str]:
+    """Chunk i of the violations as GeoJSON features (joined by ",\n") and as CSV rows."""
+    violations, chunks = job
+    a, b = chunks[i]
+    rows = [_violation_row(v) for v in violations[a:b]]
+    features = ",\n".join(
+        json.dumps(_point(r["lon"], r["lat"], r), ensure_ascii=False, separators=(",", ":"))
+        for r in rows
+    )
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    for r in rows:
+        w.writerow(
+            [
+                ";".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c])
+                for c in VIOLATION_COLUMNS
+            ]
+        )
+    return features, buf.getvalue()
+
+
+def _chunked(fn: Any, items: Sequence[Any], workers: int) -> list[Any]:
+    """fn over consecutive chunks of items: one chunk alone, several per worker with more."""
+    parts = max(1, len(items) // _MIN_PER_TASK) if workers > 1 else 1
+    chunks = spans(len(items), parts)
+    return fork_map(fn, (items, chunks), len(chunks), workers)
+
+
+def _write(result: Analysis, out: Path, workers: int) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in OUTPUT_FILES}
-    paths["events.geojson"].write_text(
-        _lines([_event_line(e) for e in result.events]), encoding="utf-8"
-    )
-    rows = [_violation_row(v) for v in result.violations]
-    paths["violations.geojson"].write_text(
-        _collection([_point(r["lon"], r["lat"], r) for r in rows]), encoding="utf-8"
-    )
+    events, violations = result.events, result.violations
+    texts: list[str] = _chunked(_event_text, events, workers)
+    _write_lines(paths["events.geojson"], texts)
+    parts: list[tuple[str, str]] = _chunked(_violation_text, violations, workers)
+    _write_lines(paths["violations.geojson"], [f for f, _ in parts])
     with paths["violations.csv"].open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(VIOLATION_COLUMNS)
-        for r in rows:
-            w.writerow(
-                [
-                    ";".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c])
-                    for c in VIOLATION_COLUMNS
-                ]
-            )
+        csv.writer(fh, lineterminator="\n").writerow(VIOLATION_COLUMNS)
+        for _, rows in parts:
+            fh.write(rows)
     with paths["allegations.csv"].open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["allegation", "status", "event_ids", "violation_ids", "note"])

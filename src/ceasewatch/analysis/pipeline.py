@@ -17,20 +17,23 @@ from typing import Any
 
 import numpy as np
 
+from ceasewatch._fork import fork_map
 from ceasewatch.analysis.allegations import Observed, match_allegations
 from ceasewatch.analysis.associate import associate
-from ceasewatch.analysis.attribution import SideGeometry
+from ceasewatch.analysis.attribution import CHUNK, SideGeometry
 from ceasewatch.analysis.craters import crater_groups, crater_obs
 from ceasewatch.analysis.events import events_from_craters, events_from_sightings
 from ceasewatch.analysis.model import AllegationFinding, Event, Violation
-from ceasewatch.analysis.observations import normalise
+from ceasewatch.analysis.observations import normalise_table
 from ceasewatch.analysis.rules import Rule, load_rules
 from ceasewatch.analysis.violations import apply_rules, best_side
 from ceasewatch.errors import Problem
+from ceasewatch.geo.geodesy import FloatArray
 from ceasewatch.geo.theater import Theater
 from ceasewatch.records import Allegation, Crater, Detection, Sighting
+from ceasewatch.records.table import SightingTable
 
-__all__ = ["Analysis", "analyse", "attribute"]
+__all__ = ["Analysis", "analyse", "analyse_table", "attribute"]
 
 
 @contextmanager
@@ -84,46 +87,86 @@ class Analysis:
         }
 
 
-def attribute(events: Sequence[Event], theater: Theater) -> list[Event]:
-    """Fill in p_side and d_line_m from the geometry in force at each event's time."""
+def attribute(events: Sequence[Event], theater: Theater, *, workers: int = 1) -> list[Event]:
+    """Fill in p_side and d_line_m from the geometry in force at each event's time.
+
+    `workers` > 1 computes chunks of the events on that many forked processes (the same
+    chunks `SideGeometry` computes alone: byte-identical results).
+    """
     out: list[Event] = list(events)
     by_period: dict[int, list[int]] = {}
     for i, e in enumerate(events):
         by_period.setdefault(bisect.bisect_right(theater.change_times, e.time), []).append(i)
+    periods: list[_Period] = []
     for _, idx in sorted(by_period.items()):
         geom = SideGeometry(theater.at(events[idx[0]].time), theater.frame)
         x = np.array([events[i].x_m for i in idx])
         y = np.array([events[i].y_m for i in idx])
         cov = np.array([events[i].cov_m2 for i in idx], dtype=np.float64)
-        found = geom.attribute(x, y, cov)
-        assert found.p_side is not None
-        d = found.d_line_m
-        rows = found.p_side.tolist()
-        lines = [v if np.isfinite(v) else None for v in d.tolist()]
+        periods.append((geom, x, y, cov))
+    if workers > 1:
+        tasks = [(k, a, min(a + CHUNK, len(x))) for k, (_, x, _, _) in enumerate(periods)
+                 for a in range(0, len(x), CHUNK)]  # fmt: skip
+        parts = fork_map(_attribute_chunk, (periods, tasks), len(tasks), workers)
+        found = [_join([p for t, p in zip(tasks, parts, strict=True) if t[0] == k])
+                 for k in range(len(periods))]  # fmt: skip
+    else:
+        found = [_attribute_chunk(([period], [(0, 0, len(period[1]))]), 0) for period in periods]
+    for (_, idx), (geom, *_), (p, d) in zip(sorted(by_period.items()), periods, found, strict=True):
+        rows = p.tolist()
+        lines = [v if v - v == 0.0 else None for v in d.tolist()]  # inf, NaN: None
+        sides = geom.sides
         for i, row, d_line in zip(idx, rows, lines, strict=True):
-            p_side = {side: p for side, p in zip(geom.sides, row, strict=True) if p > 0.0}
+            p_side = {side: q for side, q in zip(sides, row, strict=True) if q > 0.0}
             out[i] = _with_sides(events[i], p_side, d_line)
     return out
+
+
+#: A period's geometry and its events' x_m, y_m and covariances.
+_Period = tuple[SideGeometry, FloatArray, FloatArray, FloatArray]
+
+
+def _attribute_chunk(
+    job: tuple[list[_Period], list[tuple[int, int, int]]], i: int
+) -> tuple[FloatArray, FloatArray]:
+    """p_side and d_line_m of task i's events (period k, events a:b of that period)."""
+    periods, tasks = job
+    k, a, b = tasks[i]
+    geom, x, y, cov = periods[k]
+    found = geom.attribute(x[a:b], y[a:b], cov[a:b])
+    assert found.p_side is not None
+    return found.p_side, found.d_line_m
+
+
+def _join(parts: list[tuple[FloatArray, FloatArray]]) -> tuple[FloatArray, FloatArray]:
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p for p, _ in parts]), np.concatenate([d for _, d in parts])
 
 
 _EVENT_FIELDS = (
     "id", "time", "kind", "count", "x_m", "y_m", "lon", "lat", "cov_m2", "crlb_m",
     "sightings", "outliers", "craters", "p_side", "d_line_m", "observers",
 )  # fmt: skip
-_FAST_REPLACE = tuple(f.name for f in dataclasses.fields(Event)) == _EVENT_FIELDS
+_FAST_REPLACE = (
+    tuple(f.name for f in dataclasses.fields(Event)) == _EVENT_FIELDS
+    and "__slots__" not in vars(Event)
+    and not hasattr(Event, "__post_init__")
+)
 
 
 def _with_sides(e: Event, p_side: dict[str, float], d_line_m: float | None) -> Event:
-    """`dataclasses.replace(e, p_side=..., d_line_m=...)`, without its per-call overhead
-    (which it falls back to should `Event` gain a field)."""
+    """`dataclasses.replace(e, p_side=..., d_line_m=...)`, without its per-call overhead:
+    a copy of the instance's fields with the two set (what `replace` gives for a plain
+    frozen dataclass; it falls back to `replace` should `Event` gain a field, slots or a
+    __post_init__)."""
     if not _FAST_REPLACE:
         return dataclasses.replace(e, p_side=p_side, d_line_m=d_line_m)
-    return Event(
-        id=e.id, time=e.time, kind=e.kind, count=e.count, x_m=e.x_m, y_m=e.y_m, lon=e.lon,
-        lat=e.lat, cov_m2=e.cov_m2, crlb_m=e.crlb_m, sightings=e.sightings,
-        outliers=e.outliers, craters=e.craters, p_side=p_side, d_line_m=d_line_m,
-        observers=e.observers,
-    )  # fmt: skip
+    new = object.__new__(Event)
+    values = new.__dict__
+    values.update(e.__dict__)
+    values["p_side"], values["d_line_m"] = p_side, d_line_m
+    return new
 
 
 def analyse(
@@ -135,6 +178,7 @@ def analyse(
     *,
     rules: Sequence[Rule] | None = None,
     observed: Observed | None = None,
+    workers: int = 1,
 ) -> Analysis:
     """Locate, attribute and judge: the whole analysis over one set of records.
 
@@ -143,31 +187,55 @@ def analyse(
         observed: optional hook (x_m, y_m, time) -> whether that place was watched then,
             e.g. drone coverage: an allegation nothing supports is `not_supported` where it
             says so, rather than `no_coverage`.
+        workers: forked processes for the parts that split into independent chunks (1:
+            none); the result is the same for any number.
     """
     with paused_gc():
+        return analyse_table(
+            theater, SightingTable.of(sightings), detections, craters, allegations,
+            rules=rules, observed=observed, workers=workers,
+        )  # fmt: skip
+
+
+def analyse_table(
+    theater: Theater,
+    sightings: SightingTable,
+    detections: Sequence[Detection] = (),
+    craters: Sequence[Crater] = (),
+    allegations: Sequence[Allegation] = (),
+    *,
+    rules: Sequence[Rule] | None = None,
+    observed: Observed | None = None,
+    workers: int = 1,
+) -> Analysis:
+    """`analyse`, the sightings given as a table (as `read_sighting_table` reads them)."""
+    with paused_gc():
         return _analyse(
-            theater, sightings, detections, craters, allegations, rules=rules, observed=observed
-        )
+            theater, sightings, detections, craters, allegations, rules=rules,
+            observed=observed, workers=workers,
+        )  # fmt: skip
 
 
 def _analyse(
     theater: Theater,
-    sightings: Sequence[Sighting],
+    sightings: SightingTable,
     detections: Sequence[Detection],
     craters: Sequence[Crater],
     allegations: Sequence[Allegation],
     *,
     rules: Sequence[Rule] | None,
     observed: Observed | None,
+    workers: int,
 ) -> Analysis:
     if rules is None:
         rules = load_rules(theater.root)
-    obs, skipped = normalise(sightings, theater)
+    obs, skipped = normalise_table(sightings, theater)
     assoc = associate(obs)
     events = events_from_sightings(obs, assoc, theater)
     c_obs = crater_obs(craters, theater)
     fp_events, impacts = events_from_craters(c_obs, crater_groups(c_obs, craters), theater)
-    events = attribute(sorted([*events, *fp_events], key=lambda e: (e.time, e.id)), theater)
+    events = sorted([*events, *fp_events], key=lambda e: (e.time, e.id))
+    events = attribute(events, theater, workers=workers)
     dets = sorted(detections, key=lambda d: (d.time, d.id))
     violations = apply_rules(rules, theater, events, dets, impacts=impacts)
     findings = match_allegations(

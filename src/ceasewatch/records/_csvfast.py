@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ceasewatch.geo.bearings import BearingRef, compass_to_deg
+from ceasewatch.geo.bearings import COMPASS_SIGMA_DEG, BearingRef, compass_to_deg
 from ceasewatch.records.base import Record
 from ceasewatch.records.kinds import Sense, Sighting, SightingKind
-from ceasewatch.records.types import parse_time
+from ceasewatch.records.table import SightingTable, utc_from_us
+from ceasewatch.records.types import parse_time, posix_us
 
-__all__ = ["prevalidate"]
+__all__ = ["prevalidate", "sighting_rows"]
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -36,6 +38,7 @@ _NUMBER_CHARS = frozenset("0123456789.-+eE")
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/-")
 _COUNT = r"[1-9][0-9]{0,5}"
 _UTC_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+_KIND_VALUE = {k: k.value for k in SightingKind}
 
 
 def _matches(values: Sequence[str], pattern: str, optional: bool = False) -> BoolArray:
@@ -80,14 +83,15 @@ def _words(
 ) -> tuple[list[Any], BoolArray]:
     """Each value read by `read` (once per distinct value; None where empty), and where
     it could be read (empty counts when `optional`)."""
-    table: dict[str, tuple[Any, bool]] = {"": (None, optional)}
+    value: dict[str, Any] = {"": None}
+    good: dict[str, bool] = {"": optional}
     for v in set(values) - {""}:
         try:
-            table[v] = (read(v), True)
+            value[v], good[v] = read(v), True
         except ValueError:
-            table[v] = (None, False)
-    pairs = [table[v] for v in values]
-    return [p[0] for p in pairs], np.array([p[1] for p in pairs], dtype=bool)
+            value[v], good[v] = None, False
+    ok = np.fromiter(map(good.__getitem__, values), dtype=bool, count=len(values))
+    return list(map(value.__getitem__, values)), ok
 
 
 def _known_org(orgs: Mapping[str, str] | None) -> Callable[[str], str]:
@@ -117,22 +121,35 @@ def _time(value: str) -> datetime | None:
         return None
 
 
-def _times(values: Sequence[str], ok: Sequence[bool]) -> list[datetime | None]:
-    """`parse_time` of each value (None where it fails or `ok` is false); the usual form,
-    2026-11-26T14:05:00Z, read directly (it is what parse_time gives for it)."""
+_YEAR_ONE = np.datetime64("0001-01-01T00:00:00", "s")
+
+
+def _times_us(values: Sequence[str], ok: Sequence[bool]) -> list[int | None]:
+    """`posix_us(parse_time(v))` of each value (None where it fails or `ok` is false).
+
+    The usual form, 2026-11-26T14:05:00Z, is read by numpy for the whole column and kept
+    where numpy writes the same text back (a real date, as `parse_time` reads it); the
+    rest go through `parse_time`.
+    """
+    out: list[int | None] = [None] * len(values)
     plain = _matches(values, _UTC_TIME).tolist()
-    out: list[datetime | None] = []
-    for v, good, simple in zip(values, ok, plain, strict=True):
-        if not good:
-            out.append(None)
-            continue
-        if simple:
-            try:
-                out.append(datetime.fromisoformat(v[:-1]).replace(tzinfo=UTC))
-                continue
-            except ValueError:
-                pass
-        out.append(_time(v))
+    idx = [i for i, (good, simple) in enumerate(zip(ok, plain, strict=True)) if good and simple]
+    if idx:
+        text = np.array([values[i][:-1] for i in idx])
+        try:
+            secs = text.astype("datetime64[s]")
+        except ValueError:  # some value is no date at all: each is read below
+            pass
+        else:
+            same = (np.datetime_as_string(secs, unit="s") == text) & (secs >= _YEAR_ONE)
+            us = (secs.astype(np.int64) * 1_000_000).tolist()
+            for i, good, u in zip(idx, same.tolist(), us, strict=True):
+                if good:
+                    out[i] = u
+    for i, (good, v) in enumerate(zip(ok, values, strict=True)):
+        if good and out[i] is None:
+            t = _time(v)
+            out[i] = None if t is None else posix_us(t)
     return out
 
 
@@ -162,17 +179,24 @@ def _count(value: str) -> int:
     return int(value)
 
 
-def _sightings(
+def _filled(cells: Sequence[str]) -> BoolArray:
+    """Which cells are not empty."""
+    if all(cells):
+        return np.ones(len(cells), dtype=bool)
+    if not any(cells):
+        return np.zeros(len(cells), dtype=bool)
+    return np.fromiter(map(bool, cells), dtype=bool, count=len(cells))
+
+
+def _columns(
     header: Sequence[str], rows: Sequence[Sequence[str]], orgs: Mapping[str, str] | None
-) -> list[Record | None]:
+) -> _Columns:
     n = len(rows)
     cols = zip(header, zip(*rows, strict=True), strict=True)
     col = {name: list(map(str.strip, cells)) for name, cells in cols}
     blank = [""] * n
     ok = np.ones(n, dtype=bool)
-    filled = {
-        name: np.fromiter(map(bool, cells), dtype=bool, count=n) for name, cells in col.items()
-    }
+    filled = {name: _filled(cells) for name, cells in col.items()}
     for name in ("id", "time", "org", "observer", "lat", "lon", "bearing_deg", "kind"):
         ok &= filled.get(name, False)
     ids = col["id"]
@@ -205,15 +229,49 @@ def _sightings(
         ok &= np.isnan(lo) | ((lo >= 0.0) & (lo < np.inf))
         ok &= np.isnan(hi) | ((hi > 0.0) & (hi < np.inf))
         ok &= ~(lo > hi)
-    times = _times(col["time"], ok.tolist())
-    ok &= np.array(times, dtype=object) != None  # noqa: E711 (elementwise)
-    bearing = [c if c is not None else v for v, c in zip(bearing, compass, strict=True)]
-    point = [
-        v.upper() if c is not None else None
-        for v, c in zip(col["bearing_deg"], compass, strict=True)
-    ]
-    ref = [r if r is not None else BearingRef.TRUE for r in words["bearing_ref"]]
-    count = [c if c is not None else 1 for c in words["count"]]
+    t_us = _times_us(col["time"], ok.tolist())
+    ok &= np.fromiter((t is not None for t in t_us), dtype=bool, count=n)
+    return _Columns(
+        header=header,
+        col=col,
+        filled=filled,
+        words=words,
+        numbers=numbers,
+        bearing=[c if c is not None else v for v, c in zip(bearing, compass, strict=True)],
+        point=[
+            v.upper() if c is not None else None
+            for v, c in zip(col["bearing_deg"], compass, strict=True)
+        ],
+        ref=[r if r is not None else BearingRef.TRUE for r in words["bearing_ref"]],
+        count=[c if c is not None else 1 for c in words["count"]],
+        t_us=t_us,
+        ok=ok.tolist(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """A sightings file's columns as `Sighting` reads them (where `ok`: rows it accepts)."""
+
+    header: Sequence[str]
+    col: dict[str, list[str]]
+    filled: dict[str, BoolArray]
+    words: dict[str, list[Any]]
+    numbers: dict[str, list[float | None]]
+    bearing: list[float | None]
+    point: list[str | None]
+    ref: list[BearingRef]
+    count: list[int]
+    t_us: list[int | None]
+    ok: list[bool]
+
+
+def _sightings(
+    header: Sequence[str], rows: Sequence[Sequence[str]], orgs: Mapping[str, str] | None
+) -> list[Record | None]:
+    c = _columns(header, rows, orgs)
+    n, col, point = len(rows), c.col, c.point
+    times = [None if u is None else utc_from_us(u) for u in c.t_us]
     extras = [name for name in header if name.startswith("x_")]
     extra: list[dict[str, str]] = [
         {k: v for k, v in zip(extras, vals, strict=True) if v}
@@ -225,7 +283,7 @@ def _sightings(
     names = [*plain, "extra", "bearing_compass"]
     mask = np.zeros(n, dtype=np.int64)
     for bit, name in enumerate(plain):
-        mask |= filled[name].astype(np.int64) << bit
+        mask |= c.filled[name].astype(np.int64) << bit
     mask |= np.array([bool(e) for e in extra], dtype=np.int64) << len(plain)
     mask |= np.array([p is not None for p in point], dtype=np.int64) << (len(plain) + 1)
     fields_of = {
@@ -233,19 +291,57 @@ def _sightings(
         for m in set(mask.tolist())
     }
     out: list[Record | None] = [None] * n
+    words, numbers = c.words, c.numbers
     rows_values = zip(
         extra, col["id"], times, words["org"], col["observer"], numbers["lat"], numbers["lon"],
-        bearing, point, numbers["bearing_sigma_deg"], ref, numbers["range_min_m"],
-        numbers["range_max_m"], words["kind"], count, words["sense"], strict=True,
+        c.bearing, point, numbers["bearing_sigma_deg"], c.ref, numbers["range_min_m"],
+        numbers["range_max_m"], words["kind"], c.count, words["sense"], strict=True,
     )  # fmt: skip
-    for k, (values, m, good) in enumerate(
-        zip(rows_values, mask.tolist(), ok.tolist(), strict=True)
-    ):
+    for k, (values, m, good) in enumerate(zip(rows_values, mask.tolist(), c.ok, strict=True)):
         if good:
             out[k] = _build(
                 Sighting, dict(zip(_SIGHTING_KEYS, values, strict=True)), set(fields_of[m])
             )
     return out
+
+
+def sighting_rows(
+    header: Sequence[str], rows: Sequence[Sequence[str]], orgs: Mapping[str, str] | None
+) -> tuple[SightingTable, list[bool], list[str]]:
+    """Which rows `Sighting` surely accepts (`ok`), the table of those rows in order (the
+    values `SightingTable.of` gives for their records), and every row's id.
+
+    Each row's outcome is its own: checking the rows in parts gives the same ones.
+    """
+    if not rows or tuple(Sighting.model_fields) != _SIGHTING_KEYS:
+        return SightingTable.of([]), [False] * len(rows), [""] * len(rows)
+    c = _columns(header, rows, orgs)
+    idx = [i for i, good in enumerate(c.ok) if good]
+
+    def pick(values: Sequence[Any]) -> list[Any]:
+        return list(values) if len(idx) == len(values) else [values[i] for i in idx]
+
+    sigma = [
+        s if s is not None else (COMPASS_SIGMA_DEG if p is not None else None)
+        for s, p in zip(pick(c.numbers["bearing_sigma_deg"]), pick(c.point), strict=True)
+    ]
+    table = SightingTable(
+        id=pick(c.col["id"]),
+        t_us=pick(c.t_us),
+        org=pick(c.words["org"]),
+        observer=pick(c.col["observer"]),
+        lat=pick(c.numbers["lat"]),
+        lon=pick(c.numbers["lon"]),
+        bearing_deg=pick(c.bearing),
+        bearing_ref=pick(c.ref),
+        sigma_deg=sigma,
+        range_min_m=pick(c.numbers["range_min_m"]),
+        range_max_m=pick(c.numbers["range_max_m"]),
+        kind=[_KIND_VALUE[k] for k in pick(c.words["kind"])],
+        count=pick(c.count),
+        heard=[s is Sense.HEARD for s in pick(c.words["sense"])],
+    )
+    return table, c.ok, c.col["id"]
 
 
 # The fields `_sightings` fills, in the model's order: should `Sighting` gain a field, the

@@ -12,20 +12,30 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from ceasewatch._fork import fork_map, spans
 from ceasewatch.errors import InvalidInput, Problem
-from ceasewatch.records._csvfast import prevalidate
+from ceasewatch.records._csvfast import prevalidate, sighting_rows
 from ceasewatch.records.base import ORGS_CONTEXT, Record
 from ceasewatch.records.kinds import Allegation, Crater, Detection, Sighting
+from ceasewatch.records.table import SightingTable
 from ceasewatch.records.types import format_time
 
-__all__ = ["SPECS", "CsvSpec", "LoadResult", "read_records", "write_records"]
+__all__ = [
+    "SPECS",
+    "CsvSpec",
+    "LoadResult",
+    "read_records",
+    "read_sighting_table",
+    "write_records",
+]
 
 #: Largest CSV file read in one go (bytes); a larger one is refused with advice.
 MAX_FILE_BYTES = 1 << 30
@@ -251,7 +261,40 @@ def read_records(
             CSV syntax, header), or a row is bad and on_error is "raise". Nothing is
             returned in that case; `InvalidInput.problems` lists every problem found.
     """
-    path = Path(path)
+    return _read(Path(path), spec, orgs, on_error, as_table=False)[0]
+
+
+def read_sighting_table(
+    path: Path,
+    orgs: Mapping[str, str] | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    *,
+    workers: int = 1,
+) -> tuple[SightingTable, LoadResult]:
+    """Read a sightings.csv file as a `SightingTable` (rows in no particular order).
+
+    The same rows as `read_records(path, SPECS["sightings"], ...)` accepts, with the
+    same problems and errors; the `LoadResult` lists them (its `records` stay empty).
+    Rows the column-wise checks accept never become `Sighting` records; `workers` > 1
+    checks parts of the rows on forked processes (same table, same problems), which
+    pays only on idle CPUs: shipping the columns back costs about what it saves.
+    """
+    result, table = _read(
+        Path(path), SPECS["sightings"], orgs, on_error, as_table=True, workers=workers
+    )
+    assert table is not None
+    return table, result
+
+
+def _read(
+    path: Path,
+    spec: CsvSpec,
+    orgs: Mapping[str, str] | None,
+    on_error: Literal["raise", "skip"],
+    *,
+    as_table: bool,
+    workers: int = 1,
+) -> tuple[LoadResult, SightingTable | None]:
     rows = _parse(path, _decode(path))
     start = next((i for i, (_, row) in enumerate(rows) if not _blank(row)), None)
     if start is None:
@@ -265,13 +308,39 @@ def read_records(
     context = {ORGS_CONTEXT: orgs} if orgs is not None else None
     result = LoadResult(path=path)
     seen: dict[str, int] = {}
-    body = [(line, row) for line, row in rows[start + 1 :] if not _blank(row)]
-    # Rows the column-wise checks accept come back built; the rest (None) are validated
-    # here one by one, which names every problem.
+    # (A row whose first cell holds text is not blank: the usual case, tested first.)
+    body = [
+        (line, row)
+        for line, row in rows[start + 1 :]
+        if (row and row[0] and not row[0].isspace()) or not _blank(row)
+    ]
+    # Rows the column-wise checks accept come back built (as records, or as indexes into
+    # the table's columns with their ids); the rest (None) are validated here one by
+    # one, which names every problem.
     fits = [row for _, row in body if len(row) == len(header)]
-    ready = iter(prevalidate(spec.record, header, fits, orgs))
+    fast_table: SightingTable | None = None
+    ids: list[str] = []
+    rank: list[int] = []
+    if as_table:
+        # Rows in parts of at least _ROWS_PER_TASK, one part per process.
+        parts = spans(len(fits), min(workers, len(fits) // _ROWS_PER_TASK))
+        got = fork_map(_fast_sightings, (header, fits, orgs, parts), len(parts), workers)
+        fast_table = SightingTable.join([t for t, _, _ in got] or [SightingTable.of([])])
+        fast = [good for _, ok, _ in got for good in ok]
+        ids = [rid for _, _, part_ids in got for rid in part_ids]
+        rank = list(itertools.accumulate(fast))  # row j is row rank[j] - 1 of fast_table
+        ready: Iterator[Record | int | None] = iter(
+            [j if good else None for j, good in enumerate(fast)]
+        )
+    else:
+        ready = iter(prevalidate(spec.record, header, fits, orgs))
     width = len(header)
     records = result.records
+    taken: list[int] = []
+    if fast_table is not None and len(fits) == len(body) == len(fast_table) == len(set(ids)):
+        # Every row fits, passed the fast checks and has its own id: nothing to report.
+        body, taken = [], list(range(len(fits)))
+        result.rows_read = len(fits)
     for line, row in body:
         if len(row) != width:
             result.skipped.append(
@@ -283,27 +352,52 @@ def read_records(
             )
             continue
         record = next(ready)
-        if record is None:
-            try:
-                record = spec.record.model_validate(_row_data(header, row), context=context)
-            except ValidationError as exc:
-                result.skipped.extend(_problems(f"{path}:{line}", exc))
-                continue
-        rid = str(getattr(record, "id", ""))
+        if isinstance(record, int):
+            rid = ids[record]
+        else:
+            if record is None:
+                try:
+                    record = spec.record.model_validate(_row_data(header, row), context=context)
+                except ValidationError as exc:
+                    result.skipped.extend(_problems(f"{path}:{line}", exc))
+                    continue
+            rid = str(getattr(record, "id", ""))
         first = seen.setdefault(rid, line)
         if first != line:
             result.skipped.append(
                 Problem(f"{path}:{line} id", f"id {rid!r} is already used on line {first}")
             )
             continue
-        records.append(record)
-    result.rows_read = len(body)
+        if isinstance(record, int):
+            taken.append(record)
+        else:
+            records.append(record)
+    result.rows_read = result.rows_read or len(body)
     if result.skipped and on_error == "raise":
         raise InvalidInput(
             f"{path}: {len(result.skipped)} problem(s); nothing was loaded from this file",
             result.skipped,
         )
-    return result
+    if fast_table is None:
+        return result, None
+    slow = SightingTable.of(records)  # type: ignore[arg-type]
+    result.records = []
+    if len(taken) == len(fast_table):  # every row of the fast table (rank[j] - 1 == j)
+        return result, SightingTable.join([fast_table, slow])
+    return result, SightingTable.join([fast_table.take([rank[j] - 1 for j in taken]), slow])
+
+
+#: Rows checked per process at least, when the sightings are read on several.
+_ROWS_PER_TASK = 50_000
+
+
+def _fast_sightings(
+    job: tuple[list[str], list[list[str]], Mapping[str, str] | None, list[tuple[int, int]]],
+    i: int,
+) -> tuple[SightingTable, list[bool], list[str]]:
+    header, rows, orgs, parts = job
+    a, b = parts[i]
+    return sighting_rows(header, rows[a:b], orgs)
 
 
 def _check_header(where: str, spec: CsvSpec, header: list[str]) -> None:
