@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiLineString, Polygon
 
@@ -228,7 +228,7 @@ def test_windows_along_tracks_give_exactly_the_visits_of_every_sample(
     fast = Coverage.compute(
         WIGGLY, corners[perm], t[perm], mask[perm], track=track[perm], stride=stride, merge_s=merge
     )
-    assert len(every.start_s) >= 10
+    assume(len(every.start_s) >= 10)  # a few drawn tracks barely touch the line: not a test
     assert np.array_equal(every.offsets, fast.offsets)
     assert np.array_equal(every.start_s, fast.start_s)
     assert np.array_equal(every.end_s, fast.end_s)

@@ -1,10 +1,12 @@
-"""Sightings made ready for geometry: true bearings, sigmas, local positions, seconds.
+"""Sightings made ready for geometry: bearings in the local plane, sigmas, positions, seconds.
 
-Every conversion an analyst would do by hand happens here, once: magnetic and grid
-bearings to true (World Magnetic Model, grid convergence), compass points to their
-sector's centre and sigma, a default sigma per kind when none was given, the observer's
-position to the theater's local plane. A sighting that cannot be placed (observer outside
-the theater, no geometry in force at its time) is reported, not guessed at.
+Every conversion an analyst would do by hand happens here, once: magnetic and compass
+bearings to true (World Magnetic Model), true bearings to directions in the theater's local
+plane (minus the grid convergence at the observer: up to a degree, a bias every bearing
+would share otherwise), compass points to their sector's centre and sigma, a default sigma
+per kind when none was given, the observer's position to the theater's local plane. A
+sighting that cannot be placed (observer outside the theater, no geometry in force at its
+time) is reported, not guessed at.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ THEATER_MARGIN_M = 2000.0
 
 
 class Obs(NamedTuple):
-    """One usable sighting, in the local plane, with its bearing in radians true.
+    """One usable sighting, in the local plane, with its bearing as a direction in that plane.
 
     A named tuple rather than a frozen dataclass: as immutable, and half the cost to build
     (an analysis builds one per sighting, a million of them for a large input).
@@ -71,7 +73,7 @@ class Obs(NamedTuple):
     org: str
     x_m: float
     y_m: float
-    theta: float  # radians clockwise from true north
+    theta: float  # radians clockwise from the local plane's grid north (true - convergence)
     sigma: float  # radians
     rmin_m: float | None
     rmax_m: float | None
@@ -112,8 +114,13 @@ def normalise_table(table: SightingTable, theater: Theater) -> tuple[list[Obs], 
     x, y = theater.frame.to_local(lon, lat)
     inside = shapely.contains_xy(_footprint(theater), x, y)
     refs = [table.bearing_ref[i] for i in order]
-    grid = [k for k, ref in enumerate(refs) if ref is BearingRef.GRID]
-    grid_north = dict(zip(grid, theater.frame.grid_north_deg(lon[grid], lat[grid]), strict=True))
+    # Grid convergence at each observer (few distinct places: computed once per place). A
+    # true bearing becomes a direction in the local plane by subtracting it; a grid bearing
+    # (grid north of the theater's own plane) already is one.
+    places, where = np.unique(np.stack([lon, lat], axis=1), axis=0, return_inverse=True)
+    place_conv = theater.frame.grid_north_deg(places[:, 0], places[:, 1]).tolist()
+    conv = [place_conv[j] for j in where.reshape(-1).tolist()]
+    grid = {k for k, ref in enumerate(refs) if ref is BearingRef.GRID}
     out: list[Obs] = []
     skipped: list[Problem] = []
     # The geometry changes only at the theater's change times: ask once per period.
@@ -145,17 +152,17 @@ def normalise_table(table: SightingTable, theater: Theater) -> tuple[list[Obs], 
             continue
         ref, b = refs[k], bearing[i]
         if ref is BearingRef.TRUE and math.isfinite(b):
-            # What to_true_bearing does for a true bearing, without its checks.
-            true_deg = b % 360.0
-            true_deg = 0.0 if true_deg >= 360.0 else true_deg
-        elif k in grid_north:
-            true_deg = (b + float(grid_north[k])) % 360.0
+            grid_deg = b - conv[k]  # what to_true_bearing does for true, without its checks
+        elif k in grid:
+            grid_deg = b
         else:
             try:
-                true_deg = to_true_bearing(b, ref, lat_l[k], lon_l[k], table.time(i))
+                grid_deg = to_true_bearing(b, ref, lat_l[k], lon_l[k], table.time(i)) - conv[k]
             except InvalidInput as exc:
                 skipped.append(Problem(f"sighting {ids[i]}", exc.message))
                 continue
+        grid_deg %= 360.0
+        grid_deg = 0.0 if grid_deg >= 360.0 else grid_deg
         kind = table.kind[i]
         out.append(
             Obs(
@@ -165,7 +172,7 @@ def normalise_table(table: SightingTable, theater: Theater) -> tuple[list[Obs], 
                 table.org[i],
                 xs[k],
                 ys[k],
-                math.radians(true_deg),
+                math.radians(grid_deg),
                 math.radians(sigma[i] or DEFAULT_SIGMA_DEG.get(kind, 5.0)),
                 table.range_min_m[i],
                 table.range_max_m[i],
