@@ -117,9 +117,11 @@ def normalise_table(table: SightingTable, theater: Theater) -> tuple[list[Obs], 
     # Grid convergence at each observer (few distinct places: computed once per place). A
     # true bearing becomes a direction in the local plane by subtracting it; a grid bearing
     # (grid north of the theater's own plane) already is one.
-    places, where = np.unique(np.stack([lon, lat], axis=1), axis=0, return_inverse=True)
-    place_conv = theater.frame.grid_north_deg(places[:, 0], places[:, 1]).tolist()
-    conv = [place_conv[j] for j in where.reshape(-1).tolist()]
+    places = list(dict.fromkeys(zip(lon_l, lat_l, strict=True)))
+    at = np.array(places).reshape(-1, 2)
+    place_conv = theater.frame.grid_north_deg(at[:, 0], at[:, 1]).tolist()
+    of_place = dict(zip(places, place_conv, strict=True))
+    conv = [of_place[p] for p in zip(lon_l, lat_l, strict=True)]
     grid = {k for k, ref in enumerate(refs) if ref is BearingRef.GRID}
     out: list[Obs] = []
     skipped: list[Problem] = []
