@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from ceasewatch.analysis.model import Event
@@ -16,6 +18,7 @@ __all__ = [
     "WEST",
     "E",
     "W",
+    "association_scores",
     "detection",
     "event",
     "local",
@@ -96,3 +99,23 @@ def offset(lonlat: tuple[float, float], dx: float, dy: float) -> tuple[float, fl
     x, y = local(lonlat)
     lon, lat = FRAME.to_wgs84(x + dx, y + dy)
     return float(lon[0]), float(lat[0])
+
+
+def association_scores(link: Mapping[str, str], events: Sequence[Event]) -> tuple[float, float]:
+    """Pairwise precision and recall of the events' sightings against the truth.
+
+    ``link`` maps each sighting id to the id of the occurrence it saw (the simulator's
+    ``sighting_truth``); a pair is two sightings in one event (got) or of one occurrence
+    (want), as in benchmarks/accuracy.py.
+    """
+
+    def pairs(groups: Sequence[Sequence[str]]) -> set[tuple[str, str]]:
+        return {(a, b) for g in groups for a, b in itertools.combinations(sorted(g), 2)}
+
+    truth: dict[str, list[str]] = {}
+    for sid, oid in link.items():
+        truth.setdefault(oid, []).append(sid)
+    got = pairs([e.sightings for e in events])
+    want = pairs(list(truth.values()))
+    tp = len(got & want)
+    return tp / len(got), tp / len(want)

@@ -3,7 +3,6 @@ small, loose version of it (the benchmark holds the real targets)."""
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
 
@@ -17,6 +16,7 @@ from ceasewatch.analysis.localise import gross_share, robust_fit, robust_fit_gro
 from ceasewatch.analysis.observations import Obs
 from ceasewatch.geo.theater import Theater
 from ceasewatch.sim import Scenario, default_window, simulate
+from tests.analysis.common import association_scores
 
 
 def ob(
@@ -126,17 +126,7 @@ def test_dense_fire_is_associated_located_and_attributed(
     """Loose bounds on one dense simulated day (F1, coverage, side beyond 1.5 km)."""
     day, result = dense
     link = day.observations.sighting_truth
-    truth: dict[str, list[str]] = {}
-    for sid, oid in link.items():
-        truth.setdefault(oid, []).append(sid)
-
-    def pairs(groups: list[list[str]]) -> set[tuple[str, str]]:
-        return {(a, b) for g in groups for a, b in itertools.combinations(sorted(g), 2)}
-
-    got = pairs([list(e.sightings) for e in result.events])
-    want = pairs(list(truth.values()))
-    tp = len(got & want)
-    precision, recall = tp / len(got), tp / len(want)
+    precision, recall = association_scores(link, result.events)
     assert 2 * precision * recall / (precision + recall) > 0.95
 
     occ = {o.id: o for o in day.truth.occurrences}

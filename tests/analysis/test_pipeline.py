@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import random
 from collections import Counter
@@ -18,6 +17,7 @@ from ceasewatch.demo import demo_theater_dir
 from ceasewatch.geo.theater import Theater
 from ceasewatch.records import SPECS, Allegation, parse_time, write_records
 from ceasewatch.sim import Scenario, default_window, simulate
+from tests.analysis.common import association_scores
 
 EVENT_PROPERTIES = (
     "id", "time", "kind", "count", "sightings", "outliers", "craters", "cov_m2",
@@ -93,18 +93,8 @@ def test_any_input_order_gives_byte_identical_output(
 
 def test_association_is_mostly_right(day: Scenario, result: Analysis) -> None:
     """A small, loose version of benchmarks/accuracy.py (which holds the real targets)."""
-    link = day.observations.sighting_truth
-    truth: dict[str, list[str]] = {}
-    for sid, oid in link.items():
-        truth.setdefault(oid, []).append(sid)
-
-    def pairs(groups: list[list[str]]) -> set[tuple[str, str]]:
-        return {(a, b) for g in groups for a, b in itertools.combinations(sorted(g), 2)}
-
-    got = pairs([list(e.sightings) for e in result.events])
-    want = pairs(list(truth.values()))
-    tp = len(got & want)
-    assert tp / len(got) > 0.9 and tp / len(want) > 0.85
+    precision, recall = association_scores(day.observations.sighting_truth, result.events)
+    assert precision > 0.9 and recall > 0.85
 
 
 def test_rows_outside_the_theater_are_reported_not_guessed(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from ceasewatch._gc import paused_gc
 from ceasewatch.analysis.allegations import Observed
-from ceasewatch.analysis.pipeline import Analysis, analyse_table, paused_gc
+from ceasewatch.analysis.pipeline import Analysis, analyse_table
 from ceasewatch.analysis.rules import load_rules
 from ceasewatch.errors import Problem
 from ceasewatch.geo.theater import load_theater

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ceasewatch._fork import fork_map, spans
+from ceasewatch._gc import paused_gc
 from ceasewatch.analysis.events import ellipse
 from ceasewatch.analysis.model import Event, Violation
-from ceasewatch.analysis.pipeline import Analysis, paused_gc
+from ceasewatch.analysis.pipeline import Analysis
 
 __all__ = ["OUTPUT_FILES", "VIOLATION_COLUMNS", "write_analysis"]
 

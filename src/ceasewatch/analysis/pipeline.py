@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import gc
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ceasewatch._fork import fork_map
+from ceasewatch._gc import paused_gc
 from ceasewatch.analysis.allegations import Observed, match_allegations
 from ceasewatch.analysis.associate import associate
 from ceasewatch.analysis.attribution import CHUNK, SideGeometry
@@ -34,24 +33,6 @@ from ceasewatch.records import Allegation, Crater, Detection, Sighting
 from ceasewatch.records.table import SightingTable
 
 __all__ = ["Analysis", "analyse", "analyse_table", "attribute"]
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a bulk step.
-
-    The analysis builds millions of small objects that form no reference cycles (records,
-    observations, events); every full collection would walk all of them again, which
-    costs a third of the time on a million sightings. Reference counting still frees
-    them; the collector is resumed (if it was running) when the step ends.
-    """
-    running = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if running:
-            gc.enable()
 
 
 @dataclass
@@ -144,21 +125,14 @@ def _join(parts: list[tuple[FloatArray, FloatArray]]) -> tuple[FloatArray, Float
     return np.concatenate([p for p, _ in parts]), np.concatenate([d for _, d in parts])
 
 
-_EVENT_FIELDS = (
-    "id", "time", "kind", "count", "x_m", "y_m", "lon", "lat", "cov_m2", "crlb_m",
-    "sightings", "outliers", "craters", "p_side", "d_line_m", "observers",
-)  # fmt: skip
-_FAST_REPLACE = (
-    tuple(f.name for f in dataclasses.fields(Event)) == _EVENT_FIELDS
-    and "__slots__" not in vars(Event)
-    and not hasattr(Event, "__post_init__")
-)
+_FAST_REPLACE = "__slots__" not in vars(Event) and not hasattr(Event, "__post_init__")
+"""`Event` keeps its fields in the instance's ``__dict__`` and derives nothing from them."""
 
 
 def _with_sides(e: Event, p_side: dict[str, float], d_line_m: float | None) -> Event:
     """`dataclasses.replace(e, p_side=..., d_line_m=...)`, without its per-call overhead:
     a copy of the instance's fields with the two set (what `replace` gives for a plain
-    frozen dataclass; it falls back to `replace` should `Event` gain a field, slots or a
+    frozen dataclass; it falls back to `replace` should `Event` gain slots or a
     __post_init__)."""
     if not _FAST_REPLACE:
         return dataclasses.replace(e, p_side=p_side, d_line_m=d_line_m)
@@ -190,11 +164,10 @@ def analyse(
         workers: forked processes for the parts that split into independent chunks (1:
             none); the result is the same for any number.
     """
-    with paused_gc():
-        return analyse_table(
-            theater, SightingTable.of(sightings), detections, craters, allegations,
-            rules=rules, observed=observed, workers=workers,
-        )  # fmt: skip
+    return analyse_table(
+        theater, SightingTable.of(sightings), detections, craters, allegations,
+        rules=rules, observed=observed, workers=workers,
+    )  # fmt: skip
 
 
 def analyse_table(

@@ -47,16 +47,15 @@ the packed hashes is then located entry by entry.
 
 from __future__ import annotations
 
-import gc
 import hmac
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from ceasewatch._gc import paused_gc
 from ceasewatch.errors import IntegrityError, InvalidInput, NotFound, Problem
 from ceasewatch.ledger._bulk import key_counts, leaf_hashes_packed, packed, sha256_packed
 from ceasewatch.ledger.checkpoint import CosignatureVerifier, open_checkpoint
@@ -122,7 +121,7 @@ def verify_store(engine: Engine, *, deep: bool = False) -> VerifyReport:
             module docstring); the same problems are found in a store altered after signing.
     """
     report = VerifyReport()
-    with _cyclic_gc_paused(), engine.connect() as conn:
+    with paused_gc(), engine.connect() as conn:
         check = _Check(conn, report, _trusted_cosigners(conn, report), deep)
         logs = conn.execute(select(s.logs).order_by(s.logs.c.origin)).all()
         for log in logs:
@@ -136,24 +135,6 @@ def verify_store(engine: Engine, *, deep: bool = False) -> VerifyReport:
                 f"points to raw file {sha[:16]}..., which is not in the store",
             )
     return report
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for the run; then leave it as it was.
-
-    The first pass makes a tuple per row (the driver's) and nothing that refers back to
-    itself, so reference counting frees everything; but every few hundred new tuples the
-    collector would run, and now and then walk every object the process holds (in a process
-    holding a few hundred thousand records, a fifth of the time of hashing the log).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _trusted_cosigners(
