@@ -11,6 +11,9 @@ For several seeds, fire densities and gross-error rates, prints:
   selecting by the estimate would condition the metric on the estimate being right), split
   into events with >= 2 inlier sightings (`side(>=2)`) and single sightings
   (`side(1)`); and, as before, selected by the estimated `d_line_m` (`side(est)`);
+  and over the events the analysis decides (top p_side >= 0.95; `decided` is their share
+  of the events beyond 1.5 km): `side(p>=.95)`, the reading of the target under which an
+  analyst abstains where the geometry leaves the side open;
 - the Brier score of p_side.
 Targets (issue "Joint analysis"): F1 >= 0.97; RMSE <= 1.3 x CRLB with 4% gross errors;
 coverage 0.93-0.97; side accuracy >= 99.5% beyond 1.5 km.
@@ -60,6 +63,8 @@ class Scores:
     side1_n: int = 0
     side_est_ok: int = 0
     side_est_n: int = 0
+    side_sure_ok: int = 0
+    side_sure_n: int = 0
     brier: float = 0.0
     brier_n: int = 0
 
@@ -83,6 +88,8 @@ class Scores:
             "side(1)": self.side1_ok / max(self.side1_n, 1),
             "n(1)": self.side1_n,
             "side(est)": self.side_est_ok / max(self.side_est_n, 1),
+            "side(p>=.95)": self.side_sure_ok / max(self.side_sure_n, 1),
+            "decided": self.side_sure_n / max(self.side_n, 1),
             "brier": self.brier / max(self.brier_n, 1),
         }
 
@@ -146,13 +153,17 @@ def score(theater: Theater, seed: int, hours: float, rate: float, gross: float) 
         if true_side is not None and e.p_side:
             s.brier += (1.0 - e.p_side.get(true_side, 0.0)) ** 2
             s.brier_n += 1
-            ok = max(e.p_side, key=lambda k: (e.p_side[k], k)) == true_side
+            top = max(e.p_side, key=lambda k: (e.p_side[k], k))
+            ok = top == true_side
             if e.d_line_m is not None and e.d_line_m > 1500:
                 s.side_est_n += 1
                 s.side_est_ok += ok
             if _true_d_line(theater, o.time, tx, ty) > 1500:
                 s.side_n += 1
                 s.side_ok += ok
+                if e.p_side[top] >= 0.95:
+                    s.side_sure_n += 1
+                    s.side_sure_ok += ok
                 if len(inliers) >= 2:
                     s.side2_n += 1
                     s.side2_ok += ok
