@@ -1,0 +1,100 @@
+"""A column of ISO 8601 UTC times as exact microseconds, the usual shape read at once.
+
+`parse_time` costs about a microsecond a value. Sightings files write times as
+2026-11-26T14:05:00Z (`format_time` of a whole second): a column of that one shape is
+checked and converted with integer arithmetic on the characters' fixed positions, for
+the whole column at once; the calendar checks are the ones `datetime` makes (year 1 to
+9999, the month's days, leap years, no second 60). Any value of another shape, or that
+fails a check, is read by `parse_time` itself, so every value gets what `parse_time`
+gives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ceasewatch.records.types import parse_time, posix_us
+
+__all__ = ["times_us"]
+
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+# YYYY-MM-DDTHH:MM:SSZ and the row's separator: the digits' positions, the other bytes'.
+_WIDTH = 21
+_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+_MARKS = {4: b"-", 7: b"-", 10: b"T", 13: b":", 16: b":", 19: b"Z", 20: b"\n"}
+# Days in each month of a common year (index 0 unused).
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _one(value: str) -> int | None:
+    try:
+        return posix_us(parse_time(value))
+    except ValueError:
+        return None
+
+
+def _days_from_civil(y: IntArray, m: IntArray, d: IntArray) -> IntArray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's days_from_civil)."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    out: IntArray = era * 146097 + doe - 719468
+    return out
+
+
+def _plain(values: Sequence[str]) -> tuple[IntArray, BoolArray] | None:
+    """Microseconds of the values of the usual shape and real dates (where the mask is
+    true), or None when the column as a whole is not ASCII of that width."""
+    n = len(values)
+    try:
+        raw = ("\n".join(values) + "\n").encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if len(raw) != _WIDTH * n:
+        return None
+    chars = np.frombuffer(raw, dtype=np.uint8).reshape(n, _WIDTH)
+    # Every byte of a row checked (digit or its mark): a row is one value and its "\n".
+    digits = chars[:, _DIGITS].astype(np.int64) - ord("0")
+    good = ((digits >= 0) & (digits <= 9)).all(axis=1)
+    for pos, mark in _MARKS.items():
+        good &= chars[:, pos] == mark[0]
+    d = digits
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+    hour, minute, second = (
+        d[:, 8] * 10 + d[:, 9],
+        d[:, 10] * 10 + d[:, 11],
+        d[:, 12] * 10 + d[:, 13],
+    )
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_ok = (month >= 1) & (month <= 12)
+    days_in = _MONTH_DAYS[np.where(month_ok, month, 0)] + (leap & (month == 2))
+    good &= (year >= 1) & month_ok & (day >= 1) & (day <= days_in)
+    good &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    secs = _days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+    return secs * 1_000_000, good
+
+
+def times_us(values: Sequence[str]) -> tuple[list[int | None], BoolArray | None]:
+    """`posix_us(parse_time(v))` of each value (None where `parse_time` refuses it), and
+    where it was read (None: everywhere)."""
+    n = len(values)
+    plain = _plain(values) if n else None
+    if plain is None:
+        out = list(map(_one, values))
+    else:
+        us, good = plain
+        out = us.tolist()
+        if good.all():
+            return out, None
+        for i in np.flatnonzero(~good).tolist():
+            out[i] = _one(values[i])
+    ok = np.fromiter((u is not None for u in out), dtype=bool, count=n)
+    return out, (None if ok.all() else ok)
