@@ -24,15 +24,24 @@ import numpy as np
 import numpy.typing as npt
 
 from ceasewatch.geo.bearings import COMPASS_SIGMA_DEG, BearingRef, compass_to_deg
+from ceasewatch.records._csvbytes import (
+    Cells,
+    bearings,
+    numbers,
+    read_distinct,
+    strings,
+    times,
+)
 from ceasewatch.records._csvtext import no_edge_blanks
 from ceasewatch.records._csvtime import times_us
 from ceasewatch.records.base import Record
 from ceasewatch.records.kinds import Sense, Sighting, SightingKind
 from ceasewatch.records.table import SightingTable, utc_from_us
 
-__all__ = ["SightingColumns", "check_sightings", "prevalidate"]
+__all__ = ["SightingColumns", "check_cells", "check_sightings", "prevalidate"]
 
 BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
 
 # Text that float() reads as pydantic does (the same correctly rounded value, the same
 # sign of zero): these characters only, and float() accepts it. Not 1_0, inf, nan, 0x1.
@@ -45,6 +54,11 @@ _IDS = re.compile(f"(?:{_ID_CHARS}{{1,128}}+\x00)*+{_ID_CHARS}{{1,128}}+")
 _ORG = re.compile(r"[a-z0-9-]{1,64}")
 _COUNT = re.compile(r"[1-9][0-9]{0,5}")
 _KIND_VALUE = {k: k.value for k in SightingKind}
+# Bytes an id may hold (RecordId), and the longest cell a word column is read to (every
+# reader refuses anything longer than 128 characters).
+_ID_BYTE = np.zeros(256, dtype=bool)
+_ID_BYTE[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/-")] = True
+_LONGEST = 129
 _HEARD: dict[Sense | None, bool] = {None: False, **{s: s is Sense.HEARD for s in Sense}}
 
 #: The columns `Sighting` reads (the rest are x_ columns, kept in `extra`).
@@ -77,24 +91,42 @@ def _distinct(
     return out, ~ok, {k: v for k, v in known.items() if k not in bad}
 
 
-def _number(
-    low: float, high: float, *, open_low: bool = False, open_high: bool = False, optional: bool
-) -> Callable[[str], float | None]:
-    """A reader of decimal numbers in [low, high] (ends excluded where open)."""
+@dataclass(frozen=True, slots=True)
+class _Range:
+    """Decimal numbers in [low, high] (an end excluded where open), read from text one
+    value at a time (`read`) or checked as an array (`valid`), by the same rule."""
 
-    def read(value: str) -> float | None:
+    low: float
+    high: float
+    open_low: bool = False
+    open_high: bool = False
+    optional: bool = True
+
+    def read(self, value: str) -> float | None:
         if not value:
-            if optional:
+            if self.optional:
                 return None
             raise ValueError("empty")
         if not _NUMBER_CHARS.issuperset(value):
             raise ValueError(value)
         x = float(value)
-        if x < low or x > high or (open_low and x == low) or (open_high and x == high):
+        if not self.valid(np.array([x]))[0]:
             raise ValueError(value)
         return x
 
-    return read
+    def valid(self, x: FloatArray) -> BoolArray:
+        with np.errstate(invalid="ignore"):
+            ok = (x > self.low) if self.open_low else (x >= self.low)
+            ok &= (x < self.high) if self.open_high else (x <= self.high)
+        return ok
+
+
+_INF = float("inf")
+_LAT = _Range(-90.0, 90.0, optional=False)
+_LON = _Range(-180.0, 180.0, optional=False)
+_SIGMA = _Range(0.0, 180.0, open_low=True)
+_RANGE_MIN = _Range(0.0, _INF, open_high=True)
+_RANGE_MAX = _Range(0.0, _INF, open_low=True, open_high=True)
 
 
 def _bearing(value: str) -> tuple[float, str | None]:
@@ -165,7 +197,8 @@ class SightingColumns:
     """A sightings file's columns as `Sighting` reads them, and the rows it surely
     accepts (`ok`; None: all). Values of other rows are None or meaningless."""
 
-    col: dict[str, list[str]]
+    id: list[str]
+    observer: list[str]
     t_us: list[int | None]
     org: list[str | None]
     lat: list[float | None]
@@ -200,10 +233,10 @@ class SightingColumns:
             ]
         kind = pick(self.kind)
         return SightingTable(
-            id=pick(self.col["id"]),
+            id=pick(self.id),
             t_us=pick(self.t_us),
             org=pick(self.org),
-            observer=pick(self.col["observer"]),
+            observer=pick(self.observer),
             lat=pick(self.lat),
             lon=pick(self.lon),
             bearing_deg=pick(self.bearing),
@@ -244,16 +277,11 @@ def check_sightings(
     col = {name: _stripped(raw[name], plain) if name in raw else blank for name in COLUMNS}
     org, org_ok, _ = _distinct(col["org"], _known_org(orgs))
     _, observer_ok, _ = _distinct(col["observer"], _name)
-    lat, lat_ok, _ = _distinct(col["lat"], _number(-90.0, 90.0, optional=False))
-    lon, lon_ok, _ = _distinct(col["lon"], _number(-180.0, 180.0, optional=False))
-    sigma, sigma_ok, sigmas = _distinct(
-        col["bearing_sigma_deg"], _number(0.0, 180.0, open_low=True, optional=True)
-    )
-    inf = float("inf")
-    lo, lo_ok, los = _distinct(col["range_min_m"], _number(0.0, inf, open_high=True, optional=True))
-    hi, hi_ok, his = _distinct(
-        col["range_max_m"], _number(0.0, inf, open_low=True, open_high=True, optional=True)
-    )
+    lat, lat_ok, _ = _distinct(col["lat"], _LAT.read)
+    lon, lon_ok, _ = _distinct(col["lon"], _LON.read)
+    sigma, sigma_ok, sigmas = _distinct(col["bearing_sigma_deg"], _SIGMA.read)
+    lo, lo_ok, los = _distinct(col["range_min_m"], _RANGE_MIN.read)
+    hi, hi_ok, his = _distinct(col["range_max_m"], _RANGE_MAX.read)
     _, bearing_ok, bearings = _distinct(col["bearing_deg"], _bearing)
     degrees = {v: b for v, (b, _) in bearings.items()}
     points = {v: p for v, (_, p) in bearings.items() if p is not None}
@@ -265,13 +293,14 @@ def check_sightings(
     masks = [_ids_ok(col["id"]), org_ok, observer_ok, lat_ok, lon_ok, sigma_ok, lo_ok, hi_ok]
     masks += [bearing_ok, ref_ok, kind_ok, count_ok, sense_ok, time_ok]
     # range_min_m > range_max_m: only where some given minimum exceeds some given maximum.
-    lo_max = max((x for x in los.values() if x is not None), default=-inf)
-    hi_min = min((x for x in his.values() if x is not None), default=inf)
+    lo_max = max((x for x in los.values() if x is not None), default=-_INF)
+    hi_min = min((x for x in his.values() if x is not None), default=_INF)
     if lo_max > hi_min:
         with np.errstate(invalid="ignore"):
             masks.append(~(np.array(lo, dtype=np.float64) > np.array(hi, dtype=np.float64)))
     return SightingColumns(
-        col=col,
+        id=col["id"],
+        observer=col["observer"],
         t_us=t_us,
         org=org,
         lat=lat,
@@ -288,6 +317,86 @@ def check_sightings(
         ok=_all(masks),
         any_point=bool(points),
         any_sigma_empty=None in sigmas.values(),
+    )
+
+
+def check_cells(
+    header: Sequence[str], cells: Cells, orgs: Mapping[str, str] | None
+) -> SightingColumns:
+    """`check_sightings` of a plain body, read from its bytes (`_csvbytes`)."""
+    n = len(cells)
+    where = {name: j for j, name in enumerate(header)}
+    nan = np.full(n, np.nan)
+    none: list[Any] = [None] * n
+
+    def words(name: str, read: Callable[[str], Any]) -> tuple[list[Any], BoolArray | None]:
+        if name not in where:
+            return _distinct([""] * n, read)[:2]
+        values, ok = read_distinct(cells, where[name], read)
+        return values, (None if ok.all() else ok)
+
+    def number(name: str, rule: _Range) -> tuple[FloatArray, BoolArray | None, bool, list[Any]]:
+        if name not in where:
+            _, ok, _ = _distinct([""] * n, rule.read)
+            return nan, ok, True, none
+        value, ok, empty, listed = numbers(cells, where[name], rule.read, rule.valid)
+        return value, (None if ok.all() else ok), bool(empty.any()), listed
+
+    org, org_ok = words("org", _known_org(orgs))
+    observer, observer_ok = words("observer", _name)
+    kind, kind_ok = words("kind", SightingKind)
+    ref, ref_ok = words("bearing_ref", _ref)
+    count, count_ok = words("count", _count)
+    sense, sense_ok = words("sense", _sense)
+    _, lat_ok, _, lat = number("lat", _LAT)
+    _, lon_ok, _, lon = number("lon", _LON)
+    _, sigma_ok, sigma_empty, sigma = number("bearing_sigma_deg", _SIGMA)
+    lo_value, lo_ok, _, lo = number("range_min_m", _RANGE_MIN)
+    hi_value, hi_ok, _, hi = number("range_max_m", _RANGE_MAX)
+    bearing, bearing_good, point, any_point = bearings(
+        cells, where["bearing_deg"], _bearing, lambda x: (x >= 0.0) & (x < 360.0)
+    )
+    bearing_ok = None if bearing_good.all() else bearing_good
+    t_us, time_ok = times(cells, where["time"])
+    j = where["id"]
+    lengths = cells.lengths(j)
+    id_chars = cells.chars(j, max(1, min(int(lengths.max()), _LONGEST)))
+    ids = strings(id_chars)
+    ids_ok = (_ID_BYTE[id_chars] | (id_chars == 0)).all(axis=1) & (lengths >= 1) & (lengths <= 128)
+    masks = [
+        None if ids_ok.all() else ids_ok,
+        org_ok,
+        observer_ok,
+        lat_ok,
+        lon_ok,
+        sigma_ok,
+        lo_ok,
+        hi_ok,
+    ]
+    masks += [bearing_ok, ref_ok, kind_ok, count_ok, sense_ok, time_ok]
+    with np.errstate(invalid="ignore"):
+        swapped = lo_value > hi_value
+    if swapped.any():
+        masks.append(~swapped)
+    return SightingColumns(
+        id=ids,
+        observer=observer,
+        t_us=t_us,
+        org=org,
+        lat=lat,
+        lon=lon,
+        bearing=bearing,
+        point=point,
+        sigma=sigma,
+        ref=ref,
+        range_min=lo,
+        range_max=hi,
+        kind=kind,
+        count=count,
+        sense=sense,
+        ok=_all(masks),
+        any_point=any_point,
+        any_sigma_empty=sigma_empty,
     )
 
 
@@ -308,6 +417,7 @@ def _sightings(
     columns = [list(cells) for cells in zip(*rows, strict=True)]
     c = check_sightings(header, columns, orgs)
     n = len(rows)
+    col = {name: list(map(str.strip, cells)) for name, cells in zip(header, columns, strict=True)}
     raw = dict(zip(header, columns, strict=True))
     times = [None if u is None else utc_from_us(u) for u in c.t_us]
     extras = [name for name in header if name.startswith("x_")]
@@ -322,7 +432,7 @@ def _sightings(
     names = [*plain, "extra", "bearing_compass"]
     mask = np.zeros(n, dtype=np.int64)
     for bit, name in enumerate(plain):
-        filled = np.fromiter(map(bool, c.col[name]), dtype=bool, count=n)
+        filled = np.fromiter(map(bool, col[name]), dtype=bool, count=n)
         mask |= filled.astype(np.int64) << bit
     mask |= np.array([bool(e) for e in extra], dtype=np.int64) << len(plain)
     mask |= np.array([p is not None for p in c.point], dtype=np.int64) << (len(plain) + 1)
@@ -333,7 +443,7 @@ def _sightings(
     out: list[Record | None] = [None] * n
     ok = [True] * n if c.ok is None else c.ok.tolist()
     rows_values = zip(
-        extra, c.col["id"], times, c.org, c.col["observer"], c.lat, c.lon, c.bearing, c.point,
+        extra, c.id, times, c.org, c.observer, c.lat, c.lon, c.bearing, c.point,
         c.sigma, c.ref, c.range_min, c.range_max, c.kind, c.count, c.sense, strict=True,
     )  # fmt: skip
     for k, (values, m, good) in enumerate(zip(rows_values, mask.tolist(), ok, strict=True)):

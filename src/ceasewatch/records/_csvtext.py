@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ceasewatch.errors import InvalidInput, Problem
+from ceasewatch.records._csvbytes import Cells, body_cells
 
 __all__ = [
     "Grid", "blank", "decode", "line_at", "no_edge_blanks", "parse_rows", "split_columns",
@@ -149,6 +150,14 @@ class Grid:
     misfits: list[tuple[int, int]]
     rows_read: int
     plain: bool
+    #: The body as byte offsets, when it is plain (then `columns` is empty: see `row`).
+    cells: Cells | None = None
+
+    def row(self, k: int) -> list[str]:
+        """The raw cells of fitting row k."""
+        if self.cells is not None:
+            return self.cells.row(k)
+        return [col[k] for col in self.columns]
 
 
 def split_columns(path: Path, text: str) -> Grid | None:
@@ -164,6 +173,9 @@ def split_columns(path: Path, text: str) -> Grid | None:
         plain = text.replace("\r\n", "\n")
     if '"' in plain:
         return _grid_of_rows(parse_rows(path, text))
+    fast = _plain_grid(plain)
+    if fast is not None:
+        return fast
     lines = plain.split("\n")
     if plain.endswith("\n"):
         lines.pop()  # the last line's break ends it; no empty row follows
@@ -203,6 +215,30 @@ def split_columns(path: Path, text: str) -> Grid | None:
         plain=no_edge_blanks(plain),
     )
     return _without_blank_rows(grid)
+
+
+def _plain_grid(text: str) -> Grid | None:
+    """The grid of a quote-free LF text as byte offsets (`_csvbytes`), when its header is
+    on line 1, it is ASCII with no blank at a cell's ends, and every row fits."""
+    head, _, body = text.partition("\n")
+    if not head.replace(",", "").strip() or len(head) > csv.field_size_limit():
+        return None
+    if not text.isascii() or not no_edge_blanks(text):
+        return None
+    header = head.split(",")
+    cells = body_cells(body, len(header))
+    if cells is None:
+        return None
+    return Grid(
+        header_line=1,
+        header=header,
+        lines=range(2, 2 + len(cells)),
+        columns=[],
+        misfits=[],
+        rows_read=len(cells),
+        plain=True,
+        cells=cells,
+    )
 
 
 def no_edge_blanks(text: str) -> bool:

@@ -11,22 +11,22 @@ gives it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from ceasewatch.records.types import parse_time, posix_us
 
-__all__ = ["times_us"]
+__all__ = ["WIDTH", "finish", "from_chars", "times_us"]
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
-# YYYY-MM-DDTHH:MM:SSZ and the row's separator: the digits' positions, the other bytes'.
-_WIDTH = 21
+# YYYY-MM-DDTHH:MM:SSZ: the digits' positions, the other characters'.
+WIDTH = 20
 _DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
-_MARKS = {4: b"-", 7: b"-", 10: b"T", 13: b":", 16: b":", 19: b"Z", 20: b"\n"}
+_MARKS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: "Z"}
 # Days in each month of a common year (index 0 unused).
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
@@ -49,22 +49,13 @@ def _days_from_civil(y: IntArray, m: IntArray, d: IntArray) -> IntArray:
     return out
 
 
-def _plain(values: Sequence[str]) -> tuple[IntArray, BoolArray] | None:
-    """Microseconds of the values of the usual shape and real dates (where the mask is
-    true), or None when the column as a whole is not ASCII of that width."""
-    n = len(values)
-    try:
-        raw = ("\n".join(values) + "\n").encode("ascii")
-    except UnicodeEncodeError:
-        return None
-    if len(raw) != _WIDTH * n:
-        return None
-    chars = np.frombuffer(raw, dtype=np.uint8).reshape(n, _WIDTH)
-    # Every byte of a row checked (digit or its mark): a row is one value and its "\n".
+def from_chars(chars: npt.NDArray[np.uint8]) -> tuple[IntArray, BoolArray]:
+    """Microseconds of rows of 20 ASCII bytes, and which rows are of the usual shape and
+    a real date (the others' microseconds are meaningless)."""
     digits = chars[:, _DIGITS].astype(np.int64) - ord("0")
     good = ((digits >= 0) & (digits <= 9)).all(axis=1)
     for pos, mark in _MARKS.items():
-        good &= chars[:, pos] == mark[0]
+        good &= chars[:, pos] == ord(mark)
     d = digits
     year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
     month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
@@ -82,19 +73,43 @@ def _plain(values: Sequence[str]) -> tuple[IntArray, BoolArray] | None:
     return secs * 1_000_000, good
 
 
+def _plain(values: Sequence[str]) -> tuple[IntArray, BoolArray] | None:
+    """`from_chars` of the values, or None when the column as a whole is not ASCII of
+    the usual width."""
+    n = len(values)
+    try:
+        raw = ("\n".join(values) + "\n").encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if len(raw) != (WIDTH + 1) * n:
+        return None
+    chars = np.frombuffer(raw, dtype=np.uint8).reshape(n, WIDTH + 1)
+    # Every byte of a row is checked (a digit, a mark or the "\n" after it): so each row
+    # is one value.
+    us, good = from_chars(chars[:, :WIDTH])
+    return us, good & (chars[:, WIDTH] == ord("\n"))
+
+
+def finish(
+    us: IntArray, good: BoolArray, value_of: Callable[[int], str]
+) -> tuple[list[int | None], BoolArray | None]:
+    """The microseconds where `good`, `parse_time` of the other values (`value_of(i)`),
+    and where they could be read (None: everywhere)."""
+    out: list[int | None] = us.tolist()
+    if good.all():
+        return out, None
+    for i in np.flatnonzero(~good).tolist():
+        out[i] = _one(value_of(i))
+    ok = np.fromiter((u is not None for u in out), dtype=bool, count=len(out))
+    return out, (None if ok.all() else ok)
+
+
 def times_us(values: Sequence[str]) -> tuple[list[int | None], BoolArray | None]:
     """`posix_us(parse_time(v))` of each value (None where `parse_time` refuses it), and
     where it was read (None: everywhere)."""
-    n = len(values)
-    plain = _plain(values) if n else None
+    plain = _plain(values) if values else None
     if plain is None:
         out = list(map(_one, values))
-    else:
-        us, good = plain
-        out = us.tolist()
-        if good.all():
-            return out, None
-        for i in np.flatnonzero(~good).tolist():
-            out[i] = _one(values[i])
-    ok = np.fromiter((u is not None for u in out), dtype=bool, count=n)
-    return out, (None if ok.all() else ok)
+        ok = np.fromiter((u is not None for u in out), dtype=bool, count=len(out))
+        return out, (None if ok.all() else ok)
+    return finish(*plain, values.__getitem__)

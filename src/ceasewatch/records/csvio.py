@@ -20,7 +20,12 @@ import numpy as np
 from pydantic import ValidationError
 
 from ceasewatch.errors import InvalidInput, Problem
-from ceasewatch.records._csvfast import check_sightings, fast_path_fits, prevalidate
+from ceasewatch.records._csvfast import (
+    check_cells,
+    check_sightings,
+    fast_path_fits,
+    prevalidate,
+)
 from ceasewatch.records._csvtext import blank, decode, parse_rows, split_columns
 from ceasewatch.records.base import ORGS_CONTEXT, Record
 from ceasewatch.records.kinds import Allegation, Crater, Detection, Sighting
@@ -260,7 +265,10 @@ def read_sighting_table(
     result = LoadResult(path=path, rows_read=grid.rows_read)
     n = len(grid.lines)
     if n and fast_path_fits():
-        checked = check_sightings(header, grid.columns, orgs, plain=grid.plain)
+        if grid.cells is not None:
+            checked = check_cells(header, grid.cells, orgs)
+        else:
+            checked = check_sightings(header, grid.columns, orgs, plain=grid.plain)
         fast, ok = checked.table(), checked.ok
     else:
         fast, ok = SightingTable.of([]), np.zeros(n, dtype=bool)
@@ -274,7 +282,7 @@ def read_sighting_table(
         context = {ORGS_CONTEXT: orgs} if orgs is not None else None
         for k in np.flatnonzero(~ok).tolist():
             line = grid.lines[k]
-            row = [col[k] for col in grid.columns]
+            row = grid.row(k)
             try:
                 record = Sighting.model_validate(_row_data(header, row), context=context)
             except ValidationError as exc:
