@@ -68,8 +68,8 @@ def _compare(path: Path, monkeypatch: pytest.MonkeyPatch) -> SightingTable:
         m.setattr(_csvtext, "_plain_grid", lambda _text: None)
         slow, again = read_sighting_table(path, ORGS, on_error="skip")
     assert again.skipped == result.skipped
-    for got, ref in zip(_columns(table), _columns(slow), strict=True):
-        assert _same_floats(got, ref)
+    for column, ref in zip(_columns(table), _columns(slow), strict=True):
+        assert _same_floats(column, ref)
     # Refused whole with on_error="raise" exactly when read_records refuses it.
     if want.skipped:
         with pytest.raises(InvalidInput) as refused:
