@@ -28,6 +28,7 @@ __all__ = ["Cells", "body_cells"]
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+OffsetArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
 ByteArray = npt.NDArray[np.uint8]
 
@@ -37,7 +38,10 @@ _CHUNK = 1 << 16
 _PAD = 256
 #: Longer words are read one by one (no reader takes more than 128 characters).
 _WORD = 129
-#: Distinct values found by one comparison pass each before sorting instead.
+#: Rows whose distinct values are sorted first (then every row is looked up in them).
+_SAMPLE = 4096
+#: A number column of at most this many distinct values (in its first rows) is read
+#: once per value; others, from the bytes of every row.
 _FEW = 64
 #: Digits a decimal may have to be read from its bytes (10**15 < 2**53: exact).
 _MAX_DIGITS = 15
@@ -51,8 +55,8 @@ class Cells:
 
     text: str
     buf: ByteArray
-    start: IntArray
-    length: IntArray
+    start: OffsetArray
+    length: OffsetArray
 
     def __len__(self) -> int:
         return int(self.start.shape[1])
@@ -67,13 +71,16 @@ class Cells:
         a = int(self.start[0, k])
         return self.text[a : int(self.start[-1, k] + self.length[-1, k])].split(",")
 
-    def lengths(self, j: int) -> IntArray:
+    def lengths(self, j: int) -> OffsetArray:
         """The length of each cell of column j."""
-        out: IntArray = self.length[j]
+        out: OffsetArray = self.length[j]
         return out
 
-    def chars(self, j: int, width: int, rows: slice | IntArray = slice(None)) -> ByteArray:
-        """Column j's cells (of `rows`) as rows of `width` bytes: cut there, zero-padded."""
+    def chars(
+        self, j: int, width: int, rows: slice | IntArray = slice(None), *, pad: bool = True
+    ) -> ByteArray:
+        """Column j's cells (of `rows`) as rows of `width` bytes: cut there, zero-padded
+        (without `pad`, the bytes past a cell's end are whatever follows it)."""
         if width > _PAD:
             raise ValueError(f"cells are read to {_PAD} bytes at most, not {width}")
         # Every window of `width` bytes of the buffer, as a view: one index per row.
@@ -81,7 +88,8 @@ class Cells:
             self.buf, shape=(len(self.buf) - width + 1, width), strides=(1, 1), writeable=False
         )
         got: ByteArray = windows[self.start[j, rows]]
-        got *= np.arange(width) < self.length[j, rows][:, None]
+        if pad:
+            got *= np.arange(width) < self.length[j, rows][:, None]
         return got
 
 
@@ -101,17 +109,21 @@ def body_cells(text: str, width: int) -> Cells | None:
     marks = buf[seps].reshape(n, width)
     if not ((marks[:, :-1] == ord(",")).all() and (marks[:, -1] == ord("\n")).all()):
         return None
-    start = np.empty_like(seps)
+    # Offsets fit in 32 bits (files are under 1 GiB): half the memory to move.
+    ends = seps.astype(np.int32)
+    start = np.empty_like(ends)
     start[0] = 0
-    start[1:] = seps[:-1] + 1
+    start[1:] = ends[:-1] + 1
     starts = np.ascontiguousarray(start.reshape(n, width).T)
-    lengths = np.ascontiguousarray(seps.reshape(n, width).T) - starts
+    lengths = np.ascontiguousarray(ends.reshape(n, width).T) - starts
     if (lengths.max(axis=0) == 0).any() or lengths.max() > csv.field_size_limit():
         return None
     return Cells(text, buf, starts, lengths)
 
 
-def decimals(chars: ByteArray, lengths: IntArray) -> tuple[FloatArray, BoolArray]:
+def decimals(
+    chars: ByteArray, lengths: npt.NDArray[np.integer[Any]]
+) -> tuple[FloatArray, BoolArray]:
     """The values of cells of the form -?D+(.D+)? with at most 15 digits, and which cells
     have that form (the others' values are meaningless).
 
@@ -140,8 +152,9 @@ def decimals(chars: ByteArray, lengths: IntArray) -> tuple[FloatArray, BoolArray
     return out, form
 
 
-def codes(chars: ByteArray) -> tuple[IntArray, list[int]]:
-    """A code for each row's bytes (equal bytes, equal code) and the first row of each."""
+def _keys(chars: ByteArray) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """A 64-bit key of each row's bytes (the bytes themselves up to 8 of them, else a
+    hash of them), and the bytes as 64-bit words."""
     n, width = chars.shape
     padded = np.zeros((n, max(8, -(-width // 8) * 8)), dtype=np.uint8)
     padded[:, :width] = chars
@@ -149,27 +162,44 @@ def codes(chars: ByteArray) -> tuple[IntArray, list[int]]:
     key = words[:, 0].copy()
     for i in range(1, words.shape[1]):
         key = key * np.uint64(0x9E3779B97F4A7C15) ^ words[:, i]
-    code = np.full(n, -1, dtype=np.int64)
-    first: list[int] = []
-    while len(first) < _FEW:
-        open_ = code < 0
-        i = int(open_.argmax())
-        if not open_[i]:
-            break
-        code[key == key[i]] = len(first)
-        first.append(i)
-    else:
-        _, index, inverse = np.unique(key, return_index=True, return_inverse=True)
-        code, first = inverse.reshape(n).astype(np.int64), index.tolist()
-    if words.shape[1] > 1 and not (words == words[np.asarray(first)[code]]).all():
+    return key, words
+
+
+def _lookup(
+    table: npt.NDArray[np.uint64], key: npt.NDArray[np.uint64]
+) -> tuple[IntArray, BoolArray]:
+    """The place of each key in the sorted `table`, and which keys are in it."""
+    at = np.minimum(np.searchsorted(table, key), len(table) - 1)
+    return at.astype(np.int64), table[at] == key
+
+
+def distinct_keys(chars: ByteArray, sample: int = _SAMPLE) -> int:
+    """How many distinct values the first `sample` rows hold."""
+    return len(np.unique(_keys(chars[:sample])[0]))
+
+
+def codes(chars: ByteArray) -> tuple[IntArray, list[int]]:
+    """A code for each row's bytes (equal bytes, equal code) and a row of each code.
+
+    The distinct keys of the first rows are sorted once and every key is looked up in
+    them (then in the keys of the rows they missed): no sort of the whole column.
+    """
+    n = len(chars)
+    key, words = _keys(chars)
+    table = np.unique(key[:_SAMPLE])
+    code, hit = _lookup(table, key)
+    if not hit.all():
+        table = np.union1d(table, key[~hit])
+        code, hit = _lookup(table, key)
+    first = np.zeros(len(table), dtype=np.int64)
+    first[code] = np.arange(n)
+    if words.shape[1] > 1 and not (words == words[first[code]]).all():
         # Two values share a key: sort the bytes themselves.
         _, index, inverse = np.unique(
-            np.ascontiguousarray(padded).view(f"S{padded.shape[1]}").ravel(),
-            return_index=True,
-            return_inverse=True,
+            words.view(f"S{words.shape[1] * 8}").ravel(), return_index=True, return_inverse=True
         )
-        code, first = inverse.reshape(n).astype(np.int64), index.tolist()
-    return code, first
+        return inverse.reshape(n).astype(np.int64), index.tolist()
+    return code, first.tolist()
 
 
 def read_distinct(
@@ -177,12 +207,20 @@ def read_distinct(
 ) -> tuple[list[Any], BoolArray]:
     """`read` of the text of column j's cells (all, or `rows`), called once per distinct
     text, and where it could read them (`read` raises ValueError where it cannot)."""
+    listed, ok, _ = _read_distinct(cells, j, read, rows)
+    return listed, ok
+
+
+def _read_distinct(
+    cells: Cells, j: int, read: Callable[[str], Any], rows: IntArray | None = None
+) -> tuple[list[Any], BoolArray, dict[str, tuple[Any, bool]]]:
+    """`read_distinct`, and what `read` gave for each distinct text (and whether it could)."""
     every = np.arange(len(cells)) if rows is None else rows
-    lengths = cells.length[j, every]
+    lengths = cells.length[j] if rows is None else cells.length[j, rows]
     short = lengths <= _WORD
     out = np.empty(len(every), dtype=object)
     ok = np.ones(len(every), dtype=bool)
-    known: dict[str, Any] = {}
+    known: dict[str, tuple[Any, bool]] = {}
 
     def one(text: str) -> tuple[Any, bool]:
         if text not in known:
@@ -196,7 +234,9 @@ def read_distinct(
     if short.any():
         sub = every if short.all() else every[short]
         width = max(1, int(lengths[short].max()))
-        code, first = codes(cells.chars(j, width, sub))
+        code, first = codes(
+            cells.chars(j, width, slice(None) if rows is None and short.all() else sub)
+        )
         read_first = [one(cells.cell(int(sub[i]), j)) for i in first]
         values = np.empty(len(first), dtype=object)
         for i, (v, _) in enumerate(read_first):
@@ -209,7 +249,7 @@ def read_distinct(
     for i in np.flatnonzero(~short).tolist():
         out[i], ok[i] = one(cells.cell(int(every[i]), j))
     listed: list[Any] = out.tolist()
-    return listed, ok
+    return listed, ok, known
 
 
 def strings(chars: ByteArray) -> list[str]:
@@ -227,17 +267,30 @@ def numbers(
     j: int,
     read: Callable[[str], float | None],
     valid: Callable[[FloatArray], BoolArray],
-) -> tuple[FloatArray, BoolArray, BoolArray, list[Any]]:
-    """Column j as numbers: the values (NaN where empty or unread), which rows were read
-    (empty ones count when `read("")` gives None), which are empty, and the values as a
-    list (None where empty). Decimals are read from the bytes and checked by `valid`;
-    other text by `read`, once per distinct text."""
+) -> tuple[list[Any], BoolArray, bool, tuple[float, float]]:
+    """Column j as numbers: the values (None where empty), which rows were read (empty
+    ones count when `read("")` gives None), whether any is empty, and the least and the
+    greatest value read.
+
+    A column of few distinct texts (an observer's position, sigmas, ranges) is read by
+    `read`, once per text; any other, as decimals from the bytes (checked by `valid`),
+    the rest by `read`.
+    """
     lengths = cells.lengths(j)
-    width = min(int(lengths.max()), _MAX_DIGITS + 2) if len(lengths) else 0
-    value, form = decimals(cells.chars(j, max(width, 1)), lengths)
+    empty = lengths == 0
+    longest = int(lengths.max(initial=0))
+    if (
+        longest <= _WORD
+        and distinct_keys(cells.chars(j, max(longest, 1), slice(0, _SAMPLE))) <= _FEW
+    ):
+        listed, ok, known = _read_distinct(cells, j, read)
+        values = [x for x, good in known.values() if good and x is not None]
+        bounds = (min(values, default=np.inf), max(values, default=-np.inf))
+        return listed, ok, bool(empty.any()), bounds
+    width = min(longest, _MAX_DIGITS + 2)
+    value, form = decimals(cells.chars(j, max(width, 1), pad=False), lengths)
     ok = form & valid(value)
     value[~ok] = np.nan
-    empty = lengths == 0
     try:
         nothing = read("")
         ok |= empty
@@ -248,13 +301,14 @@ def numbers(
         patched, good = read_distinct(cells, j, read, other)
         ok[other] = good
         value[other] = [np.nan if x is None else x for x in patched]
+    bounds = (float(np.nanmin(value, initial=np.inf)), float(np.nanmax(value, initial=-np.inf)))
     if not empty.any() and not len(other):
-        return value, ok, empty, value.tolist()
+        return value.tolist(), ok, False, bounds
     boxed = value.astype(object)
     boxed[empty] = nothing
     if len(other):
         boxed[other] = patched
-    return value, ok, empty, boxed.tolist()
+    return boxed.tolist(), ok, bool(empty.any()), bounds
 
 
 def bearings(
@@ -269,7 +323,7 @@ def bearings(
     n = len(cells)
     lengths = cells.lengths(j)
     width = min(int(lengths.max()), _MAX_DIGITS + 2) if n else 0
-    value, form = decimals(cells.chars(j, max(width, 1)), lengths)
+    value, form = decimals(cells.chars(j, max(width, 1), pad=False), lengths)
     ok = form & valid(value)
     other = np.flatnonzero(~form)
     if not len(other):
@@ -294,7 +348,7 @@ def bearings(
 def times(cells: Cells, j: int) -> tuple[list[int | None], BoolArray | None]:
     """Column j as `_csvtime.times_us` reads it."""
     lengths = cells.lengths(j)
-    us, good = _csvtime.from_chars(cells.chars(j, _csvtime.WIDTH))
+    us, good = _csvtime.from_chars(cells.chars(j, _csvtime.WIDTH, pad=False))
     return _csvtime.finish(us, good & (lengths == _csvtime.WIDTH), lambda k: cells.cell(k, j))
 
 

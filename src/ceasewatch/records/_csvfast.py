@@ -326,7 +326,6 @@ def check_cells(
     """`check_sightings` of a plain body, read from its bytes (`_csvbytes`)."""
     n = len(cells)
     where = {name: j for j, name in enumerate(header)}
-    nan = np.full(n, np.nan)
     none: list[Any] = [None] * n
 
     def words(name: str, read: Callable[[str], Any]) -> tuple[list[Any], BoolArray | None]:
@@ -335,12 +334,14 @@ def check_cells(
         values, ok = read_distinct(cells, where[name], read)
         return values, (None if ok.all() else ok)
 
-    def number(name: str, rule: _Range) -> tuple[FloatArray, BoolArray | None, bool, list[Any]]:
+    def number(
+        name: str, rule: _Range
+    ) -> tuple[list[Any], BoolArray | None, bool, tuple[float, float]]:
         if name not in where:
             _, ok, _ = _distinct([""] * n, rule.read)
-            return nan, ok, True, none
-        value, ok, empty, listed = numbers(cells, where[name], rule.read, rule.valid)
-        return value, (None if ok.all() else ok), bool(empty.any()), listed
+            return none, ok, True, (_INF, -_INF)
+        listed, ok, empty, bounds = numbers(cells, where[name], rule.read, rule.valid)
+        return listed, (None if ok.all() else ok), empty, bounds
 
     org, org_ok = words("org", _known_org(orgs))
     observer, observer_ok = words("observer", _name)
@@ -348,11 +349,11 @@ def check_cells(
     ref, ref_ok = words("bearing_ref", _ref)
     count, count_ok = words("count", _count)
     sense, sense_ok = words("sense", _sense)
-    _, lat_ok, _, lat = number("lat", _LAT)
-    _, lon_ok, _, lon = number("lon", _LON)
-    _, sigma_ok, sigma_empty, sigma = number("bearing_sigma_deg", _SIGMA)
-    lo_value, lo_ok, _, lo = number("range_min_m", _RANGE_MIN)
-    hi_value, hi_ok, _, hi = number("range_max_m", _RANGE_MAX)
+    lat, lat_ok, _, _ = number("lat", _LAT)
+    lon, lon_ok, _, _ = number("lon", _LON)
+    sigma, sigma_ok, sigma_empty, _ = number("bearing_sigma_deg", _SIGMA)
+    lo, lo_ok, _, (_, lo_max) = number("range_min_m", _RANGE_MIN)
+    hi, hi_ok, _, (hi_min, _) = number("range_max_m", _RANGE_MAX)
     bearing, bearing_good, point, any_point = bearings(
         cells, where["bearing_deg"], _bearing, lambda x: (x >= 0.0) & (x < 360.0)
     )
@@ -374,10 +375,9 @@ def check_cells(
         hi_ok,
     ]
     masks += [bearing_ok, ref_ok, kind_ok, count_ok, sense_ok, time_ok]
-    with np.errstate(invalid="ignore"):
-        swapped = lo_value > hi_value
-    if swapped.any():
-        masks.append(~swapped)
+    if lo_max > hi_min:  # some row may give a minimum above its maximum
+        with np.errstate(invalid="ignore"):
+            masks.append(~(np.array(lo, dtype=np.float64) > np.array(hi, dtype=np.float64)))
     return SightingColumns(
         id=ids,
         observer=observer,
