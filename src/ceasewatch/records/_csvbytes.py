@@ -152,6 +152,11 @@ def decimals(
     return out, form
 
 
+def byte_keys(chars: ByteArray) -> npt.NDArray[np.uint64]:
+    """A 64-bit key of each row's bytes: different keys, different bytes."""
+    return _keys(chars)[0]
+
+
 def _keys(chars: ByteArray) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
     """A 64-bit key of each row's bytes (the bytes themselves up to 8 of them, else a
     hash of them), and the bytes as 64-bit words."""
@@ -207,14 +212,26 @@ def read_distinct(
 ) -> tuple[list[Any], BoolArray]:
     """`read` of the text of column j's cells (all, or `rows`), called once per distinct
     text, and where it could read them (`read` raises ValueError where it cannot)."""
-    listed, ok, _ = _read_distinct(cells, j, read, rows)
-    return listed, ok
+    got = _read_distinct(cells, j, read, rows)
+    return got.listed, got.ok
+
+
+@dataclass(frozen=True, slots=True)
+class _Distinct:
+    """What `read_distinct` gives, and how: the values read, by text (and whether they
+    could be), and when no cell was too long to have one, each row's code and the value
+    of each code."""
+
+    listed: list[Any]
+    ok: BoolArray
+    known: dict[str, tuple[Any, bool]]
+    code: IntArray | None
+    values: list[Any]
 
 
 def _read_distinct(
     cells: Cells, j: int, read: Callable[[str], Any], rows: IntArray | None = None
-) -> tuple[list[Any], BoolArray, dict[str, tuple[Any, bool]]]:
-    """`read_distinct`, and what `read` gave for each distinct text (and whether it could)."""
+) -> _Distinct:
     every = np.arange(len(cells)) if rows is None else rows
     lengths = cells.length[j] if rows is None else cells.length[j, rows]
     short = lengths <= _WORD
@@ -231,6 +248,8 @@ def _read_distinct(
         got: tuple[Any, bool] = known[text]
         return got
 
+    code: IntArray | None = None
+    values = np.empty(0, dtype=object)
     if short.any():
         sub = every if short.all() else every[short]
         width = max(1, int(lengths[short].max()))
@@ -246,10 +265,10 @@ def _read_distinct(
             out, ok = values[code], good[code]
         else:
             out[short], ok[short] = values[code], good[code]
+            code = None
     for i in np.flatnonzero(~short).tolist():
         out[i], ok[i] = one(cells.cell(int(every[i]), j))
-    listed: list[Any] = out.tolist()
-    return listed, ok, known
+    return _Distinct(out.tolist(), ok, known, code, values.tolist())
 
 
 def strings(chars: ByteArray) -> list[str]:
@@ -267,10 +286,10 @@ def numbers(
     j: int,
     read: Callable[[str], float | None],
     valid: Callable[[FloatArray], BoolArray],
-) -> tuple[list[Any], BoolArray, bool, tuple[float, float]]:
+) -> tuple[list[Any], BoolArray, BoolArray, FloatArray]:
     """Column j as numbers: the values (None where empty), which rows were read (empty
-    ones count when `read("")` gives None), whether any is empty, and the least and the
-    greatest value read.
+    ones count when `read("")` gives None), which are empty, and the values as an array
+    (NaN where empty or unread).
 
     A column of few distinct texts (an observer's position, sigmas, ranges) is read by
     `read`, once per text; any other, as decimals from the bytes (checked by `valid`),
@@ -283,10 +302,14 @@ def numbers(
         longest <= _WORD
         and distinct_keys(cells.chars(j, max(longest, 1), slice(0, _SAMPLE))) <= _FEW
     ):
-        listed, ok, known = _read_distinct(cells, j, read)
-        values = [x for x, good in known.values() if good and x is not None]
-        bounds = (min(values, default=np.inf), max(values, default=-np.inf))
-        return listed, ok, bool(empty.any()), bounds
+        got = _read_distinct(cells, j, read)
+        if got.code is not None:
+            per_code = np.array([np.nan if v is None else v for v in got.values])
+            value = per_code[got.code]
+        else:
+            value = np.array(got.listed, dtype=np.float64)
+        value[~got.ok] = np.nan
+        return got.listed, got.ok, empty, value
     width = min(longest, _MAX_DIGITS + 2)
     value, form = decimals(cells.chars(j, max(width, 1), pad=False), lengths)
     ok = form & valid(value)
@@ -301,14 +324,13 @@ def numbers(
         patched, good = read_distinct(cells, j, read, other)
         ok[other] = good
         value[other] = [np.nan if x is None else x for x in patched]
-    bounds = (float(np.nanmin(value, initial=np.inf)), float(np.nanmax(value, initial=-np.inf)))
     if not empty.any() and not len(other):
-        return value.tolist(), ok, False, bounds
+        return value.tolist(), ok, empty, value
     boxed = value.astype(object)
     boxed[empty] = nothing
     if len(other):
         boxed[other] = patched
-    return boxed.tolist(), ok, bool(empty.any()), bounds
+    return boxed.tolist(), ok, empty, value
 
 
 def bearings(
@@ -316,18 +338,19 @@ def bearings(
     j: int,
     read: Callable[[str], tuple[float, str | None]],
     valid: Callable[[FloatArray], BoolArray],
-) -> tuple[list[float | None], BoolArray, list[str | None], bool]:
+) -> tuple[list[float | None], BoolArray, list[str | None], BoolArray]:
     """Column j as bearings: decimals from the bytes (checked by `valid`), the rest by
     `read` (degrees and the compass point given); where they were read; the points; and
-    whether there is any."""
+    where one is given."""
     n = len(cells)
     lengths = cells.lengths(j)
     width = min(int(lengths.max()), _MAX_DIGITS + 2) if n else 0
     value, form = decimals(cells.chars(j, max(width, 1), pad=False), lengths)
     ok = form & valid(value)
     other = np.flatnonzero(~form)
+    pointed = np.zeros(n, dtype=bool)
     if not len(other):
-        return value.tolist(), ok, [None] * n, False
+        return value.tolist(), ok, [None] * n, pointed
 
     def degrees(text: str) -> float:
         return read(text)[0]
@@ -342,7 +365,8 @@ def bearings(
     boxed[other] = got
     points = np.full(n, None, dtype=object)
     points[other] = given
-    return boxed.tolist(), ok, points.tolist(), any(p is not None for p in given)
+    pointed[other] = [p is not None for p in given]
+    return boxed.tolist(), ok, points.tolist(), pointed
 
 
 def times(cells: Cells, j: int) -> tuple[list[int | None], BoolArray | None]:

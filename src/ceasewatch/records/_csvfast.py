@@ -27,6 +27,7 @@ from ceasewatch.geo.bearings import COMPASS_SIGMA_DEG, BearingRef, compass_to_de
 from ceasewatch.records._csvbytes import (
     Cells,
     bearings,
+    byte_keys,
     numbers,
     read_distinct,
     strings,
@@ -216,6 +217,10 @@ class SightingColumns:
     #: Some row gives a compass point; some row leaves its sigma empty.
     any_point: bool
     any_sigma_empty: bool
+    #: `Sighting.sigma_deg` of each row, when already known (else made from the above).
+    sigma_deg: list[float | None] | None = None
+    #: The ids are known to be all different.
+    unique_ids: bool = False
 
     def table(self) -> SightingTable:
         """The table of the rows in `ok`, in order (what `SightingTable.of` gives for
@@ -225,12 +230,15 @@ class SightingColumns:
         def pick(values: list[Any]) -> list[Any]:
             return values if keep is None else list(itertools.compress(values, keep))
 
-        sigma = pick(self.sigma)
-        if self.any_point and self.any_sigma_empty:
+        if self.sigma_deg is not None:
+            sigma = pick(self.sigma_deg)
+        elif self.any_point and self.any_sigma_empty:
             sigma = [
                 s if s is not None else (COMPASS_SIGMA_DEG if p is not None else None)
-                for s, p in zip(sigma, pick(self.point), strict=True)
+                for s, p in zip(pick(self.sigma), pick(self.point), strict=True)
             ]
+        else:
+            sigma = pick(self.sigma)
         kind = pick(self.kind)
         return SightingTable(
             id=pick(self.id),
@@ -251,11 +259,12 @@ class SightingColumns:
 
 
 def _all(masks: Iterable[BoolArray | None]) -> BoolArray | None:
+    """Rows in every mask (None: every row)."""
     ok: BoolArray | None = None
     for m in masks:
         if m is not None:
-            ok = m if ok is None else ok & m
-    return ok
+            ok = m.copy() if ok is None else ok & m
+    return None if ok is None or ok.all() else ok
 
 
 def check_sightings(
@@ -326,22 +335,18 @@ def check_cells(
     """`check_sightings` of a plain body, read from its bytes (`_csvbytes`)."""
     n = len(cells)
     where = {name: j for j, name in enumerate(header)}
-    none: list[Any] = [None] * n
 
-    def words(name: str, read: Callable[[str], Any]) -> tuple[list[Any], BoolArray | None]:
+    def words(name: str, read: Callable[[str], Any]) -> tuple[list[Any], BoolArray]:
         if name not in where:
-            return _distinct([""] * n, read)[:2]
-        values, ok = read_distinct(cells, where[name], read)
-        return values, (None if ok.all() else ok)
+            values, ok, _ = _distinct([""] * n, read)
+            return values, np.ones(n, dtype=bool) if ok is None else ok
+        return read_distinct(cells, where[name], read)
 
-    def number(
-        name: str, rule: _Range
-    ) -> tuple[list[Any], BoolArray | None, bool, tuple[float, float]]:
+    def number(name: str, rule: _Range) -> tuple[list[Any], BoolArray, BoolArray, FloatArray]:
         if name not in where:
-            _, ok, _ = _distinct([""] * n, rule.read)
-            return none, ok, True, (_INF, -_INF)
-        listed, ok, empty, bounds = numbers(cells, where[name], rule.read, rule.valid)
-        return listed, (None if ok.all() else ok), empty, bounds
+            empty = np.ones(n, dtype=bool)
+            return [None] * n, np.full(n, rule.optional), empty, np.full(n, np.nan)
+        return numbers(cells, where[name], rule.read, rule.valid)
 
     org, org_ok = words("org", _known_org(orgs))
     observer, observer_ok = words("observer", _name)
@@ -352,32 +357,24 @@ def check_cells(
     lat, lat_ok, _, _ = number("lat", _LAT)
     lon, lon_ok, _, _ = number("lon", _LON)
     sigma, sigma_ok, sigma_empty, _ = number("bearing_sigma_deg", _SIGMA)
-    lo, lo_ok, _, (_, lo_max) = number("range_min_m", _RANGE_MIN)
-    hi, hi_ok, _, (hi_min, _) = number("range_max_m", _RANGE_MAX)
-    bearing, bearing_good, point, any_point = bearings(
+    lo, lo_ok, _, lo_value = number("range_min_m", _RANGE_MIN)
+    hi, hi_ok, _, hi_value = number("range_max_m", _RANGE_MAX)
+    bearing, bearing_ok, point, pointed = bearings(
         cells, where["bearing_deg"], _bearing, lambda x: (x >= 0.0) & (x < 360.0)
     )
-    bearing_ok = None if bearing_good.all() else bearing_good
     t_us, time_ok = times(cells, where["time"])
-    j = where["id"]
-    lengths = cells.lengths(j)
-    id_chars = cells.chars(j, max(1, min(int(lengths.max()), _LONGEST)))
-    ids = strings(id_chars)
-    ids_ok = (_ID_BYTE[id_chars] | (id_chars == 0)).all(axis=1) & (lengths >= 1) & (lengths <= 128)
-    masks = [
-        None if ids_ok.all() else ids_ok,
-        org_ok,
-        observer_ok,
-        lat_ok,
-        lon_ok,
-        sigma_ok,
-        lo_ok,
-        hi_ok,
-    ]
-    masks += [bearing_ok, ref_ok, kind_ok, count_ok, sense_ok, time_ok]
-    if lo_max > hi_min:  # some row may give a minimum above its maximum
-        with np.errstate(invalid="ignore"):
-            masks.append(~(np.array(lo, dtype=np.float64) > np.array(hi, dtype=np.float64)))
+    ids, ids_ok, unique = _cell_ids(cells, where["id"])
+    with np.errstate(invalid="ignore"):
+        in_order = ~(lo_value > hi_value)
+    ok = _all([ids_ok, org_ok, observer_ok, lat_ok, lon_ok, sigma_ok, lo_ok, hi_ok, in_order])
+    ok = _all([ok, bearing_ok, ref_ok, kind_ok, count_ok, sense_ok, time_ok])
+    # The table's sigma: the compass sector's where a point is given without a sigma.
+    sigma_deg = sigma
+    sector = np.flatnonzero(sigma_empty & pointed).tolist()
+    if sector:
+        sigma_deg = list(sigma)
+        for k in sector:
+            sigma_deg[k] = COMPASS_SIGMA_DEG
     return SightingColumns(
         id=ids,
         observer=observer,
@@ -394,10 +391,23 @@ def check_cells(
         kind=kind,
         count=count,
         sense=sense,
-        ok=_all(masks),
-        any_point=any_point,
-        any_sigma_empty=sigma_empty,
+        ok=ok,
+        any_point=bool(pointed.any()),
+        any_sigma_empty=bool(sigma_empty.any()),
+        sigma_deg=sigma_deg,
+        unique_ids=unique,
     )
+
+
+def _cell_ids(cells: Cells, j: int) -> tuple[list[str], BoolArray, bool]:
+    """The id column: the ids, which `RecordId` accepts, and whether they are known to be
+    all different (distinct keys of their bytes prove it; equal keys prove nothing)."""
+    lengths = cells.lengths(j)
+    chars = cells.chars(j, max(1, min(int(lengths.max()), _LONGEST)))
+    ok = (_ID_BYTE[chars] | (chars == 0)).all(axis=1) & (lengths >= 1) & (lengths <= 128)
+    key = np.sort(byte_keys(chars))
+    unique = bool((key[1:] != key[:-1]).all()) and int(lengths.max()) < _LONGEST
+    return strings(chars), ok, unique
 
 
 def _build(cls: type[Record], values: dict[str, Any], fields_set: set[str]) -> Record:

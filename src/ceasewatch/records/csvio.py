@@ -269,9 +269,9 @@ def read_sighting_table(
             checked = check_cells(header, grid.cells, orgs)
         else:
             checked = check_sightings(header, grid.columns, orgs, plain=grid.plain)
-        fast, ok = checked.table(), checked.ok
+        fast, ok, unique = checked.table(), checked.ok, checked.unique_ids
     else:
-        fast, ok = SightingTable.of([]), np.zeros(n, dtype=bool)
+        fast, ok, unique = SightingTable.of([]), np.zeros(n, dtype=bool), False
     # Each row's problems, by line: a row's width, its values, its id (a later copy of an
     # id some accepted row has already).
     problems: list[tuple[int, list[Problem]]] = [
@@ -290,9 +290,9 @@ def read_sighting_table(
             else:
                 slow.append((k, record))
     fast_rows = range(n) if ok is None else np.flatnonzero(ok).tolist()
-    ids = [*fast.id, *(s.id for _, s in slow)]
     keep_fast, keep_slow = None, None
-    if len(set(ids)) != len(ids):
+    ids = [] if unique else [*fast.id, *(s.id for _, s in slow)]
+    if not unique and len(set(ids)) != len(ids):
         keep_fast, keep_slow = _first_of_each_id(path, grid.lines, fast_rows, fast.id, slow)
         problems += keep_fast[1] + keep_slow[1]
     problems.sort(key=lambda p: p[0])
