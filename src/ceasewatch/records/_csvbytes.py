@@ -50,10 +50,9 @@ _POW10 = 10.0 ** np.arange(_MAX_DIGITS + 1)
 
 @dataclass(frozen=True, slots=True)
 class Cells:
-    """Cell (k, j) of a plain body is `text[start[j, k]:start[j, k] + length[j, k]]`, and
-    `buf` holds its bytes at the same offsets (then `_PAD` zero bytes)."""
+    """Cell (k, j) of a plain body is the bytes `buf[start[j, k]:][:length[j, k]]` (the
+    body, then `_PAD` zero bytes)."""
 
-    text: str
     buf: ByteArray
     start: OffsetArray
     length: OffsetArray
@@ -64,12 +63,12 @@ class Cells:
     def cell(self, k: int, j: int) -> str:
         """The text of cell (k, j)."""
         a = int(self.start[j, k])
-        return self.text[a : a + int(self.length[j, k])]
+        return self.buf[a : a + int(self.length[j, k])].tobytes().decode("ascii")
 
     def row(self, k: int) -> list[str]:
         """The cells of row k."""
-        a = int(self.start[0, k])
-        return self.text[a : int(self.start[-1, k] + self.length[-1, k])].split(",")
+        a, b = int(self.start[0, k]), int(self.start[-1, k] + self.length[-1, k])
+        return self.buf[a:b].tobytes().decode("ascii").split(",")
 
     def lengths(self, j: int) -> OffsetArray:
         """The length of each cell of column j."""
@@ -93,32 +92,38 @@ class Cells:
         return got
 
 
-def body_cells(text: str, width: int) -> Cells | None:
-    """The cells of a plain body (the text after the header line), or None when some line
-    has another number of cells, a row is blank or a cell is longer than the csv module
-    allows. The caller has checked the rest (ASCII, no quote or CR, no edge blanks)."""
-    if not text:
+def body_cells(body: bytes | memoryview, width: int) -> Cells | None:
+    """The cells of a plain body (the bytes after the header line), or None when some
+    line has another number of cells, a row is blank or a cell is longer than the csv
+    module allows. The caller has checked the rest (ASCII, no quote or CR, no edge
+    blanks)."""
+    size = len(body)
+    if not size:
         return None
-    if not text.endswith("\n"):
-        text += "\n"
-    buf = np.frombuffer(text.encode("ascii") + bytes(_PAD), dtype=np.uint8)
-    seps = np.flatnonzero((buf == ord(",")) | (buf == ord("\n")))
+    buf = np.zeros(size + 1 + _PAD, dtype=np.uint8)
+    buf[:size] = np.frombuffer(body, dtype=np.uint8)
+    if buf[size - 1] != ord("\n"):
+        buf[size] = ord("\n")
+        size += 1
+    text = buf[:size]
+    seps = np.flatnonzero((text == ord(",")) | (text == ord("\n")))
     if len(seps) % width:
         return None
     n = len(seps) // width
-    marks = buf[seps].reshape(n, width)
+    marks = text[seps].reshape(n, width)
     if not ((marks[:, :-1] == ord(",")).all() and (marks[:, -1] == ord("\n")).all()):
         return None
-    # Offsets fit in 32 bits (files are under 1 GiB): half the memory to move.
-    ends = seps.astype(np.int32)
-    start = np.empty_like(ends)
-    start[0] = 0
-    start[1:] = ends[:-1] + 1
-    starts = np.ascontiguousarray(start.reshape(n, width).T)
-    lengths = np.ascontiguousarray(ends.reshape(n, width).T) - starts
+    # Offsets fit in 32 bits (files are under 1 GiB): half the memory to move. A cell
+    # starts after the separator that ends the one before it.
+    ends = np.ascontiguousarray(seps.astype(np.int32).reshape(n, width).T)
+    starts = np.empty_like(ends)
+    starts[1:] = ends[:-1] + 1
+    starts[0, 0] = 0
+    starts[0, 1:] = ends[-1, :-1] + 1
+    lengths = ends - starts
     if (lengths.max(axis=0) == 0).any() or lengths.max() > csv.field_size_limit():
         return None
-    return Cells(text, buf, starts, lengths)
+    return Cells(buf, starts, lengths)
 
 
 def decimals(

@@ -21,7 +21,8 @@ from ceasewatch.errors import InvalidInput, Problem
 from ceasewatch.records._csvbytes import Cells, body_cells
 
 __all__ = [
-    "Grid", "blank", "decode", "line_at", "no_edge_blanks", "parse_rows", "split_columns",
+    "Grid", "blank", "decode", "line_at", "no_edge_blanks", "parse_rows", "read_text",
+    "split_columns",
 ]  # fmt: skip
 
 #: Largest CSV file read in one go (bytes); a larger one is refused with advice.
@@ -41,6 +42,11 @@ def line_at(data: bytes | str, offset: int) -> int:
 
 def decode(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     """The file's text (UTF-8, a BOM dropped); refused whole if it is no such text."""
+    return read_text(path, max_bytes)[0]
+
+
+def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str, bytes]:
+    """`decode`, and the bytes it decoded."""
     try:
         size = path.stat().st_size
         data = path.read_bytes()
@@ -80,7 +86,7 @@ def decode(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
                 )
             ],
         )
-    return text
+    return text, data
 
 
 def _csv_error_text(exc: csv.Error) -> str:
@@ -160,8 +166,10 @@ class Grid:
         return [col[k] for col in self.columns]
 
 
-def split_columns(path: Path, text: str) -> Grid | None:
+def split_columns(path: Path, text: str, data: bytes | None = None) -> Grid | None:
     """The file's header and body columns (None: there is no non-blank row at all).
+
+    `data`: the file's bytes, if at hand (`text` decoded from them by `decode`).
 
     Raises:
         InvalidInput: the text is not valid CSV (only files with a quote can fail so).
@@ -173,7 +181,7 @@ def split_columns(path: Path, text: str) -> Grid | None:
         plain = text.replace("\r\n", "\n")
     if '"' in plain:
         return _grid_of_rows(parse_rows(path, text))
-    fast = _plain_grid(plain)
+    fast = _plain_grid(plain, data if plain is text else None)
     if fast is not None:
         return fast
     lines = plain.split("\n")
@@ -217,16 +225,22 @@ def split_columns(path: Path, text: str) -> Grid | None:
     return _without_blank_rows(grid)
 
 
-def _plain_grid(text: str) -> Grid | None:
+def _plain_grid(text: str, data: bytes | None) -> Grid | None:
     """The grid of a quote-free LF text as byte offsets (`_csvbytes`), when its header is
-    on line 1, it is ASCII with no blank at a cell's ends, and every row fits."""
-    head, _, body = text.partition("\n")
+    on line 1, it is ASCII with no blank at a cell's ends, and every row fits. `data`:
+    the bytes the text was decoded from, if at hand (an ASCII text is its bytes, after
+    a BOM)."""
+    end = text.find("\n")
+    head = text if end < 0 else text[:end]
     if not head.replace(",", "").strip() or len(head) > csv.field_size_limit():
         return None
     if not text.isascii() or not no_edge_blanks(text):
         return None
     header = head.split(",")
-    cells = body_cells(body, len(header))
+    raw = memoryview(text.encode("ascii") if data is None else data)
+    if len(raw) != len(text):
+        raw = raw[len(raw) - len(text) :]  # after the BOM
+    cells = body_cells(raw[len(head) + 1 :], len(header))
     if cells is None:
         return None
     return Grid(
