@@ -275,3 +275,12 @@ def test_codes_of_many_distinct_values() -> None:
     code, first = codes(chars)
     assert len(first) == 300
     assert [texts[first[c]] for c in code.tolist()] == texts
+
+
+def test_codes_past_the_first_rows_and_past_the_small_table() -> None:
+    # Values the first rows do not hold, and more than the hash table takes.
+    texts = [f"{i % 20000:05d}" for i in range(5000)] + [f"v{i}" for i in range(30000)]
+    chars, _ = _chars(texts, 6)
+    code, first = codes(chars)
+    assert len(first) == len(set(texts))
+    assert [texts[first[c]] for c in code.tolist()] == texts

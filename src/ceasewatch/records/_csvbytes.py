@@ -29,6 +29,7 @@ __all__ = ["Cells", "body_cells"]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 OffsetArray = npt.NDArray[np.int32]
+U64Array = npt.NDArray[np.uint64]
 FloatArray = npt.NDArray[np.float64]
 ByteArray = npt.NDArray[np.uint8]
 
@@ -46,6 +47,10 @@ _FEW = 64
 #: Digits a decimal may have to be read from its bytes (10**15 < 2**53: exact).
 _MAX_DIGITS = 15
 _POW10 = 10.0 ** np.arange(_MAX_DIGITS + 1)
+# The mask of a word's first k bytes (little-endian: its k low bytes), k = 0 .. 8.
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+# Odd multipliers of the multiplicative hash that puts a few keys in a small table.
+_MULTIPLIERS = [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,20 @@ class Cells:
     def lengths(self, j: int) -> OffsetArray:
         """The length of each cell of column j."""
         out: OffsetArray = self.length[j]
+        return out
+
+    def words(self, j: int, count: int, rows: slice | IntArray = slice(None)) -> U64Array:
+        """Column j's cells (of `rows`) as `count` 64-bit words each: their first
+        8 * count bytes, zero-padded, loaded 8 at a time (little-endian)."""
+        if 8 * count > _PAD:
+            raise ValueError(f"cells are read to {_PAD} bytes at most, not {8 * count}")
+        # The 64-bit word at every byte offset of the buffer, as a view.
+        at = np.ndarray(shape=(len(self.buf) - 7,), dtype="<u8", buffer=self.buf, strides=(1,))
+        start = self.start[j, rows]
+        length = self.length[j, rows]
+        out = np.empty((len(start), count), dtype=np.uint64)
+        for i in range(count):
+            out[:, i] = at[start + 8 * i] & _LOW_BYTES[np.clip(length - 8 * i, 0, 8)]
         return out
 
     def chars(
@@ -157,45 +176,66 @@ def decimals(
     return out, form
 
 
-def byte_keys(chars: ByteArray) -> npt.NDArray[np.uint64]:
-    """A 64-bit key of each row's bytes: different keys, different bytes."""
-    return _keys(chars)[0]
+def _keys(words: U64Array) -> U64Array:
+    """A 64-bit key of each row's words: the word itself if one, else a hash of them."""
+    key = words[:, 0].copy()
+    for i in range(1, words.shape[1]):
+        key = key * np.uint64(_MULTIPLIERS[0]) ^ words[:, i]
+    return key
 
 
-def _keys(chars: ByteArray) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
-    """A 64-bit key of each row's bytes (the bytes themselves up to 8 of them, else a
-    hash of them), and the bytes as 64-bit words."""
+def _words_of(chars: ByteArray) -> U64Array:
+    """Rows of bytes as 64-bit words (zero-padded)."""
     n, width = chars.shape
     padded = np.zeros((n, max(8, -(-width // 8) * 8)), dtype=np.uint8)
     padded[:, :width] = chars
-    words = padded.view(np.uint64)
-    key = words[:, 0].copy()
-    for i in range(1, words.shape[1]):
-        key = key * np.uint64(0x9E3779B97F4A7C15) ^ words[:, i]
-    return key, words
+    return padded.view(np.uint64)
 
 
-def _lookup(
-    table: npt.NDArray[np.uint64], key: npt.NDArray[np.uint64]
-) -> tuple[IntArray, BoolArray]:
-    """The place of each key in the sorted `table`, and which keys are in it."""
-    at = np.minimum(np.searchsorted(table, key), len(table) - 1)
-    return at.astype(np.int64), table[at] == key
+def _lookup(table: U64Array, key: U64Array) -> tuple[IntArray, BoolArray]:
+    """The place of each key in the sorted `table`, and which keys are in it.
+
+    A few keys go in a small hash table (a multiplier that puts them in distinct slots):
+    one multiplication and two look-ups a key, not a binary search.
+    """
+    k = len(table)
+    bits = max(4, (4 * k - 1).bit_length())
+    if bits <= 16:
+        shift = np.uint64(64 - bits)
+        for m in _MULTIPLIERS:
+            slots = (table * np.uint64(m)) >> shift
+            if len(np.unique(slots)) == k:
+                lut = np.zeros(1 << bits, dtype=np.int64)
+                lut[slots] = np.arange(k)
+                at = lut[(key * np.uint64(m)) >> shift]
+                return at, table[at] == key
+    at = np.minimum(np.searchsorted(table, key), k - 1).astype(np.int64)
+    return at, table[at] == key
 
 
-def distinct_keys(chars: ByteArray, sample: int = _SAMPLE) -> int:
-    """How many distinct values the first `sample` rows hold."""
-    return len(np.unique(_keys(chars[:sample])[0]))
+def byte_keys(chars: ByteArray) -> U64Array:
+    """A 64-bit key of each row's bytes: different keys, different bytes."""
+    return _keys(_words_of(chars))
+
+
+def distinct_keys(words: U64Array) -> int:
+    """How many distinct values these rows (as words) hold."""
+    return len(np.unique(_keys(words)))
 
 
 def codes(chars: ByteArray) -> tuple[IntArray, list[int]]:
-    """A code for each row's bytes (equal bytes, equal code) and a row of each code.
+    """`word_codes` of rows of bytes."""
+    return word_codes(_words_of(chars))
+
+
+def word_codes(words: U64Array) -> tuple[IntArray, list[int]]:
+    """A code for each row's words (equal words, equal code) and a row of each code.
 
     The distinct keys of the first rows are sorted once and every key is looked up in
     them (then in the keys of the rows they missed): no sort of the whole column.
     """
-    n = len(chars)
-    key, words = _keys(chars)
+    n = len(words)
+    key = _keys(words)
     table = np.unique(key[:_SAMPLE])
     code, hit = _lookup(table, key)
     if not hit.all():
@@ -205,9 +245,8 @@ def codes(chars: ByteArray) -> tuple[IntArray, list[int]]:
     first[code] = np.arange(n)
     if words.shape[1] > 1 and not (words == words[first[code]]).all():
         # Two values share a key: sort the bytes themselves.
-        _, index, inverse = np.unique(
-            words.view(f"S{words.shape[1] * 8}").ravel(), return_index=True, return_inverse=True
-        )
+        bytes_ = np.ascontiguousarray(words).view(f"S{words.shape[1] * 8}").ravel()
+        _, index, inverse = np.unique(bytes_, return_index=True, return_inverse=True)
         return inverse.reshape(n).astype(np.int64), index.tolist()
     return code, first.tolist()
 
@@ -258,8 +297,8 @@ def _read_distinct(
     if short.any():
         sub = every if short.all() else every[short]
         width = max(1, int(lengths[short].max()))
-        code, first = codes(
-            cells.chars(j, width, slice(None) if rows is None and short.all() else sub)
+        code, first = word_codes(
+            cells.words(j, -(-width // 8), slice(None) if rows is None and short.all() else sub)
         )
         read_first = [one(cells.cell(int(sub[i]), j)) for i in first]
         values = np.empty(len(first), dtype=object)
@@ -305,7 +344,7 @@ def numbers(
     longest = int(lengths.max(initial=0))
     if (
         longest <= _WORD
-        and distinct_keys(cells.chars(j, max(longest, 1), slice(0, _SAMPLE))) <= _FEW
+        and distinct_keys(cells.words(j, -(-max(longest, 1) // 8), slice(0, _SAMPLE))) <= _FEW
     ):
         got = _read_distinct(cells, j, read)
         if got.code is not None:
