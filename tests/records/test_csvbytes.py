@@ -65,7 +65,7 @@ def _compare(path: Path, monkeypatch: pytest.MonkeyPatch) -> SightingTable:
     assert _rows_of(table) == _rows_of(SightingTable.of(records))
     # Read without the byte-level path (str.split or csv): the very same table.
     with monkeypatch.context() as m:
-        m.setattr(_csvtext, "_plain_grid", lambda _text, _data: None)
+        m.setattr(_csvtext, "_plain_grid", lambda _text: None)
         slow, again = read_sighting_table(path, ORGS, on_error="skip")
     assert again.skipped == result.skipped
     for column, ref in zip(_columns(table), _columns(slow), strict=True):

@@ -125,7 +125,12 @@ def body_cells(body: bytes | memoryview, width: int) -> Cells | None:
         buf[size] = ord("\n")
         size += 1
     text = buf[:size]
-    seps = np.flatnonzero((text == ord(",")) | (text == ord("\n")))
+    # Commas and line breaks, among the few bytes at or below a comma (one pass).
+    seps = np.flatnonzero(text <= ord(","))
+    marks = text[seps]
+    is_sep = (marks == ord(",")) | (marks == ord("\n"))
+    if not is_sep.all():
+        seps = seps[is_sep]
     if len(seps) % width:
         return None
     n = len(seps) // width

@@ -21,15 +21,16 @@ from ceasewatch.errors import InvalidInput, Problem
 from ceasewatch.records._csvbytes import Cells, body_cells
 
 __all__ = [
-    "Grid", "blank", "decode", "line_at", "no_edge_blanks", "parse_rows", "read_text",
-    "split_columns",
+    "Grid", "blank", "decode", "line_at", "no_edge_blanks", "parse_rows", "read_grid",
+    "read_text", "split_columns",
 ]  # fmt: skip
 
 #: Largest CSV file read in one go (bytes); a larger one is refused with advice.
 MAX_FILE_BYTES = 1 << 30
 
 # The ASCII characters str.strip() removes (besides the line breaks, which end a row).
-_ASCII_BLANKS = " \t\x0b\x0c\x1c\x1d\x1e\x1f"
+_ASCII_BLANKS = [bytes([c]) for c in b" \t\x0b\x0c\x1c\x1d\x1e\x1f"]
+_BOM = b"\xef\xbb\xbf"
 
 
 def line_at(data: bytes | str, offset: int) -> int:
@@ -47,6 +48,11 @@ def decode(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
 
 def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str, bytes]:
     """`decode`, and the bytes it decoded."""
+    data = _read_bytes(path, max_bytes)
+    return _decoded(path, data), data
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
         data = path.read_bytes()
@@ -59,6 +65,10 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str, bytes]:
             f"{path}: {size} bytes is larger than {max_bytes}; split it",
             [Problem(str(path), f"{size} bytes; split it into files under {max_bytes}")],
         )
+    return data
+
+
+def _decoded(path: Path, data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -86,7 +96,7 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str, bytes]:
                 )
             ],
         )
-    return text, data
+    return text
 
 
 def _csv_error_text(exc: csv.Error) -> str:
@@ -166,10 +176,23 @@ class Grid:
         return [col[k] for col in self.columns]
 
 
-def split_columns(path: Path, text: str, data: bytes | None = None) -> Grid | None:
-    """The file's header and body columns (None: there is no non-blank row at all).
+def read_grid(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Grid | None:
+    """`split_columns` of the file's text (refused as `decode` refuses it).
 
-    `data`: the file's bytes, if at hand (`text` decoded from them by `decode`).
+    A file of plain ASCII bytes (after a BOM) is its own text: its cells are read from
+    the bytes without decoding them first.
+    """
+    data = _read_bytes(path, max_bytes)
+    body = data[len(_BOM) :] if data.startswith(_BOM) else data
+    if body.isascii() and not any(c in body for c in (b"\x00", b'"', b"\r")):
+        grid = _plain_grid(body)
+        if grid is not None:
+            return grid
+    return split_columns(path, _decoded(path, data))
+
+
+def split_columns(path: Path, text: str) -> Grid | None:
+    """The file's header and body columns (None: there is no non-blank row at all).
 
     Raises:
         InvalidInput: the text is not valid CSV (only files with a quote can fail so).
@@ -181,7 +204,7 @@ def split_columns(path: Path, text: str, data: bytes | None = None) -> Grid | No
         plain = text.replace("\r\n", "\n")
     if '"' in plain:
         return _grid_of_rows(parse_rows(path, text))
-    fast = _plain_grid(plain, data if plain is text else None)
+    fast = _plain_grid(plain) if plain.isascii() else None
     if fast is not None:
         return fast
     lines = plain.split("\n")
@@ -225,22 +248,19 @@ def split_columns(path: Path, text: str, data: bytes | None = None) -> Grid | No
     return _without_blank_rows(grid)
 
 
-def _plain_grid(text: str, data: bytes | None) -> Grid | None:
-    """The grid of a quote-free LF text as byte offsets (`_csvbytes`), when its header is
-    on line 1, it is ASCII with no blank at a cell's ends, and every row fits. `data`:
-    the bytes the text was decoded from, if at hand (an ASCII text is its bytes, after
-    a BOM)."""
-    end = text.find("\n")
-    head = text if end < 0 else text[:end]
+def _plain_grid(text: str | bytes) -> Grid | None:
+    """The grid of a quote-free LF ASCII text (or its bytes) as byte offsets
+    (`_csvbytes`), when its header is on line 1, no cell has a blank at its ends and
+    every row fits."""
+    raw = text.encode("ascii") if isinstance(text, str) else text
+    end = raw.find(b"\n")
+    head = (raw if end < 0 else raw[:end]).decode("ascii")
     if not head.replace(",", "").strip() or len(head) > csv.field_size_limit():
         return None
-    if not text.isascii() or not no_edge_blanks(text):
+    if not no_edge_blanks(raw):
         return None
     header = head.split(",")
-    raw = memoryview(text.encode("ascii") if data is None else data)
-    if len(raw) != len(text):
-        raw = raw[len(raw) - len(text) :]  # after the BOM
-    cells = body_cells(raw[len(head) + 1 :], len(header))
+    cells = body_cells(memoryview(raw)[len(head) + 1 :], len(header))
     if cells is None:
         return None
     return Grid(
@@ -255,18 +275,20 @@ def _plain_grid(text: str, data: bytes | None) -> Grid | None:
     )
 
 
-def no_edge_blanks(text: str) -> bool:
-    """No cell of this quote-free LF text starts or ends with what str.strip() removes."""
+def no_edge_blanks(text: str | bytes) -> bool:
+    """No cell of this quote-free LF text (or its ASCII bytes) starts or ends with what
+    str.strip() removes."""
     if not text.isascii():
         return False
+    raw = text.encode("ascii") if isinstance(text, str) else text
     for c in _ASCII_BLANKS:
-        if c in text and (
-            f",{c}" in text
-            or f"{c}," in text
-            or f"\n{c}" in text
-            or f"{c}\n" in text
-            or text.startswith(c)
-            or text.endswith(c)
+        if c in raw and (
+            b"," + c in raw
+            or c + b"," in raw
+            or b"\n" + c in raw
+            or c + b"\n" in raw
+            or raw.startswith(c)
+            or raw.endswith(c)
         ):
             return False
     return True

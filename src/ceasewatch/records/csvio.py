@@ -26,7 +26,7 @@ from ceasewatch.records._csvfast import (
     fast_path_fits,
     prevalidate,
 )
-from ceasewatch.records._csvtext import blank, decode, parse_rows, read_text, split_columns
+from ceasewatch.records._csvtext import blank, decode, parse_rows, read_grid
 from ceasewatch.records.base import ORGS_CONTEXT, Record
 from ceasewatch.records.kinds import Allegation, Crater, Detection, Sighting
 from ceasewatch.records.table import SightingTable
@@ -257,7 +257,7 @@ def read_sighting_table(
     """
     path = Path(path)
     spec = SPECS["sightings"]
-    grid = split_columns(path, *read_text(path))
+    grid = read_grid(path)
     if grid is None:
         raise _empty(path, spec)
     header = [h.strip() for h in grid.header]
