@@ -49,6 +49,11 @@ _MAX_DIGITS = 15
 _POW10 = 10.0 ** np.arange(_MAX_DIGITS + 1)
 # The mask of a word's first k bytes (little-endian: its k low bytes), k = 0 .. 8.
 _LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+# Bytes a plain body never holds (NUL, CR, quote), and those str.strip() removes.
+_NOT_PLAIN = np.zeros(256, dtype=bool)
+_NOT_PLAIN[[0, ord("\r"), ord('"')]] = True
+_BLANK = np.zeros(256, dtype=bool)
+_BLANK[list(b" \t\x0b\x0c\x1c\x1d\x1e\x1f")] = True
 # Odd multipliers of the multiplicative hash that puts a few keys in a small table.
 _MULTIPLIERS = [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93]
 
@@ -112,10 +117,9 @@ class Cells:
 
 
 def body_cells(body: bytes | memoryview, width: int) -> Cells | None:
-    """The cells of a plain body (the bytes after the header line), or None when some
-    line has another number of cells, a row is blank or a cell is longer than the csv
-    module allows. The caller has checked the rest (ASCII, no quote or CR, no edge
-    blanks)."""
+    """The cells of a plain body (the ASCII bytes after the header line), or None when it
+    is not plain (a quote, a CR, a NUL, a blank at a cell's ends), some line has another
+    number of cells, a row is blank or a cell is longer than the csv module allows."""
     size = len(body)
     if not size:
         return None
@@ -125,26 +129,39 @@ def body_cells(body: bytes | memoryview, width: int) -> Cells | None:
         buf[size] = ord("\n")
         size += 1
     text = buf[:size]
-    # Commas and line breaks, among the few bytes at or below a comma (one pass).
-    seps = np.flatnonzero(text <= ord(","))
-    marks = text[seps]
+    # Every byte at or below a comma, in one pass: the commas and line breaks, and any
+    # quote, CR, NUL or blank (str.isspace) the body holds.
+    low = np.flatnonzero(text <= ord(","))
+    marks = text[low]
     is_sep = (marks == ord(",")) | (marks == ord("\n"))
+    seps = low
     if not is_sep.all():
-        seps = seps[is_sep]
+        if _NOT_PLAIN[marks].any():
+            return None
+        blanks = low[_BLANK[marks]]
+        if len(blanks):
+            before = text[np.maximum(blanks - 1, 0)]
+            after = text[blanks + 1]
+            edge = (blanks == 0) | (before == ord(",")) | (before == ord("\n"))
+            edge |= (after == ord(",")) | (after == ord("\n"))
+            if edge.any():
+                return None
+        seps = low[is_sep]
+        marks = marks[is_sep]
     if len(seps) % width:
         return None
     n = len(seps) // width
-    marks = text[seps].reshape(n, width)
+    marks = marks.reshape(n, width)
     if not ((marks[:, :-1] == ord(",")).all() and (marks[:, -1] == ord("\n")).all()):
         return None
     # Offsets fit in 32 bits (files are under 1 GiB): half the memory to move. A cell
     # starts after the separator that ends the one before it.
     ends = np.ascontiguousarray(seps.astype(np.int32).reshape(n, width).T)
     starts = np.empty_like(ends)
-    starts[1:] = ends[:-1] + 1
+    np.add(ends[:-1], 1, out=starts[1:])
     starts[0, 0] = 0
-    starts[0, 1:] = ends[-1, :-1] + 1
-    lengths = ends - starts
+    np.add(ends[-1, :-1], 1, out=starts[0, 1:])
+    lengths = np.subtract(ends, starts, out=ends)
     if (lengths.max(axis=0) == 0).any() or lengths.max() > csv.field_size_limit():
         return None
     return Cells(buf, starts, lengths)

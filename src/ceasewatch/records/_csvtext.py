@@ -184,7 +184,7 @@ def read_grid(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Grid | None:
     """
     data = _read_bytes(path, max_bytes)
     body = data[len(_BOM) :] if data.startswith(_BOM) else data
-    if body.isascii() and not any(c in body for c in (b"\x00", b'"', b"\r")):
+    if body.isascii():
         grid = _plain_grid(body)
         if grid is not None:
             return grid
@@ -249,15 +249,15 @@ def split_columns(path: Path, text: str) -> Grid | None:
 
 
 def _plain_grid(text: str | bytes) -> Grid | None:
-    """The grid of a quote-free LF ASCII text (or its bytes) as byte offsets
-    (`_csvbytes`), when its header is on line 1, no cell has a blank at its ends and
-    every row fits."""
+    """The grid of a plain ASCII text (or its bytes) as byte offsets (`_csvbytes`): its
+    header on line 1, no quote, CR or NUL, no blank at a cell's ends, every row fitting
+    (else None)."""
     raw = text.encode("ascii") if isinstance(text, str) else text
     end = raw.find(b"\n")
     head = (raw if end < 0 else raw[:end]).decode("ascii")
     if not head.replace(",", "").strip() or len(head) > csv.field_size_limit():
         return None
-    if not no_edge_blanks(raw):
+    if any(c in head for c in '\x00"\r') or not no_edge_blanks(head):
         return None
     header = head.split(",")
     cells = body_cells(memoryview(raw)[len(head) + 1 :], len(header))
