@@ -128,6 +128,7 @@ def test_unquoted_files_of_any_values_read_as_records_read(
 
 
 ROW = "S1,2026-11-26T14:05:00Z,un,Post 7,48.1,37.7,45,2,true,,,explosion,1,seen,n"
+TAB, US = "\t", "\x1f"
 ROW2 = "S2,2026-11-26T14:06:00Z,osce,P9,48.2,37.8,NNE,,magnetic,500,3000,shot,3,heard,"
 
 
@@ -148,6 +149,10 @@ ROW2 = "S2,2026-11-26T14:06:00Z,osce,P9,48.2,37.8,NNE,,magnetic,500,3000,shot,3,
         f"{HEADER}\n{ROW[:-2]}\n{ROW2}\n",  # one field too few
         f"{HEADER}\n{ROW} \n{ROW2}\n",  # a blank at a cell's end
         f"{HEADER}\n {ROW}\n{ROW2}\n",
+        f"{HEADER}\n{ROW.replace('un,', 'un' + TAB + ',')}\n{ROW2.replace(',P9', ',' + US)}\n",
+        f"{HEADER}\n{ROW.replace('Post 7', 'Post' + TAB + '7')}\n{ROW2}\n",  # a blank inside
+        f"{HEADER} \n{ROW}\n{ROW2}\n",  # a blank in the header
+        f"{HEADER}\n{ROW}\r\n{ROW2}\n",  # one CRLF among LFs
         f"{HEADER}\n{ROW}\n{ROW2.replace('P9', 'Posté 9')}\n",  # not ASCII
         f"{HEADER}\n{ROW}\n{ROW2.replace('P9', chr(34) + 'P,9' + chr(34))}\n",  # quoted
         f"{HEADER}\n{ROW}\n{ROW2.replace('P9', chr(34) + 'P9')}\n",  # unclosed quote
