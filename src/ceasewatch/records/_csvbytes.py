@@ -94,6 +94,9 @@ class Cells:
         at = np.ndarray(shape=(len(self.buf) - 7,), dtype="<u8", buffer=self.buf, strides=(1,))
         start = self.start[j, rows]
         length = self.length[j, rows]
+        if count == 1:
+            one: U64Array = at[start] & _LOW_BYTES[np.minimum(length, 8)]
+            return one[:, None]
         out = np.empty((len(start), count), dtype=np.uint64)
         for i in range(count):
             out[:, i] = at[start + 8 * i] & _LOW_BYTES[np.clip(length - 8 * i, 0, 8)]

@@ -22,13 +22,16 @@ __all__ = ["WIDTH", "finish", "from_chars", "times_us"]
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
 
 # YYYY-MM-DDTHH:MM:SSZ: the digits' positions, the other characters'.
 WIDTH = 20
 _DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
 _MARKS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: "Z"}
+_MARK_AT = list(_MARKS)
+_MARK_BYTES = np.frombuffer("".join(_MARKS.values()).encode(), dtype=np.uint8)
 # Days in each month of a common year (index 0 unused).
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 
 
 def _one(value: str) -> int | None:
@@ -38,39 +41,38 @@ def _one(value: str) -> int | None:
         return None
 
 
-def _days_from_civil(y: IntArray, m: IntArray, d: IntArray) -> IntArray:
-    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's days_from_civil)."""
+def _days_from_civil(y: Int32Array, m: Int32Array, d: Int32Array) -> Int32Array:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's days_from_civil;
+    years 1 to 9999 stay far inside 32 bits)."""
     y = y - (m <= 2)
     era = y // 400
     yoe = y - era * 400
     doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    out: IntArray = era * 146097 + doe - 719468
+    out: Int32Array = era * 146097 + doe - 719468
     return out
 
 
 def from_chars(chars: npt.NDArray[np.uint8]) -> tuple[IntArray, BoolArray]:
     """Microseconds of rows of 20 ASCII bytes, and which rows are of the usual shape and
     a real date (the others' microseconds are meaningless)."""
-    digits = chars[:, _DIGITS].astype(np.int64) - ord("0")
-    good = ((digits >= 0) & (digits <= 9)).all(axis=1)
-    for pos, mark in _MARKS.items():
-        good &= chars[:, pos] == ord(mark)
-    d = digits
-    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
-    hour, minute, second = (
-        d[:, 8] * 10 + d[:, 9],
-        d[:, 10] * 10 + d[:, 11],
-        d[:, 12] * 10 + d[:, 13],
-    )
+    raw = chars[:, _DIGITS] - np.uint8(ord("0"))  # a digit: 0 .. 9; anything else wraps
+    good = (raw <= 9).all(axis=1)
+    good &= (chars[:, _MARK_AT] == _MARK_BYTES).all(axis=1)
+    d = raw.astype(np.int32)
+    pairs = d[:, 0::2] * 10 + d[:, 1::2]  # YY YY MM DD hh mm ss
+    year = pairs[:, 0] * 100 + pairs[:, 1]
+    month, day = pairs[:, 2], pairs[:, 3]
+    hour, minute, second = pairs[:, 4], pairs[:, 5], pairs[:, 6]
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_ok = (month >= 1) & (month <= 12)
     days_in = _MONTH_DAYS[np.where(month_ok, month, 0)] + (leap & (month == 2))
     good &= (year >= 1) & month_ok & (day >= 1) & (day <= days_in)
     good &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    secs = _days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-    return secs * 1_000_000, good
+    days = _days_from_civil(year, month, day).astype(np.int64)
+    secs = days * 86_400 + (hour * 3600 + minute * 60 + second)
+    us: IntArray = secs * 1_000_000
+    return us, good
 
 
 def _plain(values: Sequence[str]) -> tuple[IntArray, BoolArray] | None:
