@@ -421,21 +421,15 @@ def bearings(
     if not len(other):
         return value.tolist(), ok, [None] * n, pointed
 
-    def degrees(text: str) -> float:
-        return read(text)[0]
-
-    def point_of(text: str) -> str | None:
-        return read(text)[1]
-
-    got, good = read_distinct(cells, j, degrees, other)
-    given, _ = read_distinct(cells, j, point_of, other)
-    ok[other] = good
-    boxed = value.astype(object)
-    boxed[other] = got
+    got = _read_distinct(cells, j, read, other)
+    ok[other] = got.ok
+    # Degrees are floats whatever was given: the column stays one float array.
+    value[other] = [np.nan if v is None else v[0] for v in got.listed]
+    given = [None if v is None else v[1] for v in got.listed]
     points = np.full(n, None, dtype=object)
     points[other] = given
     pointed[other] = [p is not None for p in given]
-    return boxed.tolist(), ok, points.tolist(), pointed
+    return value.tolist(), ok, points.tolist(), pointed
 
 
 def times(cells: Cells, j: int) -> tuple[list[int | None], BoolArray | None]:
