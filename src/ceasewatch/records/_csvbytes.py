@@ -15,7 +15,7 @@ so every row gets the outcome `_csvfast.check_sightings` gives it.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,10 @@ import numpy.typing as npt
 
 from ceasewatch.records import _csvtime
 
-__all__ = ["Cells", "body_cells"]
+__all__ = [
+    "Cells", "bearings", "body_cells", "byte_keys", "codes", "decimals", "distinct_keys",
+    "numbers", "read_distinct", "strings", "times", "word_codes",
+]  # fmt: skip
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
@@ -437,8 +440,3 @@ def times(cells: Cells, j: int) -> tuple[list[int | None], BoolArray | None]:
     lengths = cells.lengths(j)
     us, good = _csvtime.from_chars(cells.chars(j, _csvtime.WIDTH, pad=False))
     return _csvtime.finish(us, good & (lengths == _csvtime.WIDTH), lambda k: cells.cell(k, j))
-
-
-def column_index(header: Sequence[str]) -> Mapping[str, int]:
-    """Where each column is."""
-    return {name: j for j, name in enumerate(header)}
