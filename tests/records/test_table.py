@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from ceasewatch.errors import InvalidInput
-from ceasewatch.records import SPECS, Sighting, csvio, read_records
+from ceasewatch.records import SPECS, Sighting, read_records
 from ceasewatch.records.csvio import read_sighting_table
 from ceasewatch.records.table import SightingTable, utc_from_us
 from ceasewatch.records.types import parse_time, posix_us
@@ -44,12 +44,6 @@ def test_the_table_holds_what_the_records_hold(
     sightings = [r for r in records.records if isinstance(r, Sighting)]
     assert len(sightings) == len(records.records)
     assert _rows_of(table) == _rows_of(SightingTable.of(sightings))
-    # In parts of two rows on three processes: the same table and problems.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(csvio, "_ROWS_PER_TASK", 2)
-        parted, again = read_sighting_table(path, ORGS, on_error="skip", workers=3)
-    assert again.skipped == records.skipped
-    assert _rows_of(parted) == _rows_of(table)
 
 
 def test_a_bad_row_refuses_the_file_as_read_records_does(tmp_path: Path) -> None:

@@ -66,9 +66,8 @@ def _analyse_files(
         if path is None:
             loaded[name] = []
         elif name == "sightings":
-            # Sightings are many: read as columns, never as one record per row. On one
-            # process: shipping the checked columns back from forked ones costs about
-            # what checking them there saves (a million rows: 10 s more, not less).
+            # Sightings are many: read as columns, never as one record per row (a plain
+            # file straight from its bytes: about as long as forking would take).
             table, result = read_sighting_table(path, orgs, on_error)
             skipped += result.skipped
         else:

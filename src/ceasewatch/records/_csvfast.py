@@ -1,97 +1,150 @@
-"""A column-at-a-time check of sightings.csv rows: the fast path of `read_records`.
+"""A column-at-a-time check of sightings.csv: the fast path of reading sightings.
 
 Validating a million rows one pydantic model at a time costs about a minute; most rows
 are plain (decimal numbers, known words, ids of the usual characters). This module checks
 whole columns at once with conservative tests that accept only what `Sighting` itself
-accepts, and builds those records directly with the value `Sighting.model_validate`
-would give (equal records, the same fields set). Any row it is not sure of is left to
-`model_validate`, so a bad row gets exactly the problems it always got.
+accepts, and gives the values `Sighting.model_validate` would give. Any row it is not
+sure of is left to `model_validate`, so a bad row gets exactly the problems it always got.
+
+Most columns repeat a few values (orgs, kinds, an observer's position, sigmas, ranges):
+each distinct value is checked and converted once, and the column is mapped through a
+dict. Ids are checked by one regular expression over the column, times by arithmetic on
+their characters (`_csvtime`).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ceasewatch.geo.bearings import COMPASS_SIGMA_DEG, BearingRef, compass_to_deg
+from ceasewatch.records._csvbytes import (
+    Cells,
+    bearings,
+    byte_keys,
+    numbers,
+    read_distinct,
+    strings,
+    times,
+)
+from ceasewatch.records._csvtext import no_edge_blanks
+from ceasewatch.records._csvtime import times_us
 from ceasewatch.records.base import Record
 from ceasewatch.records.kinds import Sense, Sighting, SightingKind
 from ceasewatch.records.table import SightingTable, utc_from_us
-from ceasewatch.records.types import parse_time, posix_us
 
-__all__ = ["prevalidate", "sighting_rows"]
+__all__ = ["SightingColumns", "check_cells", "check_sightings", "prevalidate"]
 
 BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
 
-# Decimal numbers that Python's float() and pydantic read alike (the same correctly
-# rounded value); anything else (1_0, +1, .5, inf) goes the slow way.
-_NUMBER = r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
-_ID = r"[A-Za-z0-9._:/-]{1,128}"
-_ORG = re.compile(r"[a-z0-9-]{1,64}")
+# Text that float() reads as pydantic does (the same correctly rounded value, the same
+# sign of zero): these characters only, and float() accepts it. Not 1_0, inf, nan, 0x1.
 _NUMBER_CHARS = frozenset("0123456789.-+eE")
-_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/-")
-_COUNT = r"[1-9][0-9]{0,5}"
-_UTC_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+_ID_CHARS = "[A-Za-z0-9._:/-]"
+_ID = re.compile(f"{_ID_CHARS}{{1,128}}")
+# A column of ids joined by NUL (which a decoded file never holds): possessive, so a
+# column that fails does not backtrack through every row.
+_IDS = re.compile(f"(?:{_ID_CHARS}{{1,128}}+\x00)*+{_ID_CHARS}{{1,128}}+")
+_ORG = re.compile(r"[a-z0-9-]{1,64}")
+_COUNT = re.compile(r"[1-9][0-9]{0,5}")
 _KIND_VALUE = {k: k.value for k in SightingKind}
+# Bytes an id may hold (RecordId), and the longest cell a word column is read to (every
+# reader refuses anything longer than 128 characters).
+_ID_BYTE = np.zeros(256, dtype=bool)
+_ID_BYTE[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/-")] = True
+_LONGEST = 129
+_HEARD: dict[Sense | None, bool] = {None: False, **{s: s is Sense.HEARD for s in Sense}}
+
+#: The columns `Sighting` reads (the rest are x_ columns, kept in `extra`).
+COLUMNS = (
+    "id", "time", "org", "observer", "lat", "lon", "bearing_deg", "bearing_sigma_deg",
+    "bearing_ref", "range_min_m", "range_max_m", "kind", "count", "sense",
+)  # fmt: skip
 
 
-def _matches(values: Sequence[str], pattern: str, optional: bool = False) -> BoolArray:
-    """Which values fully match `pattern` (or are empty, if `optional`), in one regex pass
-    over the whole column when all of them do."""
-    if optional:
-        pattern = f"(?:{pattern})?"
-    whole = re.compile(rf"(?:{pattern}\n)*{pattern}")
-    joined = "\n".join(values)
-    if values and joined.count("\n") == len(values) - 1 and whole.fullmatch(joined):
-        return np.ones(len(values), dtype=bool)
-    one = re.compile(pattern)
-    return np.array([one.fullmatch(v) is not None for v in values], dtype=bool)
-
-
-def _numbers(values: Sequence[str], optional: bool) -> tuple[list[float | None], BoolArray]:
-    """Floats of a column (None where empty or unreadable), and where they were read.
-
-    A column of digits, signs, points and exponents only is read by float() at once:
-    for such text float() and pydantic agree, value for value (both round correctly).
-    """
-    if _NUMBER_CHARS.issuperset("".join(values)):
+def _distinct(
+    values: Sequence[str], read: Callable[[str], Any]
+) -> tuple[list[Any], BoolArray | None, dict[str, Any]]:
+    """`read` of each value, called once per distinct value; where it could read them
+    (None: everywhere; `read` raises ValueError where `Sighting` might disagree); and the
+    values read, by text."""
+    known: dict[str, Any] = dict.fromkeys(values)
+    bad: set[str] = set()
+    for v in known:
         try:
-            out = [float(v) if v else None for v in values]
+            known[v] = read(v)
         except ValueError:
-            pass
+            bad.add(v)
+    if len(known) == 1:
+        out = [next(iter(known.values()))] * len(values)
+    else:
+        out = list(map(known.__getitem__, values))
+    if not bad:
+        return out, None, known
+    ok = np.fromiter(map(bad.__contains__, values), dtype=bool, count=len(values))
+    return out, ~ok, {k: v for k, v in known.items() if k not in bad}
+
+
+@dataclass(frozen=True, slots=True)
+class _Range:
+    """Decimal numbers in [low, high] (an end excluded where open), read from text one
+    value at a time (`read`) or checked as an array (`valid`), by the same rule."""
+
+    low: float
+    high: float
+    open_low: bool = False
+    open_high: bool = False
+    optional: bool = True
+
+    def read(self, value: str) -> float | None:
+        if not value:
+            if self.optional:
+                return None
+            raise ValueError("empty")
+        if not _NUMBER_CHARS.issuperset(value):
+            raise ValueError(value)
+        x = float(value)
+        if not self.valid(np.array([x]))[0]:
+            raise ValueError(value)
+        return x
+
+    def valid(self, x: FloatArray) -> BoolArray:
+        with np.errstate(invalid="ignore"):
+            ok = (x > self.low) if self.open_low else (x >= self.low)
+            ok &= (x < self.high) if self.open_high else (x <= self.high)
+        return ok
+
+
+_INF = float("inf")
+_LAT = _Range(-90.0, 90.0, optional=False)
+_LON = _Range(-180.0, 180.0, optional=False)
+_SIGMA = _Range(0.0, 180.0, open_low=True)
+_RANGE_MIN = _Range(0.0, _INF, open_high=True)
+_RANGE_MAX = _Range(0.0, _INF, open_low=True, open_high=True)
+
+
+def _bearing(value: str) -> tuple[float, str | None]:
+    """Degrees and the compass point given (None: degrees were given)."""
+    if value and _NUMBER_CHARS.issuperset(value):
+        try:
+            x = float(value)
+        except ValueError:
+            pass  # E, e, ...: a compass point or nothing
         else:
-            if optional:
-                return out, np.ones(len(values), dtype=bool)
-            return out, np.fromiter(map(bool, values), dtype=bool, count=len(values))
-    ok = _matches(values, _NUMBER, optional)
-    good = ok.tolist()
-    return [float(v) if g and v else None for v, g in zip(values, good, strict=True)], ok
-
-
-def _array(values: Sequence[float | None]) -> npt.NDArray[np.float64]:
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-
-
-def _words(
-    values: Sequence[str], read: Callable[[str], Any], optional: bool
-) -> tuple[list[Any], BoolArray]:
-    """Each value read by `read` (once per distinct value; None where empty), and where
-    it could be read (empty counts when `optional`)."""
-    value: dict[str, Any] = {"": None}
-    good: dict[str, bool] = {"": optional}
-    for v in set(values) - {""}:
-        try:
-            value[v], good[v] = read(v), True
-        except ValueError:
-            value[v], good[v] = None, False
-    ok = np.fromiter(map(good.__getitem__, values), dtype=bool, count=len(values))
-    return list(map(value.__getitem__, values)), ok
+            if 0.0 <= x < 360.0:
+                return x, None
+            raise ValueError(value)
+    centre = compass_to_deg(value)
+    if centre is None:
+        raise ValueError(value)
+    return centre, value.upper()
 
 
 def _known_org(orgs: Mapping[str, str] | None) -> Callable[[str], str]:
@@ -101,6 +154,260 @@ def _known_org(orgs: Mapping[str, str] | None) -> Callable[[str], str]:
         return value
 
     return read
+
+
+def _name(value: str) -> str:
+    if not 1 <= len(value) <= 128:
+        raise ValueError(value)
+    return value
+
+
+def _ref(value: str) -> BearingRef:
+    return BearingRef(value) if value else BearingRef.TRUE
+
+
+def _sense(value: str) -> Sense | None:
+    return Sense(value) if value else None
+
+
+def _count(value: str) -> int:
+    if not value:
+        return 1
+    if not _COUNT.fullmatch(value) or int(value) > 100_000:
+        raise ValueError(value)
+    return int(value)
+
+
+def _ids_ok(ids: Sequence[str]) -> BoolArray | None:
+    """Which ids `RecordId` surely accepts (None: all)."""
+    joined = "\x00".join(ids)
+    if joined.count("\x00") == len(ids) - 1 and _IDS.fullmatch(joined):
+        return None
+    return np.fromiter((_ID.fullmatch(v) is not None for v in ids), dtype=bool, count=len(ids))
+
+
+def _stripped(cells: list[str], plain: bool) -> list[str]:
+    """The cells as `Sighting` reads them (str.strip()), copied only where that changes one."""
+    if plain or no_edge_blanks("\n".join(cells)):
+        return cells
+    return list(map(str.strip, cells))
+
+
+@dataclass(frozen=True, slots=True)
+class SightingColumns:
+    """A sightings file's columns as `Sighting` reads them, and the rows it surely
+    accepts (`ok`; None: all). Values of other rows are None or meaningless."""
+
+    id: list[str]
+    observer: list[str]
+    t_us: list[int | None]
+    org: list[str | None]
+    lat: list[float | None]
+    lon: list[float | None]
+    bearing: list[float | None]
+    point: list[str | None]
+    sigma: list[float | None]
+    ref: list[BearingRef | None]
+    range_min: list[float | None]
+    range_max: list[float | None]
+    kind: list[SightingKind | None]
+    count: list[int | None]
+    sense: list[Sense | None]
+    ok: BoolArray | None
+    #: Some row gives a compass point; some row leaves its sigma empty.
+    any_point: bool
+    any_sigma_empty: bool
+    #: `Sighting.sigma_deg` of each row, when already known (else made from the above).
+    sigma_deg: list[float | None] | None = None
+    #: The ids are known to be all different.
+    unique_ids: bool = False
+
+    def table(self) -> SightingTable:
+        """The table of the rows in `ok`, in order (what `SightingTable.of` gives for
+        their records)."""
+        keep = None if self.ok is None else self.ok.tolist()
+
+        def pick(values: list[Any]) -> list[Any]:
+            return values if keep is None else list(itertools.compress(values, keep))
+
+        if self.sigma_deg is not None:
+            sigma = pick(self.sigma_deg)
+        elif self.any_point and self.any_sigma_empty:
+            sigma = [
+                s if s is not None else (COMPASS_SIGMA_DEG if p is not None else None)
+                for s, p in zip(pick(self.sigma), pick(self.point), strict=True)
+            ]
+        else:
+            sigma = pick(self.sigma)
+        kind = pick(self.kind)
+        return SightingTable(
+            id=pick(self.id),
+            t_us=pick(self.t_us),
+            org=pick(self.org),
+            observer=pick(self.observer),
+            lat=pick(self.lat),
+            lon=pick(self.lon),
+            bearing_deg=pick(self.bearing),
+            bearing_ref=pick(self.ref),
+            sigma_deg=sigma,
+            range_min_m=pick(self.range_min),
+            range_max_m=pick(self.range_max),
+            kind=list(map(_KIND_VALUE.__getitem__, kind)),
+            count=pick(self.count),
+            heard=list(map(_HEARD.__getitem__, pick(self.sense))),
+        )
+
+
+def _all(masks: Iterable[BoolArray | None]) -> BoolArray | None:
+    """Rows in every mask (None: every row)."""
+    ok: BoolArray | None = None
+    for m in masks:
+        if m is not None:
+            ok = m.copy() if ok is None else ok & m
+    return None if ok is None or ok.all() else ok
+
+
+def check_sightings(
+    header: Sequence[str],
+    columns: Sequence[list[str]],
+    orgs: Mapping[str, str] | None,
+    *,
+    plain: bool = False,
+) -> SightingColumns:
+    """Check the columns of a sightings file (raw cells, one list per header name).
+
+    `plain`: no cell has blanks at its ends (the caller knows; else each column is looked
+    at). Each row's outcome is its own: checking the rows in parts gives the same ones.
+    """
+    n = len(columns[0]) if columns else 0
+    raw = dict(zip(header, columns, strict=True))
+    blank = [""] * n
+    blank_none: list[str | None] = [None] * n
+    col = {name: _stripped(raw[name], plain) if name in raw else blank for name in COLUMNS}
+    org, org_ok, _ = _distinct(col["org"], _known_org(orgs))
+    _, observer_ok, _ = _distinct(col["observer"], _name)
+    lat, lat_ok, _ = _distinct(col["lat"], _LAT.read)
+    lon, lon_ok, _ = _distinct(col["lon"], _LON.read)
+    sigma, sigma_ok, sigmas = _distinct(col["bearing_sigma_deg"], _SIGMA.read)
+    lo, lo_ok, los = _distinct(col["range_min_m"], _RANGE_MIN.read)
+    hi, hi_ok, his = _distinct(col["range_max_m"], _RANGE_MAX.read)
+    _, bearing_ok, bearings = _distinct(col["bearing_deg"], _bearing)
+    degrees = {v: b for v, (b, _) in bearings.items()}
+    points = {v: p for v, (_, p) in bearings.items() if p is not None}
+    ref, ref_ok, _ = _distinct(col["bearing_ref"], _ref)
+    kind, kind_ok, _ = _distinct(col["kind"], SightingKind)
+    count, count_ok, _ = _distinct(col["count"], _count)
+    sense, sense_ok, _ = _distinct(col["sense"], _sense)
+    t_us, time_ok = times_us(col["time"])
+    masks = [_ids_ok(col["id"]), org_ok, observer_ok, lat_ok, lon_ok, sigma_ok, lo_ok, hi_ok]
+    masks += [bearing_ok, ref_ok, kind_ok, count_ok, sense_ok, time_ok]
+    # range_min_m > range_max_m: only where some given minimum exceeds some given maximum.
+    lo_max = max((x for x in los.values() if x is not None), default=-_INF)
+    hi_min = min((x for x in his.values() if x is not None), default=_INF)
+    if lo_max > hi_min:
+        with np.errstate(invalid="ignore"):
+            masks.append(~(np.array(lo, dtype=np.float64) > np.array(hi, dtype=np.float64)))
+    return SightingColumns(
+        id=col["id"],
+        observer=col["observer"],
+        t_us=t_us,
+        org=org,
+        lat=lat,
+        lon=lon,
+        bearing=list(map(degrees.get, col["bearing_deg"])),
+        point=list(map(points.get, col["bearing_deg"])) if points else blank_none,
+        sigma=sigma,
+        ref=ref,
+        range_min=lo,
+        range_max=hi,
+        kind=kind,
+        count=count,
+        sense=sense,
+        ok=_all(masks),
+        any_point=bool(points),
+        any_sigma_empty=None in sigmas.values(),
+    )
+
+
+def check_cells(
+    header: Sequence[str], cells: Cells, orgs: Mapping[str, str] | None
+) -> SightingColumns:
+    """`check_sightings` of a plain body, read from its bytes (`_csvbytes`)."""
+    n = len(cells)
+    where = {name: j for j, name in enumerate(header)}
+
+    def words(name: str, read: Callable[[str], Any]) -> tuple[list[Any], BoolArray]:
+        if name not in where:
+            values, ok, _ = _distinct([""] * n, read)
+            return values, np.ones(n, dtype=bool) if ok is None else ok
+        return read_distinct(cells, where[name], read)
+
+    def number(name: str, rule: _Range) -> tuple[list[Any], BoolArray, BoolArray, FloatArray]:
+        if name not in where:
+            empty = np.ones(n, dtype=bool)
+            return [None] * n, np.full(n, rule.optional), empty, np.full(n, np.nan)
+        return numbers(cells, where[name], rule.read, rule.valid)
+
+    org, org_ok = words("org", _known_org(orgs))
+    observer, observer_ok = words("observer", _name)
+    kind, kind_ok = words("kind", SightingKind)
+    ref, ref_ok = words("bearing_ref", _ref)
+    count, count_ok = words("count", _count)
+    sense, sense_ok = words("sense", _sense)
+    lat, lat_ok, _, _ = number("lat", _LAT)
+    lon, lon_ok, _, _ = number("lon", _LON)
+    sigma, sigma_ok, sigma_empty, _ = number("bearing_sigma_deg", _SIGMA)
+    lo, lo_ok, _, lo_value = number("range_min_m", _RANGE_MIN)
+    hi, hi_ok, _, hi_value = number("range_max_m", _RANGE_MAX)
+    bearing, bearing_ok, point, pointed = bearings(
+        cells, where["bearing_deg"], _bearing, lambda x: (x >= 0.0) & (x < 360.0)
+    )
+    t_us, time_ok = times(cells, where["time"])
+    ids, ids_ok, unique = _cell_ids(cells, where["id"])
+    with np.errstate(invalid="ignore"):
+        in_order = ~(lo_value > hi_value)
+    ok = _all([ids_ok, org_ok, observer_ok, lat_ok, lon_ok, sigma_ok, lo_ok, hi_ok, in_order])
+    ok = _all([ok, bearing_ok, ref_ok, kind_ok, count_ok, sense_ok, time_ok])
+    # The table's sigma: the compass sector's where a point is given without a sigma.
+    sigma_deg = sigma
+    sector = np.flatnonzero(sigma_empty & pointed).tolist()
+    if sector:
+        sigma_deg = list(sigma)
+        for k in sector:
+            sigma_deg[k] = COMPASS_SIGMA_DEG
+    return SightingColumns(
+        id=ids,
+        observer=observer,
+        t_us=t_us,
+        org=org,
+        lat=lat,
+        lon=lon,
+        bearing=bearing,
+        point=point,
+        sigma=sigma,
+        ref=ref,
+        range_min=lo,
+        range_max=hi,
+        kind=kind,
+        count=count,
+        sense=sense,
+        ok=ok,
+        any_point=bool(pointed.any()),
+        any_sigma_empty=bool(sigma_empty.any()),
+        sigma_deg=sigma_deg,
+        unique_ids=unique,
+    )
+
+
+def _cell_ids(cells: Cells, j: int) -> tuple[list[str], BoolArray, bool]:
+    """The id column: the ids, which `RecordId` accepts, and whether they are known to be
+    all different (distinct keys of their bytes prove it; equal keys prove nothing)."""
+    lengths = cells.lengths(j)
+    chars = cells.chars(j, max(1, min(int(lengths.max()), _LONGEST)))
+    ok = (_ID_BYTE[chars] | (chars == 0)).all(axis=1) & (lengths >= 1) & (lengths <= 128)
+    key = np.sort(byte_keys(chars))
+    unique = bool((key[1:] != key[:-1]).all()) and int(lengths.max()) < _LONGEST
+    return strings(chars), ok, unique
 
 
 def _build(cls: type[Record], values: dict[str, Any], fields_set: set[str]) -> Record:
@@ -114,168 +421,20 @@ def _build(cls: type[Record], values: dict[str, Any], fields_set: set[str]) -> R
     return obj
 
 
-def _time(value: str) -> datetime | None:
-    try:
-        return parse_time(value)
-    except ValueError:
-        return None
-
-
-_YEAR_ONE = np.datetime64("0001-01-01T00:00:00", "s")
-
-
-def _times_us(values: Sequence[str], ok: Sequence[bool]) -> list[int | None]:
-    """`posix_us(parse_time(v))` of each value (None where it fails or `ok` is false).
-
-    The usual form, 2026-11-26T14:05:00Z, is read by numpy for the whole column and kept
-    where numpy writes the same text back (a real date, as `parse_time` reads it); the
-    rest go through `parse_time`.
-    """
-    out: list[int | None] = [None] * len(values)
-    plain = _matches(values, _UTC_TIME).tolist()
-    idx = [i for i, (good, simple) in enumerate(zip(ok, plain, strict=True)) if good and simple]
-    if idx:
-        text = np.array([values[i][:-1] for i in idx])
-        try:
-            secs = text.astype("datetime64[s]")
-        except ValueError:  # some value is no date at all: each is read below
-            pass
-        else:
-            same = (np.datetime_as_string(secs, unit="s") == text) & (secs >= _YEAR_ONE)
-            us = (secs.astype(np.int64) * 1_000_000).tolist()
-            for i, good, u in zip(idx, same.tolist(), us, strict=True):
-                if good:
-                    out[i] = u
-    for i, (good, v) in enumerate(zip(ok, values, strict=True)):
-        if good and out[i] is None:
-            t = _time(v)
-            out[i] = None if t is None else posix_us(t)
-    return out
-
-
-def _bearings(
-    values: Sequence[str],
-) -> tuple[list[float | None], BoolArray, list[float | None]]:
-    """A bearing column: degrees where numeric (and where they were), compass centres."""
-    if not _matches(values, f"{_NUMBER}|[A-Za-z]{{1,3}}").all():
-        bearing, numeric = _numbers(values, False)
-        return (
-            bearing,
-            numeric,
-            [None if g else compass_to_deg(v) for v, g in zip(values, numeric, strict=True)],
-        )
-    numeric_l = [v[0] in "-0123456789" for v in values]
-    centres = {v: compass_to_deg(v) for v in set(values)}
-    return (
-        [float(v) if g else None for v, g in zip(values, numeric_l, strict=True)],
-        np.array(numeric_l, dtype=bool),
-        [None if g else centres[v] for v, g in zip(values, numeric_l, strict=True)],
-    )
-
-
-def _count(value: str) -> int:
-    if not re.fullmatch(_COUNT, value) or int(value) > 100_000:
-        raise ValueError(value)
-    return int(value)
-
-
-def _filled(cells: Sequence[str]) -> BoolArray:
-    """Which cells are not empty."""
-    if all(cells):
-        return np.ones(len(cells), dtype=bool)
-    if not any(cells):
-        return np.zeros(len(cells), dtype=bool)
-    return np.fromiter(map(bool, cells), dtype=bool, count=len(cells))
-
-
-def _columns(
-    header: Sequence[str], rows: Sequence[Sequence[str]], orgs: Mapping[str, str] | None
-) -> _Columns:
-    n = len(rows)
-    cols = zip(header, zip(*rows, strict=True), strict=True)
-    col = {name: list(map(str.strip, cells)) for name, cells in cols}
-    blank = [""] * n
-    ok = np.ones(n, dtype=bool)
-    filled = {name: _filled(cells) for name, cells in col.items()}
-    for name in ("id", "time", "org", "observer", "lat", "lon", "bearing_deg", "kind"):
-        ok &= filled.get(name, False)
-    ids = col["id"]
-    # Empty ids are out already; the rest pass when all use the allowed characters.
-    if not _ID_CHARS.issuperset("".join(ids)) or max(map(len, ids), default=0) > 128:
-        ok &= _matches(ids, _ID)
-    ok &= np.array([len(v) <= 128 for v in col["observer"]], dtype=bool)
-    words: dict[str, list[Any]] = {}
-    for name, read, optional in (
-        ("org", _known_org(orgs), False),
-        ("kind", SightingKind, False),
-        ("bearing_ref", BearingRef, True),
-        ("sense", Sense, True),
-        ("count", _count, True),
-    ):
-        words[name], good = _words(col.get(name, blank), read, optional)
-        ok &= good
-    numbers: dict[str, list[float | None]] = {}
-    for name in ("lat", "lon", "bearing_sigma_deg", "range_min_m", "range_max_m"):
-        numbers[name], good = _numbers(col.get(name, blank), name not in ("lat", "lon"))
-        ok &= good
-    bearing, numeric, compass = _bearings(col["bearing_deg"])
-    ok &= numeric | np.array([c is not None for c in compass], dtype=bool)
-    lat, lon, b = _array(numbers["lat"]), _array(numbers["lon"]), _array(bearing)
-    sig, lo, hi = (_array(numbers[k]) for k in ("bearing_sigma_deg", "range_min_m", "range_max_m"))
-    with np.errstate(invalid="ignore"):
-        ok &= (lat >= -90.0) & (lat <= 90.0) & (lon >= -180.0) & (lon <= 180.0)
-        ok &= ~numeric | ((b >= 0.0) & (b < 360.0))
-        ok &= np.isnan(sig) | ((sig > 0.0) & (sig <= 180.0))
-        ok &= np.isnan(lo) | ((lo >= 0.0) & (lo < np.inf))
-        ok &= np.isnan(hi) | ((hi > 0.0) & (hi < np.inf))
-        ok &= ~(lo > hi)
-    t_us = _times_us(col["time"], ok.tolist())
-    ok &= np.fromiter((t is not None for t in t_us), dtype=bool, count=n)
-    return _Columns(
-        header=header,
-        col=col,
-        filled=filled,
-        words=words,
-        numbers=numbers,
-        bearing=[c if c is not None else v for v, c in zip(bearing, compass, strict=True)],
-        point=[
-            v.upper() if c is not None else None
-            for v, c in zip(col["bearing_deg"], compass, strict=True)
-        ],
-        ref=[r if r is not None else BearingRef.TRUE for r in words["bearing_ref"]],
-        count=[c if c is not None else 1 for c in words["count"]],
-        t_us=t_us,
-        ok=ok.tolist(),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Columns:
-    """A sightings file's columns as `Sighting` reads them (where `ok`: rows it accepts)."""
-
-    header: Sequence[str]
-    col: dict[str, list[str]]
-    filled: dict[str, BoolArray]
-    words: dict[str, list[Any]]
-    numbers: dict[str, list[float | None]]
-    bearing: list[float | None]
-    point: list[str | None]
-    ref: list[BearingRef]
-    count: list[int]
-    t_us: list[int | None]
-    ok: list[bool]
-
-
 def _sightings(
     header: Sequence[str], rows: Sequence[Sequence[str]], orgs: Mapping[str, str] | None
 ) -> list[Record | None]:
-    c = _columns(header, rows, orgs)
-    n, col, point = len(rows), c.col, c.point
+    columns = [list(cells) for cells in zip(*rows, strict=True)]
+    c = check_sightings(header, columns, orgs)
+    n = len(rows)
+    col = {name: list(map(str.strip, cells)) for name, cells in zip(header, columns, strict=True)}
+    raw = dict(zip(header, columns, strict=True))
     times = [None if u is None else utc_from_us(u) for u in c.t_us]
     extras = [name for name in header if name.startswith("x_")]
+    extra_cols = [list(map(str.strip, raw[k])) for k in extras]
     extra: list[dict[str, str]] = [
         {k: v for k, v in zip(extras, vals, strict=True) if v}
-        for vals in zip(*(col[k] for k in extras), strict=True)
+        for vals in zip(*extra_cols, strict=True)
     ] if extras else [{} for _ in range(n)]  # fmt: skip
     # The fields each row sets (the columns it fills, and what pydantic adds), as a bit
     # mask: rows share a handful of them.
@@ -283,65 +442,26 @@ def _sightings(
     names = [*plain, "extra", "bearing_compass"]
     mask = np.zeros(n, dtype=np.int64)
     for bit, name in enumerate(plain):
-        mask |= c.filled[name].astype(np.int64) << bit
+        filled = np.fromiter(map(bool, col[name]), dtype=bool, count=n)
+        mask |= filled.astype(np.int64) << bit
     mask |= np.array([bool(e) for e in extra], dtype=np.int64) << len(plain)
-    mask |= np.array([p is not None for p in point], dtype=np.int64) << (len(plain) + 1)
+    mask |= np.array([p is not None for p in c.point], dtype=np.int64) << (len(plain) + 1)
     fields_of = {
         m: frozenset(name for bit, name in enumerate(names) if m >> bit & 1)
         for m in set(mask.tolist())
     }
     out: list[Record | None] = [None] * n
-    words, numbers = c.words, c.numbers
+    ok = [True] * n if c.ok is None else c.ok.tolist()
     rows_values = zip(
-        extra, col["id"], times, words["org"], col["observer"], numbers["lat"], numbers["lon"],
-        c.bearing, point, numbers["bearing_sigma_deg"], c.ref, numbers["range_min_m"],
-        numbers["range_max_m"], words["kind"], c.count, words["sense"], strict=True,
+        extra, c.id, times, c.org, c.observer, c.lat, c.lon, c.bearing, c.point,
+        c.sigma, c.ref, c.range_min, c.range_max, c.kind, c.count, c.sense, strict=True,
     )  # fmt: skip
-    for k, (values, m, good) in enumerate(zip(rows_values, mask.tolist(), c.ok, strict=True)):
+    for k, (values, m, good) in enumerate(zip(rows_values, mask.tolist(), ok, strict=True)):
         if good:
             out[k] = _build(
                 Sighting, dict(zip(_SIGHTING_KEYS, values, strict=True)), set(fields_of[m])
             )
     return out
-
-
-def sighting_rows(
-    header: Sequence[str], rows: Sequence[Sequence[str]], orgs: Mapping[str, str] | None
-) -> tuple[SightingTable, list[bool], list[str]]:
-    """Which rows `Sighting` surely accepts (`ok`), the table of those rows in order (the
-    values `SightingTable.of` gives for their records), and every row's id.
-
-    Each row's outcome is its own: checking the rows in parts gives the same ones.
-    """
-    if not rows or tuple(Sighting.model_fields) != _SIGHTING_KEYS:
-        return SightingTable.of([]), [False] * len(rows), [""] * len(rows)
-    c = _columns(header, rows, orgs)
-    idx = [i for i, good in enumerate(c.ok) if good]
-
-    def pick(values: Sequence[Any]) -> list[Any]:
-        return list(values) if len(idx) == len(values) else [values[i] for i in idx]
-
-    sigma = [
-        s if s is not None else (COMPASS_SIGMA_DEG if p is not None else None)
-        for s, p in zip(pick(c.numbers["bearing_sigma_deg"]), pick(c.point), strict=True)
-    ]
-    table = SightingTable(
-        id=pick(c.col["id"]),
-        t_us=pick(c.t_us),
-        org=pick(c.words["org"]),
-        observer=pick(c.col["observer"]),
-        lat=pick(c.numbers["lat"]),
-        lon=pick(c.numbers["lon"]),
-        bearing_deg=pick(c.bearing),
-        bearing_ref=pick(c.ref),
-        sigma_deg=sigma,
-        range_min_m=pick(c.numbers["range_min_m"]),
-        range_max_m=pick(c.numbers["range_max_m"]),
-        kind=[_KIND_VALUE[k] for k in pick(c.words["kind"])],
-        count=pick(c.count),
-        heard=[s is Sense.HEARD for s in pick(c.words["sense"])],
-    )
-    return table, c.ok, c.col["id"]
 
 
 # The fields `_sightings` fills, in the model's order: should `Sighting` gain a field, the
@@ -350,6 +470,13 @@ _SIGHTING_KEYS = (
     "extra", "id", "time", "org", "observer", "lat", "lon", "bearing_deg", "bearing_compass",
     "bearing_sigma_deg", "bearing_ref", "range_min_m", "range_max_m", "kind", "count", "sense",
 )  # fmt: skip
+
+
+def fast_path_fits() -> bool:
+    """Whether `Sighting` still has the fields this module fills (else: stand down)."""
+    return tuple(Sighting.model_fields) == _SIGHTING_KEYS
+
+
 _FAST: dict[type[Record], Callable[..., list[Record | None]]] = {Sighting: _sightings}
 
 
@@ -363,6 +490,6 @@ def prevalidate(
     way). Rows must have as many cells as the header; kinds without a fast path get
     all None."""
     fast = _FAST.get(record)
-    if fast is None or not rows or tuple(Sighting.model_fields) != _SIGHTING_KEYS:
+    if fast is None or not rows or not fast_path_fits():
         return [None] * len(rows)
     return fast(header, rows, orgs)

@@ -11,18 +11,22 @@ contract is an error unless its name starts with `x_` (kept in the record's `ext
 from __future__ import annotations
 
 import csv
-import io
-import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import ValidationError
 
-from ceasewatch._fork import fork_map, spans
 from ceasewatch.errors import InvalidInput, Problem
-from ceasewatch.records._csvfast import prevalidate, sighting_rows
+from ceasewatch.records._csvfast import (
+    check_cells,
+    check_sightings,
+    fast_path_fits,
+    prevalidate,
+)
+from ceasewatch.records._csvtext import blank, decode, parse_rows, read_grid
 from ceasewatch.records.base import ORGS_CONTEXT, Record
 from ceasewatch.records.kinds import Allegation, Crater, Detection, Sighting
 from ceasewatch.records.table import SightingTable
@@ -36,9 +40,6 @@ __all__ = [
     "read_sighting_table",
     "write_records",
 ]
-
-#: Largest CSV file read in one go (bytes); a larger one is refused with advice.
-MAX_FILE_BYTES = 1 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,103 +108,6 @@ class LoadResult:
     rows_read: int = 0
 
 
-def _line_at(data: bytes | str, offset: int) -> int:
-    """The 1-based line of `offset`, counting CRLF, CR and LF breaks as the csv reader does."""
-    head = data[:offset]
-    if isinstance(head, bytes):
-        return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
-    return head.count("\n") + head.count("\r") - head.count("\r\n") + 1
-
-
-def _decode(path: Path) -> str:
-    try:
-        size = path.stat().st_size
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(
-            f"{path}: cannot read ({exc.strerror})", [Problem(str(path), "cannot be read")]
-        ) from exc
-    if size > MAX_FILE_BYTES:
-        raise InvalidInput(
-            f"{path}: {size} bytes is larger than {MAX_FILE_BYTES}; split it",
-            [Problem(str(path), f"{size} bytes; split it into files under {MAX_FILE_BYTES}")],
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = _line_at(data, exc.start)
-        raise InvalidInput(
-            f"{path}:{line}: not UTF-8 (byte {exc.start}); save the file as UTF-8 CSV",
-            [
-                Problem(
-                    f"{path}:{line}",
-                    f"byte 0x{data[exc.start]:02x} (offset {exc.start}) is not UTF-8; "
-                    "save the file as UTF-8 CSV (Excel: 'CSV UTF-8')",
-                )
-            ],
-        ) from None
-    nul = text.find("\x00")
-    if nul >= 0:
-        line = _line_at(text, nul)
-        raise InvalidInput(
-            f"{path}:{line}: contains a NUL character; nothing was loaded",
-            [
-                Problem(
-                    f"{path}:{line}",
-                    "contains a NUL character: the file is not UTF-8 text (UTF-16? "
-                    "a spreadsheet or binary file?); save it as UTF-8 CSV",
-                )
-            ],
-        )
-    return text
-
-
-def _csv_error_text(exc: csv.Error) -> str:
-    msg = str(exc)
-    if "unexpected end of data" in msg:
-        return "a quoted field that starts on this line is never closed (is the file truncated?)"
-    if "field larger than field limit" in msg:
-        return f"a field is too long ({msg}); is a closing quote missing?"
-    return f'not valid CSV ({msg}); a quote inside a quoted field must be doubled ("")'
-
-
-def _parse(path: Path, text: str) -> list[tuple[int, list[str]]]:
-    """Every row with the line it starts on; a CSV syntax error refuses the whole file.
-
-    After a syntax error the csv reader restarts at the next physical line, which may be in
-    the middle of a quoted field: rows read after that point cannot be trusted, so a file
-    with one is never loaded in part, whatever `on_error` says.
-    """
-    try:
-        every = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    except csv.Error:
-        every = None  # read again below, row by row, to find the line
-    if every is not None:
-        # When there are as many rows as lines, no row spans two: row k is on line k + 1.
-        lines = text.count("\n") + text.count("\r") - text.count("\r\n")
-        lines += 1 if text and not text.endswith(("\n", "\r")) else 0
-        if len(every) == lines:
-            return list(enumerate(every, start=1))
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[tuple[int, list[str]]] = []
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return rows
-        except csv.Error as exc:
-            raise InvalidInput(
-                f"{path}:{line}: not valid CSV; nothing was loaded",
-                [Problem(f"{path}:{line}", _csv_error_text(exc))],
-            ) from None
-        rows.append((line, row))
-
-
-def _blank(row: list[str]) -> bool:
-    return not "".join(row).strip()
-
-
 def _row_data(header: list[str], row: list[str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     extra: dict[str, str] = {}
@@ -261,29 +165,30 @@ def read_records(
             CSV syntax, header), or a row is bad and on_error is "raise". Nothing is
             returned in that case; `InvalidInput.problems` lists every problem found.
     """
-    return _read(Path(path), spec, orgs, on_error, as_table=False)[0]
+    return _read(Path(path), spec, orgs, on_error)
 
 
-def read_sighting_table(
-    path: Path,
-    orgs: Mapping[str, str] | None = None,
-    on_error: Literal["raise", "skip"] = "raise",
-    *,
-    workers: int = 1,
-) -> tuple[SightingTable, LoadResult]:
-    """Read a sightings.csv file as a `SightingTable` (rows in no particular order).
-
-    The same rows as `read_records(path, SPECS["sightings"], ...)` accepts, with the
-    same problems and errors; the `LoadResult` lists them (its `records` stay empty).
-    Rows the column-wise checks accept never become `Sighting` records; `workers` > 1
-    checks parts of the rows on forked processes (same table, same problems), which
-    pays only on idle CPUs: shipping the columns back costs about what it saves.
-    """
-    result, table = _read(
-        Path(path), SPECS["sightings"], orgs, on_error, as_table=True, workers=workers
+def _empty(path: Path, spec: CsvSpec) -> InvalidInput:
+    return InvalidInput(
+        f"{path}: empty file; nothing was loaded",
+        [Problem(f"{path}:1", f"no header row; expected e.g.: {','.join(spec.columns)}")],
     )
-    assert table is not None
-    return table, result
+
+
+def _width_problem(path: Path, line: int, cells: int, width: int) -> Problem:
+    return Problem(
+        f"{path}:{line}",
+        f"{cells} fields, but the header has {width}; "
+        "a value that contains a comma must be in double quotes",
+    )
+
+
+def _refuse(path: Path, result: LoadResult, on_error: Literal["raise", "skip"]) -> None:
+    if result.skipped and on_error == "raise":
+        raise InvalidInput(
+            f"{path}: {len(result.skipped)} problem(s); nothing was loaded from this file",
+            result.skipped,
+        )
 
 
 def _read(
@@ -291,17 +196,11 @@ def _read(
     spec: CsvSpec,
     orgs: Mapping[str, str] | None,
     on_error: Literal["raise", "skip"],
-    *,
-    as_table: bool,
-    workers: int = 1,
-) -> tuple[LoadResult, SightingTable | None]:
-    rows = _parse(path, _decode(path))
-    start = next((i for i, (_, row) in enumerate(rows) if not _blank(row)), None)
+) -> LoadResult:
+    rows = parse_rows(path, decode(path))
+    start = next((i for i, (_, row) in enumerate(rows) if not blank(row)), None)
     if start is None:
-        raise InvalidInput(
-            f"{path}: empty file; nothing was loaded",
-            [Problem(f"{path}:1", f"no header row; expected e.g.: {','.join(spec.columns)}")],
-        )
+        raise _empty(path, spec)
     header_line, header = rows[start]
     header = [h.strip() for h in header]
     _check_header(f"{path}:{header_line}", spec, header)
@@ -312,92 +211,125 @@ def _read(
     body = [
         (line, row)
         for line, row in rows[start + 1 :]
-        if (row and row[0] and not row[0].isspace()) or not _blank(row)
+        if (row and row[0] and not row[0].isspace()) or not blank(row)
     ]
-    # Rows the column-wise checks accept come back built (as records, or as indexes into
-    # the table's columns with their ids); the rest (None) are validated here one by
-    # one, which names every problem.
+    # Rows the column-wise checks accept come back as records; the rest (None) are
+    # validated here one by one, which names every problem.
     fits = [row for _, row in body if len(row) == len(header)]
-    fast_table: SightingTable | None = None
-    ids: list[str] = []
-    rank: list[int] = []
-    if as_table:
-        # Rows in parts of at least _ROWS_PER_TASK, one part per process.
-        parts = spans(len(fits), min(workers, len(fits) // _ROWS_PER_TASK))
-        got = fork_map(_fast_sightings, (header, fits, orgs, parts), len(parts), workers)
-        fast_table = SightingTable.join([t for t, _, _ in got] or [SightingTable.of([])])
-        fast = [good for _, ok, _ in got for good in ok]
-        ids = [rid for _, _, part_ids in got for rid in part_ids]
-        rank = list(itertools.accumulate(fast))  # row j is row rank[j] - 1 of fast_table
-        ready: Iterator[Record | int | None] = iter(
-            [j if good else None for j, good in enumerate(fast)]
-        )
-    else:
-        ready = iter(prevalidate(spec.record, header, fits, orgs))
+    ready: Iterator[Record | None] = iter(prevalidate(spec.record, header, fits, orgs))
     width = len(header)
-    records = result.records
-    taken: list[int] = []
-    if fast_table is not None and len(fits) == len(body) == len(fast_table) == len(set(ids)):
-        # Every row fits, passed the fast checks and has its own id: nothing to report.
-        body, taken = [], list(range(len(fits)))
-        result.rows_read = len(fits)
     for line, row in body:
         if len(row) != width:
-            result.skipped.append(
-                Problem(
-                    f"{path}:{line}",
-                    f"{len(row)} fields, but the header has {width}; "
-                    "a value that contains a comma must be in double quotes",
-                )
-            )
+            result.skipped.append(_width_problem(path, line, len(row), width))
             continue
         record = next(ready)
-        if isinstance(record, int):
-            rid = ids[record]
-        else:
-            if record is None:
-                try:
-                    record = spec.record.model_validate(_row_data(header, row), context=context)
-                except ValidationError as exc:
-                    result.skipped.extend(_problems(f"{path}:{line}", exc))
-                    continue
-            rid = str(getattr(record, "id", ""))
+        if record is None:
+            try:
+                record = spec.record.model_validate(_row_data(header, row), context=context)
+            except ValidationError as exc:
+                result.skipped.extend(_problems(f"{path}:{line}", exc))
+                continue
+        rid = str(getattr(record, "id", ""))
         first = seen.setdefault(rid, line)
         if first != line:
             result.skipped.append(
                 Problem(f"{path}:{line} id", f"id {rid!r} is already used on line {first}")
             )
             continue
-        if isinstance(record, int):
-            taken.append(record)
+        result.records.append(record)
+    result.rows_read = len(body)
+    _refuse(path, result, on_error)
+    return result
+
+
+def read_sighting_table(
+    path: Path,
+    orgs: Mapping[str, str] | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+) -> tuple[SightingTable, LoadResult]:
+    """Read a sightings.csv file as a `SightingTable` (rows in no particular order).
+
+    The same rows as `read_records(path, SPECS["sightings"], ...)` accepts, with the
+    same problems and errors; the `LoadResult` lists them (its `records` stay empty).
+    The file is read as columns (`_csvtext.split_columns`); rows the column checks of
+    `_csvfast` accept never become `Sighting` records, the others are validated one by
+    one as `read_records` validates them.
+    """
+    path = Path(path)
+    spec = SPECS["sightings"]
+    grid = read_grid(path)
+    if grid is None:
+        raise _empty(path, spec)
+    header = [h.strip() for h in grid.header]
+    _check_header(f"{path}:{grid.header_line}", spec, header)
+    result = LoadResult(path=path, rows_read=grid.rows_read)
+    n = len(grid.lines)
+    if n and fast_path_fits():
+        if grid.cells is not None:
+            checked = check_cells(header, grid.cells, orgs)
         else:
-            records.append(record)
-    result.rows_read = result.rows_read or len(body)
-    if result.skipped and on_error == "raise":
-        raise InvalidInput(
-            f"{path}: {len(result.skipped)} problem(s); nothing was loaded from this file",
-            result.skipped,
-        )
-    if fast_table is None:
-        return result, None
-    slow = SightingTable.of(records)  # type: ignore[arg-type]
-    result.records = []
-    if len(taken) == len(fast_table):  # every row of the fast table (rank[j] - 1 == j)
-        return result, SightingTable.join([fast_table, slow])
-    return result, SightingTable.join([fast_table.take([rank[j] - 1 for j in taken]), slow])
+            checked = check_sightings(header, grid.columns, orgs, plain=grid.plain)
+        fast, ok, unique = checked.table(), checked.ok, checked.unique_ids
+    else:
+        fast, ok, unique = SightingTable.of([]), np.zeros(n, dtype=bool), False
+    # Each row's problems, by line: a row's width, its values, its id (a later copy of an
+    # id some accepted row has already).
+    problems: list[tuple[int, list[Problem]]] = [
+        (line, [_width_problem(path, line, cells, len(header))]) for line, cells in grid.misfits
+    ]
+    slow: list[tuple[int, Sighting]] = []
+    if ok is not None:
+        context = {ORGS_CONTEXT: orgs} if orgs is not None else None
+        for k in np.flatnonzero(~ok).tolist():
+            line = grid.lines[k]
+            row = grid.row(k)
+            try:
+                record = Sighting.model_validate(_row_data(header, row), context=context)
+            except ValidationError as exc:
+                problems.append((line, _problems(f"{path}:{line}", exc)))
+            else:
+                slow.append((k, record))
+    fast_rows = range(n) if ok is None else np.flatnonzero(ok).tolist()
+    keep_fast, keep_slow = None, None
+    ids = [] if unique else [*fast.id, *(s.id for _, s in slow)]
+    if not unique and len(set(ids)) != len(ids):
+        keep_fast, keep_slow = _first_of_each_id(path, grid.lines, fast_rows, fast.id, slow)
+        problems += keep_fast[1] + keep_slow[1]
+    problems.sort(key=lambda p: p[0])
+    result.skipped = [p for _, row_problems in problems for p in row_problems]
+    _refuse(path, result, on_error)
+    if keep_fast is not None:
+        fast = fast.take(keep_fast[0])
+    if keep_slow is not None:
+        slow = [slow[i] for i in keep_slow[0]]
+    return SightingTable.join([fast, SightingTable.of(s for _, s in slow)]), result
 
 
-#: Rows checked per process at least, when the sightings are read on several.
-_ROWS_PER_TASK = 50_000
-
-
-def _fast_sightings(
-    job: tuple[list[str], list[list[str]], Mapping[str, str] | None, list[tuple[int, int]]],
-    i: int,
-) -> tuple[SightingTable, list[bool], list[str]]:
-    header, rows, orgs, parts = job
-    a, b = parts[i]
-    return sighting_rows(header, rows[a:b], orgs)
+def _first_of_each_id(
+    path: Path,
+    lines: Sequence[int],
+    fast_rows: Sequence[int],
+    fast_ids: Sequence[str],
+    slow: Sequence[tuple[int, Sighting]],
+) -> tuple[tuple[list[int], list[tuple[int, list[Problem]]]], ...]:
+    """The accepted rows to keep (indexes into the fast and the slow ones) and a problem
+    for each later row of an id already used, as `read_records` finds them: in line order."""
+    accepted = [
+        (lines[k], True, j, rid) for j, (k, rid) in enumerate(zip(fast_rows, fast_ids, strict=True))
+    ]
+    accepted += [(lines[k], False, j, s.id) for j, (k, s) in enumerate(slow)]
+    accepted.sort()
+    seen: dict[str, int] = {}
+    keep: dict[bool, list[int]] = {True: [], False: []}
+    dupes: dict[bool, list[tuple[int, list[Problem]]]] = {True: [], False: []}
+    for line, is_fast, j, rid in accepted:
+        first = seen.setdefault(rid, line)
+        if first != line:
+            where, what = f"{path}:{line} id", f"id {rid!r} is already used on line {first}"
+            dupes[is_fast].append((line, [Problem(where, what)]))
+        else:
+            keep[is_fast].append(j)
+    return (keep[True], dupes[True]), (keep[False], dupes[False])
 
 
 def _check_header(where: str, spec: CsvSpec, header: list[str]) -> None:
