@@ -33,16 +33,15 @@ depend on the order of the input.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ceasewatch.analysis._assoc_group import XY, group
 from ceasewatch.analysis._batchfit import FloatArray, IntArray, ragged
-from ceasewatch.analysis._batchfit import bearing_z as bearing_z_many
 from ceasewatch.analysis._candidates import (
     CLOCK_SIGMA_S,
     SPEED_OF_SOUND_M_S,
@@ -53,196 +52,14 @@ from ceasewatch.analysis._candidates import (
     compatible,
 )
 from ceasewatch.analysis.localise import (
-    FIT_Z,
     OUTLIER_Z,
     ObsTable,
     bearing_z,
-    chi2_quantiles,
     fit_groups,
 )
 from ceasewatch.analysis.observations import Obs
 
 __all__ = ["SPEED_OF_SOUND_M_S", "Association", "associate", "compatible"]
-
-XY = tuple[float, float]
-#: A request to test a group: its members and the fix to start from (None: none known).
-_Ask = tuple[list[int], XY | None]
-
-
-def _fits_many(ctx: Ctx, asks: Sequence[_Ask]) -> list[XY | None]:
-    """For each group, its fix if its bearings and bands fit one point, else None."""
-    if not asks:
-        return []
-    start = (
-        np.array([s[0] if s is not None else math.nan for _, s in asks]),
-        np.array([s[1] if s is not None else math.nan for _, s in asks]),
-    )
-    f = fit_groups(ctx.table, [m for m, _ in asks], start)
-    flat, ptr = ragged([m for m, _ in asks])
-    seg = np.repeat(np.arange(len(asks)), np.diff(ptr))
-    worst = np.maximum.reduceat(bearing_z_many(ctx.table, flat, f.x[seg], f.y[seg]), ptr[:-1])
-    good = (f.chi2 <= chi2_quantiles(FIT_Z, f.dof)) & (worst <= OUTLIER_Z)
-    return [
-        (x, y) if ok else None
-        for x, y, ok in zip(f.x.tolist(), f.y.tolist(), good.tolist(), strict=True)
-    ]
-
-
-def _consistent_many(ctx: Ctx, asks: Sequence[_Ask]) -> list[XY | None]:
-    """For each group, its fix if it is one occurrence, else None: one sighting per
-    observer; the bearings and bands fit one point (one gross bearing error allowed in a
-    group of four or more: the first member, in order, whose leaving out lets the rest
-    fit); emission times agree at that point. A known fix warm-starts the fit."""
-    out: list[XY | None] = [None] * len(asks)
-    unique = [q for q, (m, _) in enumerate(asks) if len({ctx.obs[k].observer for k in m}) == len(m)]
-    for q, xy in zip(unique, _fits_many(ctx, [asks[q] for q in unique]), strict=True):
-        out[q] = xy
-    retry = [q for q in unique if out[q] is None and len(asks[q][0]) >= 4]
-    subsets = [([x for x in asks[q][0] if x != k], asks[q][1]) for q in retry for k in asks[q][0]]
-    fits = iter(_fits_many(ctx, subsets))
-    for q in retry:
-        for xy in [next(fits) for _ in asks[q][0]]:
-            if xy is not None:
-                out[q] = xy
-                break
-    fixed = [q for q, xy in enumerate(out) if xy is not None]
-    points = [xy for xy in out if xy is not None]
-    x, y = np.array([p[0] for p in points]), np.array([p[1] for p in points])
-    agrees = ctx.times_agree_many([asks[q][0] for q in fixed], x, y)
-    for q, agree in zip(fixed, agrees, strict=True):
-        if not agree:
-            out[q] = None
-    return out
-
-
-def _components(
-    n: int, pairs: Sequence[tuple[float, int, int]], node: IntArray | None = None
-) -> list[list[tuple[int, int]]]:
-    """The pairs split by connected component of the pair graph, best first in each.
-
-    `node` maps each sighting to its node of the graph (default: itself); the group a
-    sighting already belongs to, say, so that pairs touching one group stay together."""
-    if not pairs:
-        return []
-    i = np.array([p[1] for p in pairs], dtype=np.intp)
-    j = np.array([p[2] for p in pairs], dtype=np.intp)
-    ni, nj = (i, j) if node is None else (node[i], node[j])
-    # Each node takes the smallest label among its neighbours, then its label's label
-    # (pointer jumping), until nothing changes: every component ends up labelled by its
-    # smallest node.
-    label = np.arange(n)
-    while True:
-        low = np.minimum(label[ni], label[nj])
-        new = label.copy()
-        np.minimum.at(new, ni, low)
-        np.minimum.at(new, nj, low)
-        new = new[new]
-        if np.array_equal(new, label):
-            break
-        label = new
-    comp = label[ni]
-    order = np.argsort(comp, kind="stable")  # within a component, the pairs' own order
-    cut = np.flatnonzero(np.diff(comp[order])) + 1
-    pi, pj = i[order].tolist(), j[order].tolist()
-    bounds = [0, *cut.tolist(), len(order)]
-    return [list(zip(pi[a:b], pj[a:b], strict=True)) for a, b in itertools.pairwise(bounds)]
-
-
-def _group(ctx: Ctx) -> list[tuple[list[int], XY | None]]:
-    """Groups (sorted by first member) with their fix when one was computed (size >= 3).
-
-    Pairs are taken best first: a pair joins or merges groups when the result passes
-    `_consistent_many` (a new pair passed the crossing, band and time tests in `candidate_pairs`
-    already). The pair graph's components never touch one another's groups, so they run
-    side by side: each round takes every component's next pair that needs a fit and fits
-    them in one batch. The outcome is that of taking all pairs one by one, best first.
-    Pairs of one kind all come before pairs of confusable kinds, so they run first, on
-    their own graph; then the others, on the graph of the groups they touch (they only
-    bring single sightings, which keeps those components small).
-    """
-    group_of: dict[int, int] = {}
-    groups: dict[int, list[int]] = {}
-    fix_of: dict[int, XY] = {}
-
-    def join(gi: int | None, gj: int | None, merged: list[int], xy: XY | None) -> None:
-        gid = min(merged)
-        for g in (gi, gj):
-            if g is not None:
-                del groups[g]
-                fix_of.pop(g, None)
-        groups[gid] = merged
-        if xy is not None:
-            fix_of[gid] = xy
-        for k in merged:
-            group_of[k] = gid
-
-    kind = ctx.static.kind.tolist()
-    pairs = candidate_pairs(ctx)
-    same = [p for p in pairs if kind[p[1]] == kind[p[2]]]
-    _run(ctx, _components(len(ctx.obs), same), (group_of, groups, fix_of), join)
-    node = np.arange(len(ctx.obs))
-    for k, g in group_of.items():
-        node[k] = g
-    # Both already in groups: it could only join two groups (or two of one), never done.
-    cross = [
-        p
-        for p in pairs
-        if kind[p[1]] != kind[p[2]] and (p[1] not in group_of or p[2] not in group_of)
-    ]
-    _run(ctx, _components(len(ctx.obs), cross, node), (group_of, groups, fix_of), join)
-    return [(groups[g], fix_of.get(g)) for g in sorted(groups)]
-
-
-_State = tuple[dict[int, int], dict[int, list[int]], dict[int, XY]]
-
-
-def _run(
-    ctx: Ctx,
-    queues: list[list[tuple[int, int]]],
-    state: _State,
-    join: Callable[[int | None, int | None, list[int], XY | None], None],
-) -> None:
-    """Take the pairs of each component in order (see `_group`), updating the groups."""
-    group_of, groups, fix_of = state
-    who, kind = ctx.static.who.tolist(), ctx.static.kind.tolist()
-    pos = [0] * len(queues)
-    pending = list(range(len(queues)))
-    while pending:
-        asks: list[_Ask] = []
-        waiting: list[tuple[int, int | None, int | None, list[int]]] = []
-        for c in pending:
-            queue, p = queues[c], pos[c]
-            while p < len(queue):
-                i, j = queue[p]
-                gi, gj = group_of.get(i), group_of.get(j)
-                if gi is not None and gi == gj:
-                    p += 1
-                    continue
-                if kind[i] != kind[j] and gi is not None and gj is not None:
-                    # Confusable kinds (a shot reported as an explosion) bring one
-                    # sighting to another, never join two groups: a round's report and
-                    # its impact come close in time, and each may have its group.
-                    p += 1
-                    continue
-                a = groups[gi] if gi is not None else [i]
-                b = groups[gj] if gj is not None else [j]
-                merged = sorted({*a, *b})
-                if len(merged) > 2 and len({who[k] for k in merged}) < len(merged):
-                    p += 1  # two sightings by one observer: not one occurrence
-                    continue
-                if len(merged) > 2:
-                    bigger = gi if len(a) >= len(b) else gj
-                    asks.append((merged, fix_of.get(bigger) if bigger is not None else None))
-                    waiting.append((c, gi, gj, merged))
-                    break
-                join(gi, gj, merged, None)
-                p += 1
-            pos[c] = p
-        for (c, gi, gj, merged), xy in zip(waiting, _consistent_many(ctx, asks), strict=True):
-            if xy is not None:
-                join(gi, gj, merged, xy)
-            pos[c] += 1
-        pending = [c for c, *_ in waiting]
 
 
 def _medians(values: FloatArray, ptr: IntArray) -> FloatArray:
@@ -343,8 +160,12 @@ class Association:
         return o.t_s - self.offsets.get(o.observer, 0.0) - delay
 
 
-def associate(obs: Sequence[Obs]) -> Association:
+def associate(obs: Sequence[Obs], *, workers: int = 1) -> Association:
     """Group sightings (given sorted by time, id) into occurrences.
+
+    Args:
+        workers: forked processes for the candidate pairs and the grouping (independent
+            chunks, cut the same way for any number: the result does not depend on it).
 
     Returns:
         The groups (each sorted; every index in exactly one; sorted by first index) and
@@ -352,5 +173,7 @@ def associate(obs: Sequence[Obs]) -> Association:
     """
     table, static = ObsTable.of(obs), Static.of(obs)
     ctx = Ctx(obs, {}, table, static)
-    ctx = Ctx(obs, _clock_offsets(ctx, _group(ctx)), table, static)
-    return Association(_attach_leftovers(ctx, _group(ctx)), ctx.offset, table)
+    first = group(ctx, candidate_pairs(ctx, workers), workers)
+    ctx = Ctx(obs, _clock_offsets(ctx, first), table, static)
+    fitted = group(ctx, candidate_pairs(ctx, workers), workers)
+    return Association(_attach_leftovers(ctx, fitted), ctx.offset, table)

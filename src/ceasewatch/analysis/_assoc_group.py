@@ -1,0 +1,309 @@
+"""Grouping (see `associate`, step 2): pairs taken best first, component by component.
+
+The pair graph's components never touch one another's groups, so the pairs of one
+component are taken in order with no regard to the others: the outcome is that of taking
+all pairs one by one, best first, whichever components run side by side. Within a run,
+rounds take every component's next pair that needs a fit and fit them in one batch (a
+group's fit does not depend on what else is in its batch). Runs of consecutive components
+are cut by pair count alone (`TASK_PAIRS`), never by the number of processes, and may go
+to forked processes (`fork_map`): each returns its groups as arrays, joined in task order,
+so the groups are the same for any number of workers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ceasewatch._fork import fork_map, spans
+from ceasewatch.analysis._batchfit import BoolArray, FloatArray, IntArray, fit_many, ragged
+from ceasewatch.analysis._batchfit import bearing_z as bearing_z_many
+from ceasewatch.analysis._candidates import Ctx, Pairs
+from ceasewatch.analysis.localise import FIT_Z, OUTLIER_Z, chi2_quantiles
+
+__all__ = ["TASK_PAIRS", "XY", "Grouped", "consistent_many", "group"]
+
+XY = tuple[float, float]
+#: A request to test a group: its members and the fix to start from (None: none known).
+_Ask = tuple[list[int], XY | None]
+#: Pairs per task, about: enough that a task's rounds of fits are batches worth a numpy
+#: pass, few enough that a large day splits across processes.
+TASK_PAIRS = 32768
+
+
+def _fits_many(ctx: Ctx, asks: Sequence[_Ask]) -> list[XY | None]:
+    """For each group, its fix if its bearings and bands fit one point, else None."""
+    if not asks:
+        return []
+    start = (
+        np.array([s[0] if s is not None else math.nan for _, s in asks]),
+        np.array([s[1] if s is not None else math.nan for _, s in asks]),
+    )
+    flat, ptr = ragged([m for m, _ in asks])
+    f = fit_many(ctx.table, flat, ptr, start)
+    seg = np.repeat(np.arange(len(asks)), np.diff(ptr))
+    worst = np.maximum.reduceat(bearing_z_many(ctx.table, flat, f.x[seg], f.y[seg]), ptr[:-1])
+    good = (f.chi2 <= chi2_quantiles(FIT_Z, f.dof)) & (worst <= OUTLIER_Z)
+    return [
+        (x, y) if ok else None
+        for x, y, ok in zip(f.x.tolist(), f.y.tolist(), good.tolist(), strict=True)
+    ]
+
+
+def consistent_many(ctx: Ctx, asks: Sequence[_Ask], who: Sequence[int]) -> list[XY | None]:
+    """For each group, its fix if it is one occurrence, else None: one sighting per
+    observer (`who`: each sighting's observer code); the bearings and bands fit one point
+    (one gross bearing error allowed in a group of four or more: the first member, in
+    order, whose leaving out lets the rest fit); emission times agree at that point. A
+    known fix warm-starts the fit."""
+    out: list[XY | None] = [None] * len(asks)
+    unique = [q for q, (m, _) in enumerate(asks) if len({who[k] for k in m}) == len(m)]
+    for q, xy in zip(unique, _fits_many(ctx, [asks[q] for q in unique]), strict=True):
+        out[q] = xy
+    retry = [q for q in unique if out[q] is None and len(asks[q][0]) >= 4]
+    subsets = [([x for x in asks[q][0] if x != k], asks[q][1]) for q in retry for k in asks[q][0]]
+    fits = iter(_fits_many(ctx, subsets))
+    for q in retry:
+        for xy in [next(fits) for _ in asks[q][0]]:
+            if xy is not None:
+                out[q] = xy
+                break
+    fixed = [q for q, xy in enumerate(out) if xy is not None]
+    points = [xy for xy in out if xy is not None]
+    x, y = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    agrees = ctx.times_agree_many([asks[q][0] for q in fixed], x, y)
+    for q, agree in zip(fixed, agrees, strict=True):
+        if not agree:
+            out[q] = None
+    return out
+
+
+def _components(n: int, i: IntArray, j: IntArray, node: IntArray | None) -> IntArray:
+    """The component label of each pair (its graph's smallest node), pairs i[k]-j[k].
+
+    `node` maps each sighting to its node of the graph (default: itself); the group a
+    sighting already belongs to, say, so that pairs touching one group stay together."""
+    ni, nj = (i, j) if node is None else (node[i], node[j])
+    # Each node takes the smallest label among its neighbours, then its label's label
+    # (pointer jumping), until nothing changes: every component ends up labelled by its
+    # smallest node.
+    label = np.arange(n)
+    while True:
+        low = np.minimum(label[ni], label[nj])
+        new = label.copy()
+        np.minimum.at(new, ni, low)
+        np.minimum.at(new, nj, low)
+        new = new[new]
+        if np.array_equal(new, label):
+            break
+        label = new
+    out: IntArray = label[ni]
+    return out
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """Groups as arrays: group g is members[ptr[g]:ptr[g + 1]] (sorted), its fix
+    (fx[g], fy[g]) where has_fix[g] (a fit of three or more)."""
+
+    members: IntArray
+    ptr: IntArray
+    fx: FloatArray
+    fy: FloatArray
+    has_fix: BoolArray
+
+    @classmethod
+    def of(cls, groups: Sequence[list[int]], fixes: Sequence[XY | None]) -> Grouped:
+        members, ptr = ragged(groups)
+        return cls(
+            members,
+            ptr,
+            np.array([xy[0] if xy is not None else 0.0 for xy in fixes]),
+            np.array([xy[1] if xy is not None else 0.0 for xy in fixes]),
+            np.array([xy is not None for xy in fixes], dtype=bool),
+        )
+
+    def lists(self) -> list[tuple[list[int], XY | None]]:
+        m, p = self.members.tolist(), self.ptr.tolist()
+        fixes = zip(self.fx.tolist(), self.fy.tolist(), self.has_fix.tolist(), strict=True)
+        return [(m[p[g] : p[g + 1]], (x, y) if ok else None) for g, (x, y, ok) in enumerate(fixes)]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What the tasks of one run share (forked children inherit it)."""
+
+    ctx: Ctx
+    i: IntArray  # the pairs, sorted by component (best first within one)
+    j: IntArray
+    cut: list[int]  # pair index where each component starts, and the end
+    tasks: list[tuple[int, int]]  # [first, last) component of each task
+    cross: bool  # pairs of confusable kinds: they never join two groups
+    base: dict[int, list[int]]  # the groups so far, by first member
+    base_fix: dict[int, XY]
+    base_of: dict[int, int]  # sighting -> first member of its group
+
+
+def _task(job: _Job, k: int) -> tuple[IntArray, Grouped]:
+    """Run the components of task k; return the earlier groups it replaced (by first
+    member) and the groups its components now hold."""
+    c0, c1 = job.tasks[k]
+    a, b = job.cut[c0], job.cut[c1]
+    pi, pj = job.i[a:b].tolist(), job.j[a:b].tolist()
+    queues = [
+        list(zip(pi[s - a : e - a], pj[s - a : e - a], strict=True))
+        for s, e in zip(job.cut[c0:c1], job.cut[c0 + 1 : c1 + 1], strict=True)
+    ]
+    group_of: dict[int, int] = {}
+    groups: dict[int, list[int]] = {}
+    fix_of: dict[int, XY] = {}
+    touched: set[int] = set()
+    if job.base_of:
+        for k_ in (*pi, *pj):
+            g = job.base_of.get(k_)
+            if g is not None and g not in touched:
+                touched.add(g)
+                groups[g] = job.base[g]
+                if g in job.base_fix:
+                    fix_of[g] = job.base_fix[g]
+                for m in job.base[g]:
+                    group_of[m] = g
+    _run(job.ctx, queues, cross=job.cross, group_of=group_of, groups=groups, fix_of=fix_of)
+    order = sorted(groups)
+    grouped = Grouped.of([groups[g] for g in order], [fix_of.get(g) for g in order])
+    return np.array(sorted(touched), dtype=np.intp), grouped
+
+
+def _run(
+    ctx: Ctx,
+    queues: list[list[tuple[int, int]]],
+    *,
+    cross: bool,
+    group_of: dict[int, int],
+    groups: dict[int, list[int]],
+    fix_of: dict[int, XY],
+) -> None:
+    """Take the pairs of each component in order (see the module), updating the groups."""
+    who = ctx.static.who_list
+    pos = [0] * len(queues)
+    pending = list(range(len(queues)))
+    while pending:
+        asks: list[_Ask] = []
+        waiting: list[tuple[int, int | None, int | None, list[int]]] = []
+        for c in pending:
+            queue, p = queues[c], pos[c]
+            end = len(queue)
+            while p < end:
+                i, j = queue[p]
+                p += 1
+                gi, gj = group_of.get(i), group_of.get(j)
+                if gi is None:
+                    if gj is None:
+                        # Two single sightings (of two observers: a candidate pair).
+                        lo, hi = (i, j) if i < j else (j, i)
+                        groups[lo] = [lo, hi]
+                        group_of[i] = group_of[j] = lo
+                        continue
+                    a, b = [i], groups[gj]
+                elif gj is None:
+                    a, b = groups[gi], [j]
+                elif gi == gj or cross:
+                    # Confusable kinds (a shot reported as an explosion) bring one
+                    # sighting to another, never join two groups: a round's report and
+                    # its impact come close in time, and each may have its group.
+                    continue
+                else:
+                    a, b = groups[gi], groups[gj]
+                merged = sorted(a + b)
+                if len({who[k] for k in merged}) < len(merged):
+                    continue  # two sightings by one observer: not one occurrence
+                bigger = gi if len(a) >= len(b) else gj
+                asks.append((merged, fix_of.get(bigger) if bigger is not None else None))
+                waiting.append((c, gi, gj, merged))
+                p -= 1
+                break
+            pos[c] = p
+        for (c, gi, gj, merged), xy in zip(waiting, consistent_many(ctx, asks, who), strict=True):
+            if xy is not None:
+                gid = merged[0]
+                for g in (gi, gj):
+                    if g is not None:
+                        del groups[g]
+                        fix_of.pop(g, None)
+                groups[gid] = merged
+                fix_of[gid] = xy
+                for k in merged:
+                    group_of[k] = gid
+            pos[c] += 1
+        pending = [c for c, *_ in waiting]
+
+
+def _runs(
+    ctx: Ctx,
+    i: IntArray,
+    j: IntArray,
+    *,
+    cross: bool,
+    state: dict[int, tuple[list[int], XY | None]],
+    workers: int,
+) -> None:
+    """Take pairs i-j (best first) by component, on up to `workers` processes; `state`
+    (groups by first member, with their fixes) is updated in place."""
+    if not len(i):
+        return
+    n = len(ctx.obs)
+    node = None
+    base_of: dict[int, int] = {}
+    if state:
+        node = np.arange(n)
+        for g, (members, _) in state.items():
+            for k in members:
+                base_of[k] = g
+        node[list(base_of)] = list(base_of.values())
+    comp = _components(n, i, j, node)
+    order = np.argsort(comp, kind="stable")  # within a component, the pairs' own order
+    i, j, comp = i[order], j[order], comp[order]
+    cut = [0, *(np.flatnonzero(np.diff(comp)) + 1).tolist(), len(order)]
+    # Tasks of consecutive components, about TASK_PAIRS pairs each (cut where a
+    # component starts: the first one at or after each even share of the pairs).
+    parts = len(spans(len(order), -(-len(order) // TASK_PAIRS)))
+    starts = np.searchsorted(cut, [len(order) * q // parts for q in range(parts)])
+    firsts = sorted({0, *starts.tolist()} - {len(cut) - 1})
+    tasks = list(zip(firsts, [*firsts[1:], len(cut) - 1], strict=True))
+    job = _Job(
+        ctx, i, j, cut, tasks, cross,
+        {g: m for g, (m, _) in state.items()},
+        {g: xy for g, (_, xy) in state.items() if xy is not None},
+        base_of,
+    )  # fmt: skip
+    for touched, grouped in fork_map(_task, job, len(tasks), workers):
+        for g in touched.tolist():
+            del state[g]
+        for members, xy in grouped.lists():
+            state[members[0]] = (members, xy)
+
+
+def group(ctx: Ctx, pairs: Pairs, workers: int = 1) -> list[tuple[list[int], XY | None]]:
+    """Groups (sorted by first member) with their fix when one was computed (size >= 3).
+
+    Pairs are taken best first: a pair joins or merges groups when the result passes
+    `consistent_many` (a new pair passed the crossing, band and time tests in
+    `candidate_pairs` already). Pairs of one kind all come before pairs of confusable
+    kinds, so they run first, on their own graph; then the others, on the graph of the
+    groups they touch (they only bring single sightings, which keeps those components
+    small).
+    """
+    state: dict[int, tuple[list[int], XY | None]] = {}
+    same = pairs.same
+    _runs(ctx, pairs.i[:same], pairs.j[:same], cross=False, state=state, workers=workers)
+    grouped = np.zeros(len(ctx.obs), dtype=bool)
+    for members, _ in state.values():
+        grouped[members] = True
+    ci, cj = pairs.i[same:], pairs.j[same:]
+    # Both already in groups: it could only join two groups (or two of one), never done.
+    keep = ~(grouped[ci] & grouped[cj])
+    _runs(ctx, ci[keep], cj[keep], cross=True, state=state, workers=workers)
+    return [state[g] for g in sorted(state)]
