@@ -72,8 +72,10 @@ class Static:
     tol_sin: FloatArray
     max_delay: float
     heard: BoolArray
+    reach: FloatArray  # `Obs.max_range_m`
     observers: list[str]  # the observer of each code
-    who_list: list[int]  # `who`, as Python ints (the grouping loop's lookups)
+    who_list: list[int]  # `who` and `kind` as Python ints (for lookups one at a time)
+    kind_list: list[int]
 
     @classmethod
     def of(cls, obs: Sequence[Obs]) -> Static:
@@ -114,8 +116,10 @@ class Static:
             tol_sin=np.array(list(map(math.sin, wide)), dtype=np.float64),
             max_delay=float(delays.max()) if len(delays) else 0.0,
             heard=heard,
+            reach=reach,
             observers=list(who_code),
             who_list=who_list,
+            kind_list=kind.tolist(),
         )
 
 
@@ -136,10 +140,9 @@ class Ctx:
     def __post_init__(self) -> None:
         st = self.static
         off = np.array([self.offset.get(o, 0.0) for o in st.observers])
-        known = np.array([o in self.offset for o in st.observers], dtype=bool)
         self.corr = st.t - off[st.who] if len(st.who) else st.t.copy()
         self.heard = st.heard
-        sigmas = np.where(known, _time_sigma(OFFSET_SIGMA_S), _time_sigma(CLOCK_SIGMA_S))
+        sigmas = np.array([self.time_sigma_of(o) for o in st.observers])
         sigma = sigmas[st.who] if len(st.who) else np.zeros(0)
         self.tvar = sigma**2
         self.weight = 1.0 / self.tvar
@@ -174,8 +177,11 @@ class Ctx:
         return o.t_s - self.offset.get(o.observer, 0.0) - delay
 
     def time_sigma(self, i: int) -> float:
-        clock = OFFSET_SIGMA_S if self.obs[i].observer in self.offset else CLOCK_SIGMA_S
-        return _time_sigma(clock)
+        return self.time_sigma_of(self.obs[i].observer)
+
+    def time_sigma_of(self, observer: str) -> float:
+        """Time sigma (s) of the observer's reports (its clock offset known or not)."""
+        return _time_sigma(OFFSET_SIGMA_S if observer in self.offset else CLOCK_SIGMA_S)
 
     def in_band(self, i: int, d_m: float) -> bool:
         o = self.obs[i]
