@@ -12,6 +12,7 @@ so the groups are the same for any number of workers.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ _Ask = tuple[list[int], XY | None]
 #: Pairs per task, about: enough that a task's rounds of fits are batches worth a numpy
 #: pass, few enough that a large day splits across processes.
 TASK_PAIRS = 32768
+#: Pairs a round lets wait in one component before it leaves the rest of that component
+#: for later rounds too (where a component is long, one pending fit holds most of it).
+SCAN_WAITING = 8
 
 
 def _fits_many(ctx: Ctx, asks: Sequence[_Ask]) -> list[XY | None]:
@@ -121,15 +125,59 @@ class Grouped:
         return cls(
             members,
             ptr,
-            np.array([xy[0] if xy is not None else 0.0 for xy in fixes]),
-            np.array([xy[1] if xy is not None else 0.0 for xy in fixes]),
+            np.array([xy[0] if xy is not None else 0.0 for xy in fixes], dtype=np.float64),
+            np.array([xy[1] if xy is not None else 0.0 for xy in fixes], dtype=np.float64),
             np.array([xy is not None for xy in fixes], dtype=bool),
         )
 
-    def lists(self) -> list[tuple[list[int], XY | None]]:
+    @classmethod
+    def concat(cls, parts: Sequence[Grouped]) -> Grouped:
+        """The groups of all parts, in order."""
+        sizes = [np.diff(p.ptr) for p in parts]
+        ptr = np.zeros(sum(len(z) for z in sizes) + 1, dtype=np.intp)
+        np.cumsum(np.concatenate([np.zeros(0, dtype=np.intp), *sizes]), out=ptr[1:])
+        return cls(
+            np.concatenate([np.zeros(0, dtype=np.intp), *(p.members for p in parts)]),
+            ptr,
+            np.concatenate([np.zeros(0), *(p.fx for p in parts)]),
+            np.concatenate([np.zeros(0), *(p.fy for p in parts)]),
+            np.concatenate([np.zeros(0, dtype=bool), *(p.has_fix for p in parts)]),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ptr) - 1
+
+    @property
+    def first(self) -> IntArray:
+        """Each group's first (smallest) member."""
+        out: IntArray = self.members[self.ptr[:-1]]
+        return out
+
+    @property
+    def sizes(self) -> IntArray:
+        out: IntArray = np.diff(self.ptr)
+        return out
+
+    def take(self, idx: IntArray | BoolArray) -> Grouped:
+        """Groups idx (indices, or a mask), in that order."""
+        idx = np.arange(len(self))[idx]
+        sizes = self.sizes[idx]
+        ptr = np.zeros(len(idx) + 1, dtype=np.intp)
+        np.cumsum(sizes, out=ptr[1:])
+        rows = np.repeat(self.ptr[idx] - ptr[:-1], sizes) + np.arange(int(ptr[-1]))
+        return Grouped(self.members[rows], ptr, self.fx[idx], self.fy[idx], self.has_fix[idx])
+
+    def by_first(self) -> Grouped:
+        """The groups sorted by first member."""
+        return self.take(np.argsort(self.first, kind="stable"))
+
+    def lists(self) -> list[list[int]]:
         m, p = self.members.tolist(), self.ptr.tolist()
+        return [m[a:b] for a, b in itertools.pairwise(p)]
+
+    def fixes(self) -> list[XY | None]:
         fixes = zip(self.fx.tolist(), self.fy.tolist(), self.has_fix.tolist(), strict=True)
-        return [(m[p[g] : p[g + 1]], (x, y) if ok else None) for g, (x, y, ok) in enumerate(fixes)]
+        return [(x, y) if ok else None for x, y, ok in fixes]
 
 
 @dataclass(frozen=True)
@@ -142,14 +190,13 @@ class _Job:
     cut: list[int]  # pair index where each component starts, and the end
     tasks: list[tuple[int, int]]  # [first, last) component of each task
     cross: bool  # pairs of confusable kinds: they never join two groups
-    base: dict[int, list[int]]  # the groups so far, by first member
-    base_fix: dict[int, XY]
-    base_of: dict[int, int]  # sighting -> first member of its group
+    base: Grouped  # the groups so far (sorted by first member)
+    index_of: IntArray  # sighting -> its group in `base` (-1: none)
 
 
 def _task(job: _Job, k: int) -> tuple[IntArray, Grouped]:
-    """Run the components of task k; return the earlier groups it replaced (by first
-    member) and the groups its components now hold."""
+    """Run the components of task k; return the groups of `base` it replaced (indices)
+    and the groups its components now hold (sorted by first member)."""
     c0, c1 = job.tasks[k]
     a, b = job.cut[c0], job.cut[c1]
     pi, pj = job.i[a:b].tolist(), job.j[a:b].tolist()
@@ -160,21 +207,21 @@ def _task(job: _Job, k: int) -> tuple[IntArray, Grouped]:
     group_of: dict[int, int] = {}
     groups: dict[int, list[int]] = {}
     fix_of: dict[int, XY] = {}
-    touched: set[int] = set()
-    if job.base_of:
-        for k_ in (*pi, *pj):
-            g = job.base_of.get(k_)
-            if g is not None and g not in touched:
-                touched.add(g)
-                groups[g] = job.base[g]
-                if g in job.base_fix:
-                    fix_of[g] = job.base_fix[g]
-                for m in job.base[g]:
-                    group_of[m] = g
+    touched = np.zeros(0, dtype=np.intp)
+    if len(job.base):
+        idx = np.concatenate([job.index_of[job.i[a:b]], job.index_of[job.j[a:b]]])
+        touched = np.unique(idx[idx >= 0])
+        base = job.base.take(touched)
+        for members, xy in zip(base.lists(), base.fixes(), strict=True):
+            gid = members[0]
+            groups[gid] = members
+            if xy is not None:
+                fix_of[gid] = xy
+            for m in members:
+                group_of[m] = gid
     _run(job.ctx, queues, cross=job.cross, group_of=group_of, groups=groups, fix_of=fix_of)
     order = sorted(groups)
-    grouped = Grouped.of([groups[g] for g in order], [fix_of.get(g) for g in order])
-    return np.array(sorted(touched), dtype=np.intp), grouped
+    return touched, Grouped.of([groups[g] for g in order], [fix_of.get(g) for g in order])
 
 
 def _run(
@@ -205,7 +252,7 @@ def _run(
         for queue in pending:
             held: set[int] = set()
             rest: list[tuple[int, int]] = []
-            for i, j in queue:
+            for n, (i, j) in enumerate(queue):
                 gi, gj = group_of.get(i), group_of.get(j)
                 if held:
                     ei = i if gi is None else gi
@@ -214,6 +261,9 @@ def _run(
                         held.add(ei)
                         held.add(ej)
                         rest.append((i, j))
+                        if len(rest) >= SCAN_WAITING:
+                            rest += queue[n + 1 :]
+                            break
                         continue
                 if gi is None:
                     if gj is None:
@@ -257,27 +307,19 @@ def _run(
 
 
 def _runs(
-    ctx: Ctx,
-    i: IntArray,
-    j: IntArray,
-    *,
-    cross: bool,
-    state: dict[int, tuple[list[int], XY | None]],
-    workers: int,
-) -> None:
-    """Take pairs i-j (best first) by component, on up to `workers` processes; `state`
-    (groups by first member, with their fixes) is updated in place."""
+    ctx: Ctx, i: IntArray, j: IntArray, *, cross: bool, base: Grouped, workers: int
+) -> Grouped:
+    """Take pairs i-j (best first) by component, on up to `workers` processes, from the
+    groups `base` (sorted by first member); return the groups then (sorted so too)."""
     if not len(i):
-        return
+        return base
     n = len(ctx.obs)
+    index_of = np.full(n, -1, dtype=np.intp)
     node = None
-    base_of: dict[int, int] = {}
-    if state:
+    if len(base):
+        index_of[base.members] = np.repeat(np.arange(len(base)), base.sizes)
         node = np.arange(n)
-        for g, (members, _) in state.items():
-            for k in members:
-                base_of[k] = g
-        node[list(base_of)] = list(base_of.values())
+        node[base.members] = np.repeat(base.first, base.sizes)
     comp = _components(n, i, j, node)
     order = np.argsort(comp, kind="stable")  # within a component, the pairs' own order
     i, j, comp = i[order], j[order], comp[order]
@@ -288,20 +330,15 @@ def _runs(
     starts = np.searchsorted(cut, [len(order) * q // parts for q in range(parts)])
     firsts = sorted({0, *starts.tolist()} - {len(cut) - 1})
     tasks = list(zip(firsts, [*firsts[1:], len(cut) - 1], strict=True))
-    job = _Job(
-        ctx, i, j, cut, tasks, cross,
-        {g: m for g, (m, _) in state.items()},
-        {g: xy for g, (_, xy) in state.items() if xy is not None},
-        base_of,
-    )  # fmt: skip
-    for touched, grouped in fork_map(_task, job, len(tasks), workers):
-        for g in touched.tolist():
-            del state[g]
-        for members, xy in grouped.lists():
-            state[members[0]] = (members, xy)
+    job = _Job(ctx, i, j, cut, tasks, cross, base, index_of)
+    done = fork_map(_task, job, len(tasks), workers)
+    kept = np.ones(len(base), dtype=bool)
+    for touched, _ in done:
+        kept[touched] = False
+    return Grouped.concat([base.take(kept), *(grouped for _, grouped in done)]).by_first()
 
 
-def group(ctx: Ctx, pairs: Pairs, workers: int = 1) -> list[tuple[list[int], XY | None]]:
+def group(ctx: Ctx, pairs: Pairs, workers: int = 1) -> Grouped:
     """Groups (sorted by first member) with their fix when one was computed (size >= 3).
 
     Pairs are taken best first: a pair joins or merges groups when the result passes
@@ -311,14 +348,12 @@ def group(ctx: Ctx, pairs: Pairs, workers: int = 1) -> list[tuple[list[int], XY 
     groups they touch (they only bring single sightings, which keeps those components
     small).
     """
-    state: dict[int, tuple[list[int], XY | None]] = {}
+    none = Grouped.of([], [])
     same = pairs.same
-    _runs(ctx, pairs.i[:same], pairs.j[:same], cross=False, state=state, workers=workers)
+    first = _runs(ctx, pairs.i[:same], pairs.j[:same], cross=False, base=none, workers=workers)
     grouped = np.zeros(len(ctx.obs), dtype=bool)
-    for members, _ in state.values():
-        grouped[members] = True
+    grouped[first.members] = True
     ci, cj = pairs.i[same:], pairs.j[same:]
     # Both already in groups: it could only join two groups (or two of one), never done.
     keep = ~(grouped[ci] & grouped[cj])
-    _runs(ctx, ci[keep], cj[keep], cross=True, state=state, workers=workers)
-    return [state[g] for g in sorted(state)]
+    return _runs(ctx, ci[keep], cj[keep], cross=True, base=first, workers=workers)

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
 
 import numpy as np
 
-from ceasewatch.analysis._assoc_group import XY
-from ceasewatch.analysis._batchfit import FloatArray, IntArray, ragged
+from ceasewatch.analysis._assoc_group import Grouped
+from ceasewatch.analysis._batchfit import FloatArray, IntArray, fit_many, ragged
 from ceasewatch.analysis._candidates import (
     CLOCK_SIGMA_S,
     SPEED_OF_SOUND_M_S,
@@ -26,15 +25,15 @@ from ceasewatch.analysis._candidates import (
     Ctx,
     compatible,
 )
-from ceasewatch.analysis.localise import OUTLIER_Z, bearing_z, fit_groups
+from ceasewatch.analysis.localise import OUTLIER_Z, bearing_z
 
-__all__ = ["attach_leftovers", "attach_serial", "emission_medians"]
+__all__ = ["attach_leftovers", "attach_serial", "emission_medians", "medians"]
 
 #: Groups of sightings, and for each group a leftover joins, the leftovers it takes.
 _Extra = dict[int, list[int]]
 
 
-def _medians(values: FloatArray, ptr: IntArray) -> FloatArray:
+def medians(values: FloatArray, ptr: IntArray) -> FloatArray:
     """`statistics.median` of each group of values (group g: values[ptr[g]:ptr[g + 1]])."""
     n = np.diff(ptr)
     seg = np.repeat(np.arange(len(n)), n)
@@ -45,46 +44,39 @@ def _medians(values: FloatArray, ptr: IntArray) -> FloatArray:
 
 
 def emission_medians(
-    ctx: Ctx, groups: Sequence[Sequence[int]], x: FloatArray, y: FloatArray
-) -> tuple[FloatArray, FloatArray, IntArray]:
-    """Each member's emission time at its group's point, each group's median, the members."""
-    flat, ptr = ragged(groups)
-    seg = np.repeat(np.arange(len(groups)), np.diff(ptr))
-    e = ctx.emissions(flat, x[seg], y[seg])
-    return e, _medians(e, ptr), flat
+    ctx: Ctx, flat: IntArray, ptr: IntArray, x: FloatArray, y: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Each member's emission time at its group's point (x[g], y[g]), and each group's
+    median (group g: members flat[ptr[g]:ptr[g + 1]])."""
+    e = ctx.emissions(flat, np.repeat(x, np.diff(ptr)), np.repeat(y, np.diff(ptr)))
+    return e, medians(e, ptr)
 
 
-def _points(
-    ctx: Ctx, fitted: list[tuple[list[int], XY | None]]
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _points(ctx: Ctx, grouped: Grouped) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Each group's point (its fix, else a fit of it) and its median emission time there."""
-    groups = [members for members, _ in fitted]
-    unknown = [g for g, (_, known) in enumerate(fitted) if known is None]
-    f = fit_groups(ctx.table, [groups[g] for g in unknown])
-    x = np.array([known[0] if known is not None else math.nan for _, known in fitted])
-    y = np.array([known[1] if known is not None else math.nan for _, known in fitted])
-    x[unknown], y[unknown] = f.x, f.y
-    _, t0s, _ = emission_medians(ctx, groups, x, y)
+    unknown = grouped.take(~grouped.has_fix)
+    f = fit_many(ctx.table, unknown.members, unknown.ptr)
+    x, y = grouped.fx.copy(), grouped.fy.copy()
+    x[~grouped.has_fix], y[~grouped.has_fix] = f.x, f.y
+    _, t0s = emission_medians(ctx, grouped.members, grouped.ptr, x, y)
     return x, y, t0s
 
 
-def attach_leftovers(
-    ctx: Ctx, fitted: list[tuple[list[int], XY | None]], *, serial: bool = False
-) -> list[list[int]]:
+def attach_leftovers(ctx: Ctx, grouped: Grouped, *, serial: bool = False) -> list[list[int]]:
     """The groups with the leftovers attached, and what remains as single sightings
     (every index in exactly one group; each sorted; sorted by first index). `serial`
     takes the reference loop (`attach_serial`)."""
-    groups = [members for members, _ in fitted]
-    x, y, t0s = _points(ctx, fitted)
+    groups = grouped.lists()
+    x, y, t0s = _points(ctx, grouped)
     if serial or np.isnan(t0s).any():
         extra = attach_serial(ctx, groups, x, y, t0s)
     else:
-        extra = _attach_fast(ctx, groups, (x, y, t0s))
+        extra = _attach_fast(ctx, grouped, groups, (x, y, t0s))
     used = np.zeros(len(ctx.obs), dtype=bool)
     used[ragged([*groups, *extra.values()])[0]] = True
-    out = [sorted([*members, *extra.get(g, [])]) for g, members in enumerate(groups)]
-    out += [[s] for s in np.flatnonzero(~used).tolist()]
-    return sorted(out)
+    for g, more in extra.items():
+        groups[g] = sorted([*groups[g], *more])
+    return sorted([*groups, *([s] for s in np.flatnonzero(~used).tolist())])
 
 
 def attach_serial(
@@ -130,17 +122,19 @@ def attach_serial(
 
 
 def _attach_fast(
-    ctx: Ctx, groups: list[list[int]], points: tuple[FloatArray, FloatArray, FloatArray]
+    ctx: Ctx,
+    grouped: Grouped,
+    groups: list[list[int]],
+    points: tuple[FloatArray, FloatArray, FloatArray],
 ) -> _Extra:
     """`attach_serial`'s choices (no emission time is NaN): the candidates in numpy, the
     choices in order."""
     x, y, t0s = points
     used = np.zeros(len(ctx.obs), dtype=bool)
-    if groups:
-        used[ragged(groups)[0]] = True
+    used[grouped.members] = True
     left = np.flatnonzero(~used)
     st = ctx.static
-    first = np.array([m[0] for m in groups], dtype=np.intp)
+    first = grouped.first
     # The windowed search over groups sorted by (emission time, index).
     order = np.lexsort((np.arange(len(groups)), t0s))
     starts = t0s[order]
@@ -180,13 +174,16 @@ def _attach_fast(
         dtype=bool,
     )
     kind = st.kind_list
-    kinds_of = [{kind[k] for k in m} for m in groups]
     # Another kind and another direction: too little in common.
     same_kind = np.array(
-        [kind[k] in kinds_of[h] for k, h in zip(s.tolist(), g.tolist(), strict=True)],
+        [
+            kind[k] in {kind[m] for m in groups[h]}
+            for k, h in zip(s[off].tolist(), g[off].tolist(), strict=True)
+        ],
         dtype=bool,
     )
-    keep = ~off | same_kind
+    keep = ~off
+    keep[off] = same_kind
     row, g, dt, off = row[keep], g[keep], dt[keep], off[keep]
     # Best first: one its bearing points at before one it does not, then the closest
     # in time, then the first group; each leftover takes its best group that has no
@@ -194,7 +191,7 @@ def _attach_fast(
     rank = np.lexsort((g, dt, off, row))
     row_l, g_l = row[rank].tolist(), g[rank].tolist()
     who = st.who_list
-    observers = [{who[k] for k in m} for m in groups]
+    observers: dict[int, set[int]] = {}
     extra: _Extra = {}
     taken = -1
     left_l = left.tolist()
@@ -202,6 +199,8 @@ def _attach_fast(
         if r == taken:
             continue
         k = left_l[r]
+        if h not in observers:
+            observers[h] = {who[m] for m in groups[h]}
         if who[k] in observers[h]:
             continue
         extra.setdefault(h, []).append(k)

@@ -82,10 +82,10 @@ class Static:
         """Columns of the observations, taken once (one pass over the objects per field)."""
         col = dict(zip(Obs._fields, zip(*obs, strict=True), strict=True)) if obs else {}
         empty: tuple[object, ...] = ()
-        observer: tuple[str, ...] = col.get("observer", empty)  # type: ignore[assignment]
-        kinds: tuple[str, ...] = col.get("kind", empty)  # type: ignore[assignment]
-        rmin: tuple[float | None, ...] = col.get("rmin_m", empty)  # type: ignore[assignment]
-        rmax: tuple[float | None, ...] = col.get("rmax_m", empty)  # type: ignore[assignment]
+        observer: tuple[str, ...] = col.get("observer", empty)
+        kinds: tuple[str, ...] = col.get("kind", empty)
+        rmin: tuple[float | None, ...] = col.get("rmin_m", empty)
+        rmax: tuple[float | None, ...] = col.get("rmax_m", empty)
         who_code = {o: c for c, o in enumerate(dict.fromkeys(observer))}
         kind_code = {k: c for c, k in enumerate(dict.fromkeys(kinds))}
         class_code: dict[str, int] = {}

@@ -32,14 +32,13 @@ depend on the order of the input.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ceasewatch.analysis._assoc_group import XY, group
-from ceasewatch.analysis._assoc_leftovers import attach_leftovers, emission_medians
+from ceasewatch.analysis._assoc_group import Grouped, group
+from ceasewatch.analysis._assoc_leftovers import attach_leftovers, emission_medians, medians
 from ceasewatch.analysis._candidates import (
     SPEED_OF_SOUND_M_S,
     Ctx,
@@ -55,18 +54,24 @@ from ceasewatch.analysis.observations import Obs
 __all__ = ["SPEED_OF_SOUND_M_S", "Association", "associate", "compatible"]
 
 
-def _clock_offsets(ctx: Ctx, groups: list[tuple[list[int], XY | None]]) -> dict[str, float]:
-    fixed = [(m, xy) for m, xy in groups if len(m) >= 3 and xy is not None]
-    if not fixed:
+def _clock_offsets(ctx: Ctx, grouped: Grouped) -> dict[str, float]:
+    """Each observer's clock offset: the median of its emission-time residuals in the
+    groups of three or more with a fix (observers with three or more of them)."""
+    fixed = grouped.take((grouped.sizes >= 3) & grouped.has_fix)
+    if not len(fixed):
         return {}
-    x = np.array([xy[0] for _, xy in fixed])
-    y = np.array([xy[1] for _, xy in fixed])
-    e, centre, flat = emission_medians(ctx, [m for m, _ in fixed], x, y)
-    seg = np.repeat(np.arange(len(fixed)), [len(m) for m, _ in fixed])
-    residuals: dict[str, list[float]] = {}
-    for k, r in zip(flat.tolist(), (e - centre[seg]).tolist(), strict=True):
-        residuals.setdefault(ctx.obs[k].observer, []).append(r)
-    return {obs: statistics.median(r) for obs, r in sorted(residuals.items()) if len(r) >= 3}
+    e, centre = emission_medians(ctx, fixed.members, fixed.ptr, fixed.fx, fixed.fy)
+    residual = e - np.repeat(centre, fixed.sizes)
+    who = ctx.static.who[fixed.members]
+    count = np.bincount(who, minlength=len(ctx.static.observers))
+    seen = count > 0
+    ptr = np.zeros(int(seen.sum()) + 1, dtype=np.intp)
+    np.cumsum(count[seen], out=ptr[1:])
+    # Each observer's residuals together, their median as `statistics.median` takes it.
+    median = medians(residual[np.argsort(who, kind="stable")], ptr).tolist()
+    names = [o for o, c in zip(ctx.static.observers, seen.tolist(), strict=True) if c]
+    many = (count[seen] >= 3).tolist()
+    return dict(sorted((o, m) for o, m, ok in zip(names, median, many, strict=True) if ok))
 
 
 @dataclass(frozen=True)
