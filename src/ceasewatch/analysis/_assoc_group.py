@@ -32,7 +32,7 @@ XY = tuple[float, float]
 _Ask = tuple[list[int], XY | None]
 #: Pairs per task, about: enough that a task's rounds of fits are batches worth a numpy
 #: pass, few enough that a large day splits across processes.
-TASK_PAIRS = 32768
+TASK_PAIRS = 65536
 #: Pairs a round lets wait in one component before it leaves the rest of that component
 #: for later rounds too (where a component is long, one pending fit holds most of it).
 SCAN_WAITING = 8

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ceasewatch._fork import fork_map
 from ceasewatch.analysis._assoc_group import Grouped, group
 from ceasewatch.analysis._assoc_leftovers import attach_leftovers, emission_medians, medians
 from ceasewatch.analysis._candidates import (
@@ -74,6 +75,11 @@ def _clock_offsets(ctx: Ctx, grouped: Grouped) -> dict[str, float]:
     return dict(sorted((o, m) for o, m, ok in zip(names, median, many, strict=True) if ok))
 
 
+def _tables(obs: Sequence[Obs], k: int) -> ObsTable | Static:
+    """The fitting constants (k = 0) or the association's columns (k = 1) of `obs`."""
+    return ObsTable.of(obs) if k == 0 else Static.of(obs)
+
+
 @dataclass(frozen=True)
 class Association:
     """Groups of sightings (indices into the input), and the observers' clock offsets."""
@@ -100,7 +106,9 @@ def associate(obs: Sequence[Obs], *, workers: int = 1) -> Association:
         The groups (each sorted; every index in exactly one; sorted by first index) and
         the clock offsets (s, observer -> offset) estimated on the way.
     """
-    table, static = ObsTable.of(obs), Static.of(obs)
+    # The two tables are independent passes over the objects: one process each.
+    table, static = fork_map(_tables, obs, 2, workers)
+    assert isinstance(table, ObsTable) and isinstance(static, Static)
     ctx = Ctx(obs, {}, table, static)
     first = group(ctx, candidate_pairs(ctx, workers), workers)
     ctx = Ctx(obs, _clock_offsets(ctx, first), table, static)
