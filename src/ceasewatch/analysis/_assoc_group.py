@@ -28,8 +28,6 @@ from ceasewatch.analysis.localise import FIT_Z, OUTLIER_Z, chi2_quantiles
 __all__ = ["TASK_PAIRS", "XY", "Grouped", "consistent_many", "group"]
 
 XY = tuple[float, float]
-#: A request to test a group: its members and the fix to start from (None: none known).
-_Ask = tuple[list[int], XY | None]
 #: Pairs per task, about: enough that a task's rounds of fits are batches worth a numpy
 #: pass, few enough that a large day splits across processes.
 TASK_PAIRS = 65536
@@ -38,51 +36,61 @@ TASK_PAIRS = 65536
 SCAN_WAITING = 8
 
 
-def _fits_many(ctx: Ctx, asks: Sequence[_Ask]) -> list[XY | None]:
-    """For each group, its fix if its bearings and bands fit one point, else None."""
-    if not asks:
-        return []
-    start = (
-        np.array([s[0] if s is not None else math.nan for _, s in asks]),
-        np.array([s[1] if s is not None else math.nan for _, s in asks]),
-    )
-    flat, ptr = ragged([m for m, _ in asks])
-    f = fit_many(ctx.table, flat, ptr, start)
-    seg = np.repeat(np.arange(len(asks)), np.diff(ptr))
+def _fits(
+    ctx: Ctx, flat: IntArray, ptr: IntArray, sx: FloatArray, sy: FloatArray
+) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """Each group's fix (from (sx, sy); NaN: no start) and whether its bearings and
+    bands fit that one point."""
+    f = fit_many(ctx.table, flat, ptr, (sx, sy))
+    seg = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
     worst = np.maximum.reduceat(bearing_z_many(ctx.table, flat, f.x[seg], f.y[seg]), ptr[:-1])
     good = (f.chi2 <= chi2_quantiles(FIT_Z, f.dof)) & (worst <= OUTLIER_Z)
+    return f.x, f.y, good
+
+
+def _leave_one_out(flat: IntArray, ptr: IntArray, groups: IntArray) -> tuple[IntArray, IntArray]:
+    """Each of `groups` without each of its members in turn, group by group, as (flat,
+    ptr): subset s of a group of n leaves out its member s (in order)."""
+    n = np.diff(ptr)[groups]
+    owner = np.repeat(groups, n)  # the group of each subset
+    left_out = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n)
+    sizes = np.repeat(n, n) - 1
+    sub_ptr = np.zeros(len(owner) + 1, dtype=np.intp)
+    np.cumsum(sizes, out=sub_ptr[1:])
+    t = np.arange(int(sub_ptr[-1])) - np.repeat(sub_ptr[:-1], sizes)
+    t += t >= np.repeat(left_out, sizes)
+    return flat[np.repeat(ptr[owner], sizes) + t], sub_ptr
+
+
+def consistent_many(
+    ctx: Ctx, members: Sequence[list[int]], sx: Sequence[float], sy: Sequence[float]
+) -> list[XY | None]:
+    """For each group (of one sighting per observer: the caller makes sure), its fix if
+    it is one occurrence, else None: the bearings and bands fit one point (one gross
+    bearing error allowed in a group of four or more: the first member, in order, whose
+    leaving out lets the rest fit); emission times agree at that point. A known fix
+    (sx, sy; NaN where none) warm-starts the fit."""
+    if not members:
+        return []
+    flat, ptr = ragged(members)
+    x0, y0 = np.array(sx, dtype=np.float64), np.array(sy, dtype=np.float64)
+    x, y, ok = _fits(ctx, flat, ptr, x0, y0)
+    retry = np.flatnonzero(~ok & (np.diff(ptr) >= 4))
+    if len(retry):
+        sub_flat, sub_ptr = _leave_one_out(flat, ptr, retry)
+        owner = np.repeat(retry, np.diff(ptr)[retry])
+        sub_x, sub_y, sub_ok = _fits(ctx, sub_flat, sub_ptr, x0[owner], y0[owner])
+        good = np.flatnonzero(sub_ok)
+        _, first = np.unique(owner[good], return_index=True)
+        chosen = good[first]  # each group's first subset that fits
+        q = owner[chosen]
+        x[q], y[q], ok[q] = sub_x[chosen], sub_y[chosen], True
+    # (At a harmless point where there is no fix: those are None whatever the times.)
+    ok &= ctx.times_agree_flat(flat, ptr, np.where(ok, x, 0.0), np.where(ok, y, 0.0))
     return [
-        (x, y) if ok else None
-        for x, y, ok in zip(f.x.tolist(), f.y.tolist(), good.tolist(), strict=True)
+        (px, py) if good_ else None
+        for px, py, good_ in zip(x.tolist(), y.tolist(), ok.tolist(), strict=True)
     ]
-
-
-def consistent_many(ctx: Ctx, asks: Sequence[_Ask], who: Sequence[int]) -> list[XY | None]:
-    """For each group, its fix if it is one occurrence, else None: one sighting per
-    observer (`who`: each sighting's observer code); the bearings and bands fit one point
-    (one gross bearing error allowed in a group of four or more: the first member, in
-    order, whose leaving out lets the rest fit); emission times agree at that point. A
-    known fix warm-starts the fit."""
-    out: list[XY | None] = [None] * len(asks)
-    unique = [q for q, (m, _) in enumerate(asks) if len({who[k] for k in m}) == len(m)]
-    for q, xy in zip(unique, _fits_many(ctx, [asks[q] for q in unique]), strict=True):
-        out[q] = xy
-    retry = [q for q in unique if out[q] is None and len(asks[q][0]) >= 4]
-    subsets = [([x for x in asks[q][0] if x != k], asks[q][1]) for q in retry for k in asks[q][0]]
-    fits = iter(_fits_many(ctx, subsets))
-    for q in retry:
-        for xy in [next(fits) for _ in asks[q][0]]:
-            if xy is not None:
-                out[q] = xy
-                break
-    fixed = [q for q, xy in enumerate(out) if xy is not None]
-    points = [xy for xy in out if xy is not None]
-    x, y = np.array([p[0] for p in points]), np.array([p[1] for p in points])
-    agrees = ctx.times_agree_many([asks[q][0] for q in fixed], x, y)
-    for q, agree in zip(fixed, agrees, strict=True):
-        if not agree:
-            out[q] = None
-    return out
 
 
 def _components(n: int, i: IntArray, j: IntArray, node: IntArray | None) -> IntArray:
@@ -245,8 +253,11 @@ def _run(
     """
     who = ctx.static.who_list
     pending = queues
+    nan = math.nan
     while pending:
-        asks: list[_Ask] = []
+        asks: list[list[int]] = []
+        sx: list[float] = []
+        sy: list[float] = []
         waiting: list[tuple[int | None, int | None, list[int]]] = []
         later: list[list[tuple[int, int]]] = []
         for queue in pending:
@@ -286,13 +297,16 @@ def _run(
                 if len({who[k] for k in merged}) < len(merged):
                     continue  # two sightings by one observer: not one occurrence
                 bigger = gi if len(a) >= len(b) else gj
-                asks.append((merged, fix_of.get(bigger) if bigger is not None else None))
+                start = fix_of.get(bigger) if bigger is not None else None
+                asks.append(merged)
+                sx.append(start[0] if start is not None else nan)
+                sy.append(start[1] if start is not None else nan)
                 waiting.append((gi, gj, merged))
                 held.add(i if gi is None else gi)
                 held.add(j if gj is None else gj)
             if rest:
                 later.append(rest)
-        for (gi, gj, merged), xy in zip(waiting, consistent_many(ctx, asks, who), strict=True):
+        for (gi, gj, merged), xy in zip(waiting, consistent_many(ctx, asks, sx, sy), strict=True):
             if xy is not None:
                 gid = merged[0]
                 for g in (gi, gj):

@@ -160,14 +160,23 @@ class Ctx:
         if not groups:
             return []
         flat, ptr = ragged(groups)
+        agree: list[bool] = self.times_agree_flat(flat, ptr, x, y).tolist()
+        return agree
+
+    def times_agree_flat(
+        self, flat: IntArray, ptr: IntArray, x: FloatArray, y: FloatArray
+    ) -> BoolArray:
+        """`times_agree_many` of groups given as (flat members, offsets)."""
         n = np.diff(ptr)
-        seg = np.repeat(np.arange(len(groups)), n)
+        seg = np.repeat(np.arange(len(n)), n)
         e = self.emissions(flat, x[seg], y[seg])
         w = self.weight[flat]
-        mean = np.bincount(seg, weights=w * e) / np.bincount(seg, weights=w)
+        mean = np.bincount(seg, weights=w * e, minlength=len(n)) / np.bincount(
+            seg, weights=w, minlength=len(n)
+        )
         r = e - mean[seg]
-        chi2 = np.bincount(seg, weights=w * (r * r))
-        agree: list[bool] = (chi2 <= chi2_quantiles(TIME_Z, n - 1)).tolist()
+        chi2 = np.bincount(seg, weights=w * (r * r), minlength=len(n))
+        agree: BoolArray = chi2 <= chi2_quantiles(TIME_Z, n - 1)
         return agree
 
     def emission(self, i: int, d_m: float) -> float:
