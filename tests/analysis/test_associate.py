@@ -89,10 +89,9 @@ def test_grouping_is_that_of_one_pair_at_a_time(
     # Other cuts into tasks, and rounds that hold back every pair after a pending one
     # (or none): the same groups, on one process or three.
     monkeypatch.setattr(_assoc_group, "TASK_PAIRS", 97)
-    for waiting in (1, 3, 10**9):
+    for waiting, workers in ((1, 1), (10**9, 3)):
         monkeypatch.setattr(_assoc_group, "SCAN_WAITING", waiting)
-        assert _listed(group(first_ctx, pairs, workers=3)) == want
-        assert _listed(group(first_ctx, pairs, workers=1)) == want
+        assert _listed(group(first_ctx, pairs, workers=workers)) == want
 
 
 def test_candidate_pairs_do_not_depend_on_the_cut(
