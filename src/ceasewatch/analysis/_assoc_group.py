@@ -12,6 +12,7 @@ so the groups are the same for any number of workers.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ XY = tuple[float, float]
 TASK_PAIRS = 65536
 #: Pairs a round lets wait in one component before it leaves the rest of that component
 #: for later rounds too (where a component is long, one pending fit holds most of it).
-SCAN_WAITING = 8
+SCAN_WAITING = 2
 
 
 def _fits(
@@ -63,16 +64,23 @@ def _leave_one_out(flat: IntArray, ptr: IntArray, groups: IntArray) -> tuple[Int
 
 
 def consistent_many(
-    ctx: Ctx, members: Sequence[list[int]], sx: Sequence[float], sy: Sequence[float]
+    ctx: Ctx,
+    members: Sequence[list[int]],
+    sx: Sequence[float],
+    sy: Sequence[float],
+    ids: IntArray | None = None,
 ) -> list[XY | None]:
     """For each group (of one sighting per observer: the caller makes sure), its fix if
     it is one occurrence, else None: the bearings and bands fit one point (one gross
     bearing error allowed in a group of four or more: the first member, in order, whose
     leaving out lets the rest fit); emission times agree at that point. A known fix
-    (sx, sy; NaN where none) warm-starts the fit."""
+    (sx, sy; NaN where none) warm-starts the fit. `ids`: the sighting of each number
+    the members are given as (default: the members are sightings)."""
     if not members:
         return []
     flat, ptr = ragged(members)
+    if ids is not None:
+        flat = ids[flat]
     x0, y0 = np.array(sx, dtype=np.float64), np.array(sy, dtype=np.float64)
     x, y, ok = _fits(ctx, flat, ptr, x0, y0)
     retry = np.flatnonzero(~ok & (np.diff(ptr) >= 4))
@@ -207,40 +215,53 @@ def _task(job: _Job, k: int) -> tuple[IntArray, Grouped]:
     and the groups its components now hold (sorted by first member)."""
     c0, c1 = job.tasks[k]
     a, b = job.cut[c0], job.cut[c1]
-    pi, pj = job.i[a:b].tolist(), job.j[a:b].tolist()
-    queues = [
-        list(zip(pi[s - a : e - a], pj[s - a : e - a], strict=True))
-        for s, e in zip(job.cut[c0:c1], job.cut[c0 + 1 : c1 + 1], strict=True)
-    ]
-    group_of: dict[int, int] = {}
-    groups: dict[int, list[int]] = {}
-    fix_of: dict[int, XY] = {}
+    ends = [job.i[a:b], job.j[a:b]]
     touched = np.zeros(0, dtype=np.intp)
+    base = job.base.take(touched)
     if len(job.base):
-        idx = np.concatenate([job.index_of[job.i[a:b]], job.index_of[job.j[a:b]]])
+        idx = job.index_of[np.concatenate(ends)]
         touched = np.unique(idx[idx >= 0])
         base = job.base.take(touched)
-        for members, xy in zip(base.lists(), base.fixes(), strict=True):
-            gid = members[0]
-            groups[gid] = members
-            if xy is not None:
-                fix_of[gid] = xy
-            for m in members:
-                group_of[m] = gid
-    _run(job.ctx, queues, cross=job.cross, group_of=group_of, groups=groups, fix_of=fix_of)
-    order = sorted(groups)
-    return touched, Grouped.of([groups[g] for g in order], [fix_of.get(g) for g in order])
+    # The task's sightings, numbered 0, 1, ... in their order: lists, not dicts, hold
+    # what the loop looks up, and a group's first member stays its first.
+    ids = np.unique(np.concatenate([*ends, base.members]))
+    li, lj = np.searchsorted(ids, ends[0]).tolist(), np.searchsorted(ids, ends[1]).tolist()
+    queues = [
+        list(zip(li[s - a : e - a], lj[s - a : e - a], strict=True))
+        for s, e in zip(job.cut[c0:c1], job.cut[c0 + 1 : c1 + 1], strict=True)
+    ]
+    state = _State(ids, job.ctx.static.who[ids].tolist())
+    local = np.searchsorted(ids, base.members).tolist()
+    for (p0, p1), xy in zip(itertools.pairwise(base.ptr.tolist()), base.fixes(), strict=True):
+        state.add(local[p0:p1], xy)
+    _run(job.ctx, queues, state, cross=job.cross)
+    order = [g for g, m in enumerate(state.grp) if m is not None]
+    grouped = Grouped.of([state.grp[g] or [] for g in order], [state.fix.get(g) for g in order])
+    return touched, Grouped(ids[grouped.members], *dataclasses.astuple(grouped)[1:])
 
 
-def _run(
-    ctx: Ctx,
-    queues: list[list[tuple[int, int]]],
-    *,
-    cross: bool,
-    group_of: dict[int, int],
-    groups: dict[int, list[int]],
-    fix_of: dict[int, XY],
-) -> None:
+class _State:
+    """The groups of one task, over its sightings numbered 0, 1, ... (`ids`: which
+    sighting each is): the group each is in (by its first member: itself when alone),
+    the members of each group by its first member (None: no group), the fixes."""
+
+    def __init__(self, ids: IntArray, who: list[int]) -> None:
+        self.ids = ids
+        self.who = who  # observer code of each
+        self.ent = list(range(len(ids)))
+        self.grp: list[list[int] | None] = [None] * len(ids)
+        self.fix: dict[int, XY] = {}
+
+    def add(self, members: list[int], xy: XY | None) -> None:
+        gid = members[0]
+        self.grp[gid] = members
+        if xy is not None:
+            self.fix[gid] = xy
+        for m in members:
+            self.ent[m] = gid
+
+
+def _run(ctx: Ctx, queues: list[list[tuple[int, int]]], state: _State, *, cross: bool) -> None:
     """Take the pairs of each component in order (see the module), updating the groups.
 
     A round walks each component's pairs left: a pair that needs a fit is asked, and
@@ -251,72 +272,63 @@ def _run(
     round thus asks each component's next fit and every other fit that cannot depend
     on it: fewer rounds, in larger batches, with the outcome of one pair at a time.
     """
-    who = ctx.static.who_list
+    who, ent, grp, fix_of = state.who, state.ent, state.grp, state.fix
     pending = queues
     nan = math.nan
     while pending:
         asks: list[list[int]] = []
         sx: list[float] = []
         sy: list[float] = []
-        waiting: list[tuple[int | None, int | None, list[int]]] = []
+        waiting: list[tuple[int, int, list[int]]] = []
         later: list[list[tuple[int, int]]] = []
         for queue in pending:
             held: set[int] = set()
             rest: list[tuple[int, int]] = []
             for n, (i, j) in enumerate(queue):
-                gi, gj = group_of.get(i), group_of.get(j)
-                if held:
-                    ei = i if gi is None else gi
-                    ej = j if gj is None else gj
-                    if ei in held or ej in held:
-                        held.add(ei)
-                        held.add(ej)
-                        rest.append((i, j))
-                        if len(rest) >= SCAN_WAITING:
-                            rest += queue[n + 1 :]
-                            break
-                        continue
-                if gi is None:
-                    if gj is None:
+                ei, ej = ent[i], ent[j]
+                if held and (ei in held or ej in held):
+                    held.add(ei)
+                    held.add(ej)
+                    rest.append((i, j))
+                    if len(rest) >= SCAN_WAITING:
+                        rest += queue[n + 1 :]
+                        break
+                    continue
+                a, b = grp[ei], grp[ej]
+                if a is None:
+                    if b is None:
                         # Two single sightings (of two observers: a candidate pair).
                         lo, hi = (i, j) if i < j else (j, i)
-                        groups[lo] = [lo, hi]
-                        group_of[i] = group_of[j] = lo
+                        grp[lo] = [lo, hi]
+                        ent[i] = ent[j] = lo
                         continue
-                    a, b = [i], groups[gj]
-                elif gj is None:
-                    a, b = groups[gi], [j]
-                elif gi == gj or cross:
+                    a = [i]
+                elif b is None:
+                    b = [j]
+                elif ei == ej or cross:
                     # Confusable kinds (a shot reported as an explosion) bring one
                     # sighting to another, never join two groups: a round's report and
                     # its impact come close in time, and each may have its group.
                     continue
-                else:
-                    a, b = groups[gi], groups[gj]
                 merged = sorted(a + b)
                 if len({who[k] for k in merged}) < len(merged):
                     continue  # two sightings by one observer: not one occurrence
-                bigger = gi if len(a) >= len(b) else gj
-                start = fix_of.get(bigger) if bigger is not None else None
+                start = fix_of.get(ei if len(a) >= len(b) else ej)  # the bigger group's
                 asks.append(merged)
                 sx.append(start[0] if start is not None else nan)
                 sy.append(start[1] if start is not None else nan)
-                waiting.append((gi, gj, merged))
-                held.add(i if gi is None else gi)
-                held.add(j if gj is None else gj)
+                waiting.append((ei, ej, merged))
+                held.add(ei)
+                held.add(ej)
             if rest:
                 later.append(rest)
-        for (gi, gj, merged), xy in zip(waiting, consistent_many(ctx, asks, sx, sy), strict=True):
+        fixes = consistent_many(ctx, asks, sx, sy, state.ids)
+        for (ei, ej, merged), xy in zip(waiting, fixes, strict=True):
             if xy is not None:
-                gid = merged[0]
-                for g in (gi, gj):
-                    if g is not None:
-                        del groups[g]
-                        fix_of.pop(g, None)
-                groups[gid] = merged
-                fix_of[gid] = xy
-                for k in merged:
-                    group_of[k] = gid
+                grp[ei] = grp[ej] = None
+                fix_of.pop(ei, None)
+                fix_of.pop(ej, None)
+                state.add(merged, xy)
         pending = later
 
 
