@@ -27,13 +27,17 @@ observers, and their bearings cross where their distance bands allow. The method
    occurrence.
 
 Everything is ordered by (time, id) and ties are broken by index: the result does not
-depend on the order of the input.
+depend on the order of the input. Steps 1 and 2 run in chunks cut by size alone, which
+`workers` forked processes may share (`_candidates`, `_assoc_group`); step 4 finds the
+leftovers' candidates at once and chooses in index order (`_assoc_leftovers`): the
+result does not depend on the number of processes either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -47,9 +51,7 @@ from ceasewatch.analysis._candidates import (
     candidate_pairs,
     compatible,
 )
-from ceasewatch.analysis.localise import (
-    ObsTable,
-)
+from ceasewatch.analysis.localise import ObsTable
 from ceasewatch.analysis.observations import Obs
 
 __all__ = ["SPEED_OF_SOUND_M_S", "Association", "associate", "compatible"]
@@ -107,8 +109,7 @@ def associate(obs: Sequence[Obs], *, workers: int = 1) -> Association:
         the clock offsets (s, observer -> offset) estimated on the way.
     """
     # The two tables are independent passes over the objects: one process each.
-    table, static = fork_map(_tables, obs, 2, workers)
-    assert isinstance(table, ObsTable) and isinstance(static, Static)
+    table, static = cast(tuple[ObsTable, Static], fork_map(_tables, obs, 2, workers))
     ctx = Ctx(obs, {}, table, static)
     first = group(ctx, candidate_pairs(ctx, workers), workers)
     ctx = Ctx(obs, _clock_offsets(ctx, first), table, static)
