@@ -3,8 +3,9 @@
 The pair graph's components never touch one another's groups, so the pairs of one
 component are taken in order with no regard to the others: the outcome is that of taking
 all pairs one by one, best first, whichever components run side by side. Within a run,
-rounds take every component's next pair that needs a fit and fit them in one batch (a
-group's fit does not depend on what else is in its batch). Runs of consecutive components
+rounds take every component's next pair that needs a fit, and any later one no pending
+fit can change (see `_run`), and fit them in one batch (a group's fit does not depend
+on what else is in its batch). Runs of consecutive components
 are cut by pair count alone (`TASK_PAIRS`), never by the number of processes, and may go
 to forked processes (`fork_map`): each returns its groups as arrays, joined in task order,
 so the groups are the same for any number of workers.
