@@ -162,7 +162,8 @@ def _attach_fast(
     spread = np.array(
         list(map(math.hypot, sigma[row].tolist(), sig_code[st.who[first[g]]].tolist()))
     )
-    dt = np.abs(emitted - t0s[g]) / spread
+    with np.errstate(invalid="ignore"):  # a fix at infinity: NaN, never <= TIME_Z
+        dt = np.abs(emitted - t0s[g]) / spread
     keep = (dt <= TIME_Z) & (st.lo[s] <= d) & (d <= st.hi[s])
     row, g, s, dt = row[keep], g[keep], s[keep], dt[keep]
     obs = ctx.obs
