@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from operator import itemgetter
 
 import numpy as np
 
@@ -76,7 +77,8 @@ def attach_leftovers(ctx: Ctx, grouped: Grouped, *, serial: bool = False) -> lis
     used[ragged([*groups, *extra.values()])[0]] = True
     for g, more in extra.items():
         groups[g] = sorted([*groups[g], *more])
-    return sorted([*groups, *([s] for s in np.flatnonzero(~used).tolist())])
+    # Every index is in one group: the first members alone order them.
+    return sorted([*groups, *([s] for s in np.flatnonzero(~used).tolist())], key=itemgetter(0))
 
 
 def attach_serial(
