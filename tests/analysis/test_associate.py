@@ -89,6 +89,7 @@ def test_grouping_is_that_of_one_pair_at_a_time(
     # Other cuts into tasks, and rounds that hold back every pair after a pending one
     # (or none): the same groups, on one process or three.
     monkeypatch.setattr(_assoc_group, "TASK_PAIRS", 97)
+    monkeypatch.setattr(_assoc_group, "CROSS_TASK_PAIRS", 13)
     for waiting, workers in ((1, 1), (10**9, 3)):
         monkeypatch.setattr(_assoc_group, "SCAN_WAITING", waiting)
         assert _listed(group(first_ctx, pairs, workers=workers)) == want
@@ -160,6 +161,7 @@ def test_the_same_association_on_any_number_of_processes(
 ) -> None:
     want = associate(day)
     monkeypatch.setattr(_assoc_group, "TASK_PAIRS", 211)
+    monkeypatch.setattr(_assoc_group, "CROSS_TASK_PAIRS", 29)
     monkeypatch.setattr(_candidates, "TASK_ROWS", 500)
     for workers in (2, 3):
         got = associate(day, workers=workers)

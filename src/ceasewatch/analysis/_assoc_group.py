@@ -27,12 +27,15 @@ from ceasewatch.analysis._batchfit import bearing_z as bearing_z_many
 from ceasewatch.analysis._candidates import Ctx, Pairs
 from ceasewatch.analysis.localise import FIT_Z, OUTLIER_Z, chi2_quantiles
 
-__all__ = ["TASK_PAIRS", "XY", "Grouped", "consistent_many", "group"]
+__all__ = ["CROSS_TASK_PAIRS", "TASK_PAIRS", "XY", "Grouped", "consistent_many", "group"]
 
 XY = tuple[float, float]
 #: Pairs per task, about: enough that a task's rounds of fits are batches worth a numpy
 #: pass, few enough that a large day splits across processes.
 TASK_PAIRS = 65536
+#: The same for pairs of confusable kinds: their components are small and take few
+#: rounds, so smaller tasks cost little more and let a smaller day use every process.
+CROSS_TASK_PAIRS = 8192
 #: Pairs a round lets wait in one component before it leaves the rest of that component
 #: for later rounds too (where a component is long, one pending fit holds most of it).
 SCAN_WAITING = 2
@@ -353,7 +356,8 @@ def _runs(
     cut = [0, *(np.flatnonzero(np.diff(comp)) + 1).tolist(), len(order)]
     # Tasks of consecutive components, about TASK_PAIRS pairs each (cut where a
     # component starts: the first one at or after each even share of the pairs).
-    parts = len(spans(len(order), -(-len(order) // TASK_PAIRS)))
+    per_task = CROSS_TASK_PAIRS if cross else TASK_PAIRS
+    parts = len(spans(len(order), -(-len(order) // per_task)))
     starts = np.searchsorted(cut, [len(order) * q // parts for q in range(parts)])
     firsts = sorted({0, *starts.tolist()} - {len(cut) - 1})
     tasks = list(zip(firsts, [*firsts[1:], len(cut) - 1], strict=True))
