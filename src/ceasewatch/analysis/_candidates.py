@@ -7,6 +7,7 @@ those back off. `candidate_pairs` finds the candidate pairs of sightings (see `a
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -74,8 +75,18 @@ class Static:
     heard: BoolArray
     reach: FloatArray  # `Obs.max_range_m`
     observers: list[str]  # the observer of each code
-    who_list: list[int]  # `who` and `kind` as Python ints (for lookups one at a time)
-    kind_list: list[int]
+
+    # `who` and `kind` as Python ints, for lookups one at a time; made where first
+    # needed (a process that builds the columns for another ships arrays only).
+    @functools.cached_property
+    def who_list(self) -> list[int]:
+        out: list[int] = self.who.tolist()
+        return out
+
+    @functools.cached_property
+    def kind_list(self) -> list[int]:
+        out: list[int] = self.kind.tolist()
+        return out
 
     @classmethod
     def of(cls, obs: Sequence[Obs]) -> Static:
@@ -118,8 +129,6 @@ class Static:
             heard=heard,
             reach=reach,
             observers=list(who_code),
-            who_list=who_list,
-            kind_list=kind.tolist(),
         )
 
 
