@@ -7,23 +7,27 @@ those back off. `candidate_pairs` finds the candidate pairs of sightings (see `a
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ceasewatch._fork import fork_map, spans
 from ceasewatch.analysis._batchfit import BoolArray, FloatArray, IntArray, ObsTable, ragged
 from ceasewatch.analysis.localise import chi2_quantile, chi2_quantiles
-from ceasewatch.analysis.observations import Obs
+from ceasewatch.analysis.observations import MAX_RANGE_M, Obs
 
 __all__ = [
     "CLOCK_SIGMA_S",
     "JITTER_S",
     "OFFSET_SIGMA_S",
     "SPEED_OF_SOUND_M_S",
+    "TASK_ROWS",
     "TIME_Z",
     "Ctx",
+    "Pairs",
     "Static",
     "candidate_pairs",
     "compatible",
@@ -49,6 +53,11 @@ OFFSET_SIGMA_S = 1.0
 TIME_Z = 3.0
 
 
+def _time_sigma(clock_s: float) -> float:
+    """Time sigma (s) of a report by an observer whose clock is known to `clock_s`."""
+    return math.hypot(JITTER_S, clock_s)
+
+
 @dataclass(frozen=True)
 class Static:
     """What `candidate_pairs` needs of each observation that no clock offset changes."""
@@ -63,30 +72,63 @@ class Static:
     mid: FloatArray
     tol_sin: FloatArray
     max_delay: float
+    heard: BoolArray
+    reach: FloatArray  # `Obs.max_range_m`
+    observers: list[str]  # the observer of each code
+
+    # `who` and `kind` as Python ints, for lookups one at a time; made where first
+    # needed (a process that builds the columns for another ships arrays only).
+    @functools.cached_property
+    def who_list(self) -> list[int]:
+        out: list[int] = self.who.tolist()
+        return out
+
+    @functools.cached_property
+    def kind_list(self) -> list[int]:
+        out: list[int] = self.kind.tolist()
+        return out
 
     @classmethod
     def of(cls, obs: Sequence[Obs]) -> Static:
-        codes: dict[str, int] = {}
+        """Columns of the observations, taken once (one pass over the objects per field)."""
+        col = dict(zip(Obs._fields, zip(*obs, strict=True), strict=True)) if obs else {}
+        empty: tuple[object, ...] = ()
+        observer: tuple[str, ...] = col.get("observer", empty)
+        kinds: tuple[str, ...] = col.get("kind", empty)
+        rmin: tuple[float | None, ...] = col.get("rmin_m", empty)
+        rmax: tuple[float | None, ...] = col.get("rmax_m", empty)
+        who_code = {o: c for c, o in enumerate(dict.fromkeys(observer))}
+        kind_code = {k: c for c, k in enumerate(dict.fromkeys(kinds))}
+        class_code: dict[str, int] = {}
+        what_of = np.array(
+            [class_code.setdefault(_CLASSES.get(k, k), len(class_code)) for k in kind_code],
+            dtype=np.intp,
+        )
+        reach_of = np.array([MAX_RANGE_M.get(k, 15000.0) for k in kind_code])
+        who_list = list(map(who_code.__getitem__, observer))
+        kind = np.array(list(map(kind_code.__getitem__, kinds)), dtype=np.intp)
+        has_band = np.array([r is not None for r in rmax], dtype=bool)
+        band_hi = np.array([r or 0.0 for r in rmax], dtype=np.float64)
+        band_lo = np.array([r or 0.0 for r in rmin], dtype=np.float64)
+        reach = np.where(has_band, band_hi, reach_of[kind] if len(kind) else band_hi)
+        heard = np.array(col.get("heard", empty), dtype=bool)
+        sigma = np.array(col.get("sigma", empty), dtype=np.float64)
+        wide = np.minimum(3.0 * sigma, math.pi / 2).tolist()
+        delays = reach[heard] / SPEED_OF_SOUND_M_S
         return cls(
-            t=np.array([o.t_s for o in obs]),
-            who=np.array([codes.setdefault(o.observer, len(codes)) for o in obs]),
-            what=np.array(
-                [codes.setdefault("class:" + _CLASSES.get(o.kind, o.kind), len(codes)) for o in obs]
-            ),
-            kind=np.array([codes.setdefault("kind:" + o.kind, len(codes)) for o in obs]),
-            lo=np.array([(o.rmin_m or 0.0) * _RANGE_SLACK[0] for o in obs]),
-            hi=np.array(
-                [
-                    o.rmax_m * _RANGE_SLACK[1] if o.rmax_m is not None else o.max_range_m * 1.2
-                    for o in obs
-                ]
-            ),
-            has_band=np.array([o.rmax_m is not None for o in obs], dtype=bool),
-            mid=np.array([0.5 * ((o.rmin_m or 0.0) + (o.rmax_m or 0.0)) for o in obs]),
-            tol_sin=np.array([math.sin(min(3.0 * o.sigma, math.pi / 2)) for o in obs]),
-            max_delay=max(
-                (o.max_range_m / SPEED_OF_SOUND_M_S for o in obs if o.heard), default=0.0
-            ),
+            t=np.array(col.get("t_s", empty), dtype=np.float64),
+            who=np.array(who_list, dtype=np.intp),
+            what=what_of[kind] if len(kind) else kind,
+            kind=kind,
+            lo=band_lo * _RANGE_SLACK[0],
+            hi=np.where(has_band, band_hi * _RANGE_SLACK[1], reach * 1.2),
+            has_band=has_band,
+            mid=0.5 * (band_lo + band_hi),
+            tol_sin=np.array(list(map(math.sin, wide)), dtype=np.float64),
+            max_delay=float(delays.max()) if len(delays) else 0.0,
+            heard=heard,
+            reach=reach,
+            observers=list(who_code),
         )
 
 
@@ -105,10 +147,12 @@ class Ctx:
     weight: FloatArray = field(init=False)  # 1 / time sigma²
 
     def __post_init__(self) -> None:
-        off = self.offset
-        self.corr = np.array([o.t_s - off.get(o.observer, 0.0) for o in self.obs])
-        self.heard = np.array([o.heard for o in self.obs], dtype=bool)
-        sigma = np.array([self.time_sigma(i) for i in range(len(self.obs))])
+        st = self.static
+        off = np.array([self.offset.get(o, 0.0) for o in st.observers])
+        self.corr = st.t - off[st.who] if len(st.who) else st.t.copy()
+        self.heard = st.heard
+        sigmas = np.array([self.time_sigma_of(o) for o in st.observers])
+        sigma = sigmas[st.who] if len(st.who) else np.zeros(0)
         self.tvar = sigma**2
         self.weight = 1.0 / self.tvar
 
@@ -125,14 +169,23 @@ class Ctx:
         if not groups:
             return []
         flat, ptr = ragged(groups)
+        agree: list[bool] = self.times_agree_flat(flat, ptr, x, y).tolist()
+        return agree
+
+    def times_agree_flat(
+        self, flat: IntArray, ptr: IntArray, x: FloatArray, y: FloatArray
+    ) -> BoolArray:
+        """`times_agree_many` of groups given as (flat members, offsets)."""
         n = np.diff(ptr)
-        seg = np.repeat(np.arange(len(groups)), n)
+        seg = np.repeat(np.arange(len(n)), n)
         e = self.emissions(flat, x[seg], y[seg])
         w = self.weight[flat]
-        mean = np.bincount(seg, weights=w * e) / np.bincount(seg, weights=w)
+        mean = np.bincount(seg, weights=w * e, minlength=len(n)) / np.bincount(
+            seg, weights=w, minlength=len(n)
+        )
         r = e - mean[seg]
-        chi2 = np.bincount(seg, weights=w * (r * r))
-        agree: list[bool] = (chi2 <= chi2_quantiles(TIME_Z, n - 1)).tolist()
+        chi2 = np.bincount(seg, weights=w * (r * r), minlength=len(n))
+        agree: BoolArray = chi2 <= chi2_quantiles(TIME_Z, n - 1)
         return agree
 
     def emission(self, i: int, d_m: float) -> float:
@@ -142,8 +195,11 @@ class Ctx:
         return o.t_s - self.offset.get(o.observer, 0.0) - delay
 
     def time_sigma(self, i: int) -> float:
-        clock = OFFSET_SIGMA_S if self.obs[i].observer in self.offset else CLOCK_SIGMA_S
-        return math.hypot(JITTER_S, clock)
+        return self.time_sigma_of(self.obs[i].observer)
+
+    def time_sigma_of(self, observer: str) -> float:
+        """Time sigma (s) of the observer's reports (its clock offset known or not)."""
+        return _time_sigma(OFFSET_SIGMA_S if observer in self.offset else CLOCK_SIGMA_S)
 
     def in_band(self, i: int, d_m: float) -> bool:
         o = self.obs[i]
@@ -162,76 +218,115 @@ class Ctx:
         return chi2 <= chi2_quantile(TIME_Z, len(members) - 1)
 
 
-def candidate_pairs(ctx: Ctx, chunk: int = 4096) -> list[tuple[float, int, int]]:
+@dataclass(frozen=True)
+class Pairs:
+    """Candidate pairs i[k]-j[k] (i < j), best first; the first `same` are of one kind."""
+
+    i: IntArray
+    j: IntArray
+    same: int
+
+
+#: Observations per task of `candidate_pairs` (a fixed cut: any number of workers
+#: computes the same chunks).
+TASK_ROWS = 65536
+
+
+def candidate_pairs(ctx: Ctx, workers: int = 1, chunk: int = 4096) -> Pairs:
     """Candidate pairs, best (most time-consistent) first, vectorised over time windows.
 
     Only + - * / and comparisons run in numpy (exact IEEE arithmetic on every machine);
-    sines and cosines come from `math`, so every node gets bit-identical pairs.
+    sines and cosines come from `math`, so every node gets bit-identical pairs. Runs of
+    `chunk` rows go to up to `workers` forked processes.
     """
-    obs = ctx.obs
-    n = len(obs)
+    n = len(ctx.obs)
+    none = np.zeros(0, dtype=np.intp)
     if n < 2:
-        return []
-    st = ctx.static
-    t, x, y, sn, cs = st.t, ctx.table.x, ctx.table.y, ctx.table.s, ctx.table.c
-    who, what, lo, hi, has_band, mid = st.who, st.what, st.lo, st.hi, st.has_band, st.mid
-    tol_sin, max_delay = st.tol_sin, st.max_delay
-    corr = ctx.corr
-    heard = ctx.heard.astype(np.float64)
-    var = ctx.tvar
+        return Pairs(none, none, 0)
     offsets = [abs(v) for v in ctx.offset.values()]
     reach = (
-        max_delay + 2 * TIME_Z * math.hypot(JITTER_S, CLOCK_SIGMA_S) + 2 * max(offsets, default=0.0)
+        ctx.static.max_delay
+        + 2 * TIME_Z * math.hypot(JITTER_S, CLOCK_SIGMA_S)
+        + 2 * max(offsets, default=0.0)
     )
-    end = np.searchsorted(t, t + reach, side="right")
-    min_sin = math.sin(math.radians(2.0))
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for i0 in range(0, n, chunk):
-        rows = np.arange(i0, min(i0 + chunk, n))
-        counts = np.maximum(end[rows] - rows - 1, 0)
-        total = int(counts.sum())
-        if total == 0:
-            continue
-        i = np.repeat(rows, counts)
-        j = i + 1 + (np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts))
-        keep = (who[i] != who[j]) & (what[i] == what[j])
-        i, j = i[keep], j[keep]
-        den = sn[i] * cs[j] - cs[i] * sn[j]
-        dx, dy = x[j] - x[i], y[j] - y[i]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            da = (dx * cs[j] - dy * sn[j]) / den
-            db = (dx * cs[i] - dy * sn[i]) / den
-        crossed = (np.abs(den) >= min_sin) & (da > 0) & (db > 0)
-        crossed &= (lo[i] <= da) & (da <= hi[i]) & (lo[j] <= db) & (db <= hi[j])
-        # Rays that do not cross where they should (nearly parallel, or noisy enough to
-        # cross behind an observer) still agree if one passes within 3 sigma of the
-        # other's stated distance: try each one's band middle as the meeting point.
-        for a, b in ((i, j), (j, i)):
-            pa_x, pa_y = x[a] + mid[a] * sn[a], y[a] + mid[a] * cs[a]
-            vx, vy = pa_x - x[b], pa_y - y[b]
-            dist_b = np.sqrt(vx * vx + vy * vy)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                sin_err = np.abs(sn[b] * vy - cs[b] * vx) / dist_b
-            near = ~crossed & has_band[a] & (sn[b] * vx + cs[b] * vy > 0) & (sin_err <= tol_sin[b])
-            near &= (lo[b] <= dist_b) & (dist_b <= hi[b])
-            if a is i:
-                da, db = np.where(near, mid[a], da), np.where(near, dist_b, db)
-            else:
-                da, db = np.where(near, dist_b, da), np.where(near, mid[a], db)
-            crossed |= near
-        i, j, da, db = i[crossed], j[crossed], da[crossed], db[crossed]
-        dt = (corr[i] - heard[i] * da / SPEED_OF_SOUND_M_S) - (
-            corr[j] - heard[j] * db / SPEED_OF_SOUND_M_S
-        )
-        z2 = dt * dt / (var[i] + var[j])
-        keep = z2 <= TIME_Z * TIME_Z
-        found.append((z2[keep], i[keep], j[keep]))
-    if not found:
-        return []
+    end = np.searchsorted(ctx.static.t, ctx.static.t + reach, side="right")
+    firsts = list(range(0, n, chunk))
+    tasks = [
+        [(firsts[c], min(firsts[c] + chunk, n)) for c in range(a, b)]
+        for a, b in spans(len(firsts), -(-n // TASK_ROWS))
+    ]
+    heard = ctx.heard.astype(np.float64)
+    found = fork_map(_pairs_task, (ctx, end, heard, tasks), len(tasks), workers)
     z2 = np.concatenate([f[0] for f in found])
     i = np.concatenate([f[1] for f in found])
     j = np.concatenate([f[2] for f in found])
+    kind = ctx.static.kind
     # Pairs of one kind first; pairs of confusable kinds (a shot reported as an
     # explosion) after them all, so they only join what the others left apart.
-    order = np.lexsort((j, i, z2, st.kind[i] != st.kind[j]))
-    return list(zip(z2[order].tolist(), i[order].tolist(), j[order].tolist(), strict=True))
+    other = kind[i] != kind[j]
+    order = np.lexsort((j, i, z2, other))
+    return Pairs(i[order], j[order], len(other) - int(other.sum()))
+
+
+_Found = tuple[FloatArray, IntArray, IntArray]
+
+
+def _pairs_task(
+    shared: tuple[Ctx, IntArray, FloatArray, list[list[tuple[int, int]]]], k: int
+) -> _Found:
+    ctx, end, heard, tasks = shared
+    found = [_pairs_in(ctx, end, heard, a, b) for a, b in tasks[k]]
+    return (
+        np.concatenate([np.zeros(0), *(f[0] for f in found)]),
+        np.concatenate([np.zeros(0, dtype=np.intp), *(f[1] for f in found)]),
+        np.concatenate([np.zeros(0, dtype=np.intp), *(f[2] for f in found)]),
+    )
+
+
+def _pairs_in(ctx: Ctx, end: IntArray, heard: FloatArray, i0: int, i1: int) -> _Found:
+    """The candidate pairs (z², i, j) whose first sighting is one of rows [i0, i1)
+    (`end`: where each row's time window ends; `heard`: 1.0 where heard, else 0.0)."""
+    st = ctx.static
+    x, y, sn, cs = ctx.table.x, ctx.table.y, ctx.table.s, ctx.table.c
+    who, what, lo, hi, has_band, mid = st.who, st.what, st.lo, st.hi, st.has_band, st.mid
+    tol_sin = st.tol_sin
+    corr = ctx.corr
+    var = ctx.tvar
+    min_sin = math.sin(math.radians(2.0))
+    rows = np.arange(i0, i1)
+    counts = np.maximum(end[rows] - rows - 1, 0)
+    total = int(counts.sum())
+    i = np.repeat(rows, counts)
+    j = i + 1 + (np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts))
+    keep = (who[i] != who[j]) & (what[i] == what[j])
+    i, j = i[keep], j[keep]
+    den = sn[i] * cs[j] - cs[i] * sn[j]
+    dx, dy = x[j] - x[i], y[j] - y[i]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        da = (dx * cs[j] - dy * sn[j]) / den
+        db = (dx * cs[i] - dy * sn[i]) / den
+    crossed = (np.abs(den) >= min_sin) & (da > 0) & (db > 0)
+    crossed &= (lo[i] <= da) & (da <= hi[i]) & (lo[j] <= db) & (db <= hi[j])
+    # Rays that do not cross where they should (nearly parallel, or noisy enough to
+    # cross behind an observer) still agree if one passes within 3 sigma of the
+    # other's stated distance: try each one's band middle as the meeting point.
+    for a, b in ((i, j), (j, i)):
+        pa_x, pa_y = x[a] + mid[a] * sn[a], y[a] + mid[a] * cs[a]
+        vx, vy = pa_x - x[b], pa_y - y[b]
+        dist_b = np.sqrt(vx * vx + vy * vy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sin_err = np.abs(sn[b] * vy - cs[b] * vx) / dist_b
+        near = ~crossed & has_band[a] & (sn[b] * vx + cs[b] * vy > 0) & (sin_err <= tol_sin[b])
+        near &= (lo[b] <= dist_b) & (dist_b <= hi[b])
+        if a is i:
+            da, db = np.where(near, mid[a], da), np.where(near, dist_b, db)
+        else:
+            da, db = np.where(near, dist_b, da), np.where(near, mid[a], db)
+        crossed |= near
+    i, j, da, db = i[crossed], j[crossed], da[crossed], db[crossed]
+    dt = (corr[i] - heard[i] * da / SPEED_OF_SOUND_M_S) - (
+        corr[j] - heard[j] * db / SPEED_OF_SOUND_M_S
+    )
+    z2 = dt * dt / (var[i] + var[j])
+    keep = z2 <= TIME_Z * TIME_Z
+    return z2[keep], i[keep], j[keep]

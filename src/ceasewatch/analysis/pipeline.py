@@ -203,7 +203,7 @@ def _analyse(
     if rules is None:
         rules = load_rules(theater.root)
     obs, skipped = normalise_table(sightings, theater)
-    assoc = associate(obs)
+    assoc = associate(obs, workers=workers)
     events = events_from_sightings(obs, assoc, theater)
     c_obs = crater_obs(craters, theater)
     fp_events, impacts = events_from_craters(c_obs, crater_groups(c_obs, craters), theater)
