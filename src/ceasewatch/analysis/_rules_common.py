@@ -5,11 +5,12 @@ See that module's docstring for what each rule kind finds and how probably.
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from hashlib import sha256
 
 import shapely
 from shapely.geometry import Point
@@ -71,8 +72,11 @@ def _iso(error_m: float) -> Cov:
 
 def best_side(p_side: Mapping[str, float]) -> tuple[str | None, float]:
     """The most probable side and its probability (ties: the first by name)."""
-    ranked = sorted(((-p, s) for s, p in p_side.items() if p > 0.0))
-    return (ranked[0][1], -ranked[0][0]) if ranked else (None, 0.0)
+    side, best = None, 0.0
+    for s, p in p_side.items():  # the least (-p, s) of p > 0, without sorting
+        if p > best or (p == best and side is not None and s < side):
+            side, best = s, p
+    return side, best
 
 
 def _other_side(theater: Theater, side: str | None) -> str | None:
@@ -121,7 +125,7 @@ class _Context:
             for i, e in enumerate(self.events):
                 self._by_kind.setdefault(e.kind, []).append(i)
         lists = [self._by_kind.get(k, []) for k in dict.fromkeys(kinds)]
-        idx = lists[0] if len(lists) == 1 else sorted(i for x in lists for i in x)
+        idx = lists[0] if len(lists) == 1 else sorted(itertools.chain(*lists))
         return [self.events[i] for i in idx]
 
 
@@ -138,16 +142,21 @@ def _make(
     detection_ids: Iterable[str] = (),
 ) -> Violation:
     ev, det = tuple(sorted(set(event_ids))), tuple(sorted(set(detection_ids)))
-    key = "\x1f".join([rule.id, *(f"e:{e}" for e in ev), *(f"d:{d}" for d in det)])
+    # "\x1f".join([rule.id, *("e:" + e for e in ev), *("d:" + d for d in det)]):
+    key = rule.id
+    if ev:
+        key += "\x1fe:" + "\x1fe:".join(ev)
+    if det:
+        key += "\x1fd:" + "\x1fd:".join(det)
     if rule.provision:
         description += f" [{rule.provision}]"
     return Violation(
-        id="V-" + hashlib.sha256(key.encode()).hexdigest()[:16],
+        id="V-" + sha256(key.encode()).hexdigest()[:16],
         rule=rule.id,
-        kind=rule.kind.value,
+        kind=rule.kind._value_,  # the member's value (.value is a slow descriptor)
         side=side,
         p=round(min(1.0, max(0.0, p)), 6),
-        severity=rule.severity.value,
+        severity=rule.severity._value_,
         time=time,
         lon=lon,
         lat=lat,

@@ -48,6 +48,7 @@ depend on their order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from ceasewatch.analysis._rules_common import _Context, best_side
@@ -74,13 +75,16 @@ from ceasewatch.records.kinds import Detection
 __all__ = ["apply_rules", "best_side"]
 
 
+_TIME_ID = attrgetter("time", "id")
+
+
 def _unique(items: Iterable[Any], what: str) -> list[Any]:
     by_id: dict[str, Any] = {}
     for item in items:
         old = by_id.setdefault(item.id, item)
         if old is not item and old != item:
             raise InvalidInput(f"two different {what} have the id {item.id!r}")
-    return sorted(by_id.values(), key=lambda item: (item.time, item.id))
+    return sorted(by_id.values(), key=_TIME_ID)
 
 
 def apply_rules(
@@ -133,4 +137,4 @@ def apply_rules(
         else:
             out += _overflight(rule, params, ctx)
     # p is rounded: what rounds to 0 was not there.
-    return sorted((v for v in out if v.p > 0.0), key=lambda v: (v.time, v.id))
+    return sorted([v for v in out if v.p > 0.0], key=_TIME_ID)
