@@ -9,12 +9,15 @@ from datetime import timedelta
 
 import pytest
 
-from ceasewatch.analysis._rules_common import best_side
+from ceasewatch.analysis._rules_common import best_side, violation_of, violation_values
 from ceasewatch.analysis._rules_fire import _pair_shots
-from ceasewatch.analysis.model import Event
-from ceasewatch.analysis.rules import FireAcrossLineParams
+from ceasewatch.analysis.model import Event, Violation
+from ceasewatch.analysis.rules import FireAcrossLineParams, RuleKind, load_rules
+from ceasewatch.analysis.violations import apply_rules
+from ceasewatch.geo.theater import Theater
 from ceasewatch.records.types import posix_us
 from tests.analysis.common import T0
+from tests.analysis.test_violations import _scene
 
 
 def _events(rng: random.Random, kind: str, n: int) -> list[Event]:
@@ -65,3 +68,21 @@ def test_best_side_is_the_least_of_minus_p_then_name() -> None:
                   for _ in range(rng.randint(0, 4))}  # fmt: skip
         ranked = sorted((-p, s) for s, p in p_side.items() if p > 0.0)
         assert best_side(p_side) == ((ranked[0][1], -ranked[0][0]) if ranked else (None, 0.0))
+
+
+def test_forked_parts_give_the_same_violations(demo_theater: Theater) -> None:
+    events, detections, impacts = _scene(demo_theater)
+    rules = load_rules(None)
+    one = apply_rules(rules, demo_theater, events, detections, impacts=impacts)
+    two = apply_rules(rules, demo_theater, events, detections, impacts=impacts, workers=2)
+    assert {v.kind for v in one} == {k.value for k in RuleKind}
+    assert two == one
+    # Field for field, in the dataclass's order (what repr, pickle and vars see).
+    assert [list(vars(v).items()) for v in two] == [list(vars(v).items()) for v in one]
+    assert [repr(v) for v in two] == [repr(v) for v in one]
+
+
+def test_a_violation_built_from_its_values_is_the_same() -> None:
+    v = Violation("V-1", "r", "overflight", None, 0.5, "high", T0, 1.0, 2.0, "d", ("e",), ())
+    again = violation_of(violation_values(v))
+    assert again == v and vars(again) == vars(v) and list(vars(again)) == list(vars(v))

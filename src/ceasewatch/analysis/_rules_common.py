@@ -8,9 +8,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from hashlib import sha256
+from typing import Any
 
 import shapely
 from shapely.geometry import Point
@@ -150,17 +151,41 @@ def _make(
         key += "\x1fd:" + "\x1fd:".join(det)
     if rule.provision:
         description += f" [{rule.provision}]"
-    return Violation(
-        id="V-" + sha256(key.encode()).hexdigest()[:16],
-        rule=rule.id,
-        kind=rule.kind._value_,  # the member's value (.value is a slow descriptor)
-        side=side,
-        p=round(min(1.0, max(0.0, p)), 6),
-        severity=rule.severity._value_,
-        time=time,
-        lon=lon,
-        lat=lat,
-        description=description,
-        event_ids=ev,
-        detection_ids=det,
+    return violation_of(
+        (
+            "V-" + sha256(key.encode()).hexdigest()[:16],
+            rule.id,
+            rule.kind._value_,  # the member's value (.value is a slow descriptor)
+            side,
+            round(min(1.0, max(0.0, p)), 6),
+            rule.severity._value_,
+            time,
+            lon,
+            lat,
+            description,
+            ev,
+            det,
+        )
     )
+
+
+#: Violation's fields, in order.
+VIOLATION_FIELDS = tuple(f.name for f in fields(Violation))
+_FAST_NEW = "__slots__" not in vars(Violation) and not hasattr(Violation, "__post_init__")
+"""`Violation` keeps its fields in the instance's ``__dict__`` and derives nothing."""
+
+
+def violation_of(values: tuple[Any, ...]) -> Violation:
+    """`Violation(*values)` without the frozen dataclass's __setattr__ per field (what
+    it gives for a plain frozen dataclass: the fields in the instance's dict, in order);
+    the constructor itself should `Violation` gain slots or a __post_init__."""
+    if not _FAST_NEW:
+        return Violation(*values)
+    new = object.__new__(Violation)
+    new.__dict__.update(zip(VIOLATION_FIELDS, values, strict=True))
+    return new
+
+
+def violation_values(v: Violation) -> tuple[Any, ...]:
+    """The fields of v, in order (what `violation_of` takes)."""
+    return tuple(getattr(v, name) for name in VIOLATION_FIELDS)

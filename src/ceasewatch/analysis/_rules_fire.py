@@ -28,6 +28,13 @@ from ceasewatch.geo.theater import Site
 
 
 def _fire_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Iterator[Violation]:
+    yield from _firing_positions_across_line(rule, p, ctx)
+    yield from _shots_across_line(rule, p, ctx)
+
+
+def _firing_positions_across_line(
+    rule: Rule, p: FireAcrossLineParams, ctx: _Context
+) -> Iterator[Violation]:
     th = ctx.theater
     for fp in ctx.of_kind("firing_position"):
         pts = sorted(ctx.impacts.get(fp.id, ()))
@@ -60,7 +67,6 @@ def _fire_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Ite
             ),
             event_ids=[fp.id],
         )
-    yield from _shots_across_line(rule, p, ctx)
 
 
 def _pair_shots(
