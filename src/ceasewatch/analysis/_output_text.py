@@ -228,6 +228,11 @@ _EVENT = (
 )
 
 
+def _quoted(col: list[str]) -> list[str]:
+    """`_str` of each of plain strings."""
+    return ['"%s"' % s for s in col]  # noqa: UP031
+
+
 def _lists(col: list[tuple[str, ...]]) -> list[str]:
     """`_strs` of each row's strings, all of them plain."""
     return ['["%s"]' % '","'.join(x) if x else "[]" for x in col]  # noqa: UP031
@@ -301,27 +306,37 @@ def violation_texts(violations: Sequence[Violation]) -> tuple[str, str]:
     p = _probabilities([v.p for v in violations])
     lonlat = _fixed_column([x for v in violations for x in (v.lon, v.lat)], 6)
     ev_ids, det_ids = [v.event_ids for v in violations], [v.detection_ids for v in violations]
-    ids = list(map(_str, [v.id for v in violations]))
-    rules = list(map(_str, [v.rule for v in violations]))
-    sides = ["null" if v.side is None else _str(v.side) for v in violations]
-    severities = list(map(_str, [v.severity for v in violations]))
+    vids, rules = [v.id for v in violations], [v.rule for v in violations]
+    severities, side_l = [v.severity for v in violations], [v.side for v in violations]
+    named = [s for s in side_l if s is not None]
+    text = [*vids, *rules, *severities, *named, *map("".join, [*ev_ids, *det_ids])]
+    if _PLAIN.fullmatch("".join(text)):  # every string as it is, between quotes
+        ids, rules_q, severities_q = _quoted(vids), _quoted(rules), _quoted(severities)
+        sides = ["null" if s is None else '"%s"' % s for s in side_l]  # noqa: UP031
+        ev_col, det_col = _lists(ev_ids), _lists(det_ids)
+    else:
+        ids, rules_q, severities_q = (
+            list(map(_str, vids)),
+            list(map(_str, rules)),
+            list(map(_str, severities)),
+        )
+        sides = ["null" if s is None else _str(s) for s in side_l]
+        ev_col, det_col = list(map(_strs, ev_ids)), list(map(_strs, det_ids))
     described = list(map(encode_basestring, [v.description for v in violations]))
     features = ",\n".join(
         map(
             _VIOLATION.__mod__,
             zip(
-                lonlat[0::2], lonlat[1::2], ids, rules, sides, p, severities, clock,
-                map(_strs, ev_ids), map(_strs, det_ids), lonlat[0::2], lonlat[1::2],
-                described, strict=True,
+                lonlat[0::2], lonlat[1::2], ids, rules_q, sides, p, severities_q, clock,
+                ev_col, det_col, lonlat[0::2], lonlat[1::2], described, strict=True,
             ),
         )
     )  # fmt: skip
     buf = io.StringIO(newline="")
     csv.writer(buf, lineterminator="\n").writerows(
         zip(
-            [v.id for v in violations], [v.rule for v in violations],
-            ["" if v.side is None else v.side for v in violations],
-            _csv_numbers(p, [v.p for v in violations], 4), [v.severity for v in violations],
+            vids, rules, ["" if s is None else s for s in side_l],
+            _csv_numbers(p, [v.p for v in violations], 4), severities,
             clock, map(";".join, ev_ids), map(";".join, det_ids),
             _csv_numbers(lonlat[0::2], [v.lon for v in violations], 6),
             _csv_numbers(lonlat[1::2], [v.lat for v in violations], 6),
