@@ -13,6 +13,7 @@ byte-identical whenever the analysis is.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any, cast
@@ -101,16 +102,16 @@ def _violation_row(v: Violation) -> dict[str, Any]:
     }
 
 
-def _write_lines(path: Path, chunks: list[str]) -> None:
-    """A FeatureCollection of the features in chunks (each joined by ",\n"), one per
-    line, written a chunk at a time (no copy of the whole file in memory)."""
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        fh.write('{"type":"FeatureCollection","features":[\n')
+def _write_lines(path: Path, chunks: list[bytes]) -> None:
+    """A FeatureCollection of the features in chunks (each joined by ",\n", UTF-8), one
+    per line, written a chunk at a time (no copy of the whole file in memory)."""
+    with path.open("wb") as fh:
+        fh.write(b'{"type":"FeatureCollection","features":[\n')
         for i, chunk in enumerate(chunks):
             if i:
-                fh.write(",\n")
+                fh.write(b",\n")
             fh.write(chunk)
-        fh.write("\n]}\n")
+        fh.write(b"\n]}\n")
 
 
 #: Events (or violations) formatted per task when the output is written on several CPUs.
@@ -131,15 +132,17 @@ def write_analysis(result: Analysis, out: Path, *, workers: int = 1) -> dict[str
 _Task = tuple[str, int, int]
 
 
-def _task(job: tuple[Analysis, list[_Task]], i: int) -> str | tuple[str, str]:
+def _task(job: tuple[Analysis, list[_Task]], i: int) -> str | bytes | tuple[bytes, bytes]:
     """Task i's text: a chunk of events.geojson's features (joined by ",\n"), a chunk of
-    violations as GeoJSON features and CSV rows, or summary.json."""
+    violations as GeoJSON features and CSV rows (UTF-8 bytes: encoded where they are
+    made, they are written as they come back), or summary.json."""
     result, tasks = job
     what, a, b = tasks[i]
     if what == "events":
-        return ",\n".join(event_lines(result.events[a:b]))
+        return ",\n".join(event_lines(result.events[a:b])).encode("utf-8")
     if what == "violations":
-        return violation_texts(result.violations[a:b])
+        features, rows = violation_texts(result.violations[a:b])
+        return features.encode("utf-8"), rows.encode("utf-8")
     return json.dumps(result.summary(), indent=1, ensure_ascii=False) + "\n"
 
 
@@ -160,14 +163,16 @@ def _write(result: Analysis, out: Path, workers: int) -> dict[str, Path]:
     # One pool for every chunk and the summary: they run side by side.
     texts = fork_map(_task, (result, tasks), len(tasks), workers)
     summary = cast(str, texts[0])
-    events = [cast(str, t) for (what, _, _), t in zip(tasks, texts, strict=True)
+    events = [cast(bytes, t) for (what, _, _), t in zip(tasks, texts, strict=True)
               if what == "events"]  # fmt: skip
-    parts = [cast(tuple[str, str], t) for (what, _, _), t in zip(tasks, texts, strict=True)
+    parts = [cast(tuple[bytes, bytes], t) for (what, _, _), t in zip(tasks, texts, strict=True)
              if what == "violations"]  # fmt: skip
     _write_lines(paths["events.geojson"], events)
     _write_lines(paths["violations.geojson"], [f for f, _ in parts])
-    with paths["violations.csv"].open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerow(VIOLATION_COLUMNS)
+    header = io.StringIO(newline="")
+    csv.writer(header, lineterminator="\n").writerow(VIOLATION_COLUMNS)
+    with paths["violations.csv"].open("wb") as fh:
+        fh.write(header.getvalue().encode("utf-8"))
         for _, rows in parts:
             fh.write(rows)
     with paths["allegations.csv"].open("w", encoding="utf-8", newline="") as fh:
