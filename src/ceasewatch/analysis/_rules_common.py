@@ -122,12 +122,14 @@ class _Context:
     def of_kind(self, *kinds: str) -> list[Event]:
         """The events of these kinds, in their order (indexed by kind on first use)."""
         if self._by_kind is None:
-            self._by_kind = {}
-            for i, e in enumerate(self.events):
-                self._by_kind.setdefault(e.kind, []).append(i)
+            of = [e.kind for e in self.events]
+            every = range(len(of))
+            self._by_kind = {
+                k: list(itertools.compress(every, map(k.__eq__, of))) for k in dict.fromkeys(of)
+            }
         lists = [self._by_kind.get(k, []) for k in dict.fromkeys(kinds)]
         idx = lists[0] if len(lists) == 1 else sorted(itertools.chain(*lists))
-        return [self.events[i] for i in idx]
+        return list(map(self.events.__getitem__, idx))
 
 
 def _make(
@@ -142,7 +144,8 @@ def _make(
     event_ids: Iterable[str] = (),
     detection_ids: Iterable[str] = (),
 ) -> Violation:
-    ev, det = tuple(sorted(set(event_ids))), tuple(sorted(set(detection_ids)))
+    ev = tuple(sorted(set(event_ids))) if event_ids else ()
+    det = tuple(sorted(set(detection_ids))) if detection_ids else ()
     # "\x1f".join([rule.id, *("e:" + e for e in ev), *("d:" + d for d in det)]):
     key = rule.id
     if ev:

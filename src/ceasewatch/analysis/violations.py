@@ -86,6 +86,9 @@ _TIME_ID = attrgetter("time", "id")
 
 
 def _unique(items: Iterable[Any], what: str) -> list[Any]:
+    items = list(items)
+    if len({item.id for item in items}) == len(items):  # no id twice: nothing to check
+        return sorted(items, key=_TIME_ID)
     by_id: dict[str, Any] = {}
     for item in items:
         old = by_id.setdefault(item.id, item)
