@@ -5,11 +5,13 @@ See that module's docstring for what each rule kind finds and how probably.
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from hashlib import sha256
+from typing import Any
 
 import shapely
 from shapely.geometry import Point
@@ -71,8 +73,11 @@ def _iso(error_m: float) -> Cov:
 
 def best_side(p_side: Mapping[str, float]) -> tuple[str | None, float]:
     """The most probable side and its probability (ties: the first by name)."""
-    ranked = sorted(((-p, s) for s, p in p_side.items() if p > 0.0))
-    return (ranked[0][1], -ranked[0][0]) if ranked else (None, 0.0)
+    side, best = None, 0.0
+    for s, p in p_side.items():  # the least (-p, s) of p > 0, without sorting
+        if p > best or (p == best and side is not None and s < side):
+            side, best = s, p
+    return side, best
 
 
 def _other_side(theater: Theater, side: str | None) -> str | None:
@@ -117,12 +122,14 @@ class _Context:
     def of_kind(self, *kinds: str) -> list[Event]:
         """The events of these kinds, in their order (indexed by kind on first use)."""
         if self._by_kind is None:
-            self._by_kind = {}
-            for i, e in enumerate(self.events):
-                self._by_kind.setdefault(e.kind, []).append(i)
+            of = [e.kind for e in self.events]
+            every = range(len(of))
+            self._by_kind = {
+                k: list(itertools.compress(every, map(k.__eq__, of))) for k in dict.fromkeys(of)
+            }
         lists = [self._by_kind.get(k, []) for k in dict.fromkeys(kinds)]
-        idx = lists[0] if len(lists) == 1 else sorted(i for x in lists for i in x)
-        return [self.events[i] for i in idx]
+        idx = lists[0] if len(lists) == 1 else sorted(itertools.chain(*lists))
+        return list(map(self.events.__getitem__, idx))
 
 
 def _make(
@@ -137,21 +144,51 @@ def _make(
     event_ids: Iterable[str] = (),
     detection_ids: Iterable[str] = (),
 ) -> Violation:
-    ev, det = tuple(sorted(set(event_ids))), tuple(sorted(set(detection_ids)))
-    key = "\x1f".join([rule.id, *(f"e:{e}" for e in ev), *(f"d:{d}" for d in det)])
+    ev = tuple(sorted(set(event_ids))) if event_ids else ()
+    det = tuple(sorted(set(detection_ids))) if detection_ids else ()
+    # "\x1f".join([rule.id, *("e:" + e for e in ev), *("d:" + d for d in det)]):
+    key = rule.id
+    if ev:
+        key += "\x1fe:" + "\x1fe:".join(ev)
+    if det:
+        key += "\x1fd:" + "\x1fd:".join(det)
     if rule.provision:
         description += f" [{rule.provision}]"
-    return Violation(
-        id="V-" + hashlib.sha256(key.encode()).hexdigest()[:16],
-        rule=rule.id,
-        kind=rule.kind.value,
-        side=side,
-        p=round(min(1.0, max(0.0, p)), 6),
-        severity=rule.severity.value,
-        time=time,
-        lon=lon,
-        lat=lat,
-        description=description,
-        event_ids=ev,
-        detection_ids=det,
+    return violation_of(
+        (
+            "V-" + sha256(key.encode()).hexdigest()[:16],
+            rule.id,
+            rule.kind._value_,  # the member's value (.value is a slow descriptor)
+            side,
+            round(min(1.0, max(0.0, p)), 6),
+            rule.severity._value_,
+            time,
+            lon,
+            lat,
+            description,
+            ev,
+            det,
+        )
     )
+
+
+#: Violation's fields, in order.
+VIOLATION_FIELDS = tuple(f.name for f in fields(Violation))
+_FAST_NEW = "__slots__" not in vars(Violation) and not hasattr(Violation, "__post_init__")
+"""`Violation` keeps its fields in the instance's ``__dict__`` and derives nothing."""
+
+
+def violation_of(values: tuple[Any, ...]) -> Violation:
+    """`Violation(*values)` without the frozen dataclass's __setattr__ per field (what
+    it gives for a plain frozen dataclass: the fields in the instance's dict, in order);
+    the constructor itself should `Violation` gain slots or a __post_init__."""
+    if not _FAST_NEW:
+        return Violation(*values)
+    new = object.__new__(Violation)
+    new.__dict__.update(zip(VIOLATION_FIELDS, values, strict=True))
+    return new
+
+
+def violation_values(v: Violation) -> tuple[Any, ...]:
+    """The fields of v, in order (what `violation_of` takes)."""
+    return tuple(getattr(v, name) for name in VIOLATION_FIELDS)

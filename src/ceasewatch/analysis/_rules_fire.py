@@ -6,6 +6,7 @@ See that module's docstring for what each finds and how probably.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -24,10 +25,16 @@ from ceasewatch.analysis._rules_common import (
 from ceasewatch.analysis.model import Event, Violation
 from ceasewatch.analysis.rules import FireAcrossLineParams, FireNearPostParams, Rule
 from ceasewatch.geo.theater import Site
-from ceasewatch.records.types import posix_us
 
 
 def _fire_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Iterator[Violation]:
+    yield from _firing_positions_across_line(rule, p, ctx)
+    yield from _shots_across_line(rule, p, ctx)
+
+
+def _firing_positions_across_line(
+    rule: Rule, p: FireAcrossLineParams, ctx: _Context
+) -> Iterator[Violation]:
     th = ctx.theater
     for fp in ctx.of_kind("firing_position"):
         pts = sorted(ctx.impacts.get(fp.id, ()))
@@ -60,43 +67,64 @@ def _fire_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Ite
             ),
             event_ids=[fp.id],
         )
-    yield from _shots_across_line(rule, p, ctx)
+
+
+def _pair_shots(
+    shots: list[Event], explosions: list[Event], p: FireAcrossLineParams
+) -> dict[int, list[int]]:
+    """Each explosion's shot, as shot index -> its explosions' indices (in their order).
+
+    An explosion is paired with the shot before it within max_delay_s and max_range_m,
+    nearest in time, then in distance, then by id. Both lists are in (time, id) order, so
+    nearer in time is a later time rank and a lower id a lower index: the choice is one
+    numpy sort of the candidate pairs; the distances are `math.hypot` of the same
+    differences, per pair.
+    """
+    if not shots or not explosions:
+        return {}
+    times = [s.time for s in shots]
+    delay = timedelta(seconds=p.max_delay_s)
+    lo = np.array([bisect.bisect_left(times, e.time - delay) for e in explosions])
+    hi = np.array([bisect.bisect_right(times, e.time) for e in explosions])
+    # Time rank: shots at the same time share the rank of the first of them.
+    rank = np.array([i if i == 0 or times[i] != times[i - 1] else -1 for i in range(len(times))])
+    rank = np.maximum.accumulate(rank)
+    counts = hi - lo
+    ex = np.repeat(np.arange(len(explosions)), counts)
+    k = lo[ex] + (np.arange(len(ex)) - (np.cumsum(counts) - counts)[ex])
+    sx = np.array([s.x_m for s in shots], dtype=np.float64)
+    sy = np.array([s.y_m for s in shots], dtype=np.float64)
+    ex_x = np.array([e.x_m for e in explosions], dtype=np.float64)
+    ex_y = np.array([e.y_m for e in explosions], dtype=np.float64)
+    dx, dy = (ex_x[ex] - sx[k]).tolist(), (ex_y[ex] - sy[k]).tolist()
+    dist = np.array(list(map(math.hypot, dx, dy)), dtype=np.float64)
+    near = dist <= p.max_range_m
+    ex, k, dist = ex[near], k[near], dist[near]
+    order = np.lexsort((k, dist, -rank[k], ex))
+    ex, k = ex[order], k[order]
+    first = np.ones(len(ex), dtype=bool)
+    first[1:] = ex[1:] != ex[:-1]
+    paired: dict[int, list[int]] = {}
+    for shot, explosion in zip(k[first].tolist(), ex[first].tolist(), strict=True):
+        paired.setdefault(shot, []).append(explosion)
+    return dict(sorted(paired.items()))
 
 
 def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Iterator[Violation]:
-    shots = ctx.of_kind("shot")
-    # Times as exact microseconds: the same comparisons and delays as datetimes give.
-    times = [posix_us(s.time) for s in shots]
-    sx, sy, sid = [s.x_m for s in shots], [s.y_m for s in shots], [s.id for s in shots]
-    delay_us = timedelta(seconds=p.max_delay_s) // timedelta(microseconds=1)
-    paired: dict[str, list[Event]] = {}
-    for ex in ctx.of_kind("explosion"):
-        t = posix_us(ex.time)
-        lo = bisect.bisect_left(times, t - delay_us)
-        hi = bisect.bisect_right(times, t)
-        best: tuple[float, float, str] | None = None
-        for k in range(lo, hi):
-            dist = math.hypot(ex.x_m - sx[k], ex.y_m - sy[k])
-            if dist <= p.max_range_m:
-                cand = ((t - times[k]) / 1_000_000, dist, sid[k])
-                if best is None or cand < best:
-                    best = cand
-        if best is not None:
-            paired.setdefault(best[2], []).append(ex)
-    for shot in shots:
-        exs = paired.get(shot.id)
-        if not exs:
-            continue
-        ranked = []
-        for side, p_x in shot.p_side.items():
-            p_out = max(math.fsum(q for s, q in ex.p_side.items() if s != side) for ex in exs)
-            ranked.append((-(p_x * p_out), side, p_x))
+    shots, explosions = ctx.of_kind("shot"), ctx.of_kind("explosion")
+    for k, paired in _pair_shots(shots, explosions, p).items():
+        shot, exs = shots[k], [explosions[i].p_side for i in paired]
+        ranked = [
+            (-(p_x * max([math.fsum([q for s, q in ex.items() if s != side]) for ex in exs])),
+             side, p_x)
+            for side, p_x in shot.p_side.items()
+        ]  # fmt: skip
         if not ranked:
             continue
         neg_p, side, p_x = min(ranked)
         if -neg_p < rule.min_p:
             continue
-        n_across = sum(1 for ex in exs if best_side(ex.p_side)[0] not in (None, side))
+        n_across = sum([best_side(ex)[0] not in (None, side) for ex in exs])
         yield _make(
             rule,
             side=side,
@@ -109,7 +137,7 @@ def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> It
                 f"paired with it (within {p.max_delay_s:g} s and {p.max_range_m:g} m) most "
                 "probably in another side's area"
             ),
-            event_ids=[shot.id, *(ex.id for ex in exs)],
+            event_ids=[shot.id, *(explosions[i].id for i in paired)],
         )
 
 
@@ -137,18 +165,27 @@ def _near_posts(
     """
     out: list[list[Site]] = [[] for _ in events]
     z_min = _z_of(min_p) - 0.01
-    by_period: dict[int, list[int]] = {}
-    for i, ev in enumerate(events):
-        by_period.setdefault(bisect.bisect_right(ctx.theater.change_times, ev.time), []).append(i)
-    for idx in by_period.values():
-        posts = ctx.theater.at(events[idx[0]].time).posts
+    # Events are in time order: a period's events are the run between two change times.
+    times = [ev.time for ev in events]
+    cuts = [0, *(bisect.bisect_left(times, t) for t in ctx.theater.change_times), len(events)]
+    for a, b in itertools.pairwise(cuts):
+        if a == b:
+            continue
+        idx = range(a, b)
+        posts = ctx.theater.at(events[a].time).posts
         if not posts:
             continue
         px, py = (np.array(v) for v in zip(*(ctx.site_xy(p) for p in posts), strict=True))
         ex = np.array([events[i].x_m for i in idx])[:, None]
         ey = np.array([events[i].y_m for i in idx])[:, None]
-        cov = np.array([events[i].cov_m2 for i in idx], dtype=np.float64)
-        cxx, cxy, cyx, cyy = (cov[:, a, b][:, None] for a, b in ((0, 0), (0, 1), (1, 0), (1, 1)))
+        cov = np.fromiter(
+            itertools.chain.from_iterable(
+                itertools.chain.from_iterable(events[i].cov_m2 for i in idx)
+            ),
+            dtype=np.float64,
+            count=4 * len(idx),
+        ).reshape(-1, 4)
+        cxx, cxy, cyx, cyy = (cov[:, j][:, None] for j in range(4))
         dx, dy = px[None, :] - ex, py[None, :] - ey
         d = np.sqrt(dx * dx + dy * dy)
         # The largest sigma stands in where an event lies on a post (rare): only there.

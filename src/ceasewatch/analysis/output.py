@@ -15,15 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-import re
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ceasewatch._fork import fork_map, spans
 from ceasewatch._gc import paused_gc
+from ceasewatch.analysis._output_text import event_lines, time_text, violation_texts
 from ceasewatch.analysis.events import ellipse
 from ceasewatch.analysis.model import Event, Violation
 from ceasewatch.analysis.pipeline import Analysis
@@ -52,97 +49,9 @@ VIOLATION_COLUMNS = (
 )
 
 
-def _time(t: datetime) -> str:
-    """UTC to the millisecond, fixed width, so the text sorts as the times do."""
-    t = t.astimezone(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
 def _r(x: float, nd: int) -> float:
     v = round(x, nd)
     return 0.0 if v == 0 else v  # no "-0.0"
-
-
-def _num(x: float) -> str:
-    """A float as json.dumps writes it."""
-    if x - x == 0.0:  # finite
-        return float.__repr__(x)
-    if math.isnan(x):
-        return "NaN"
-    return "Infinity" if x > 0 else "-Infinity"
-
-
-_FIXED = {nd: f"%.{nd}f" for nd in range(1, 7)}
-
-
-def _rn(x: float, nd: int) -> str:
-    """`_r(x, nd)` as json.dumps writes it (1 <= nd <= 6).
-
-    Between 1e-4 and 1e9 the correctly rounded fixed-point text, less trailing zeros, is
-    that repr (at most 15 significant digits name one double, and repr writes the
-    shortest text that does), at a third of the cost of round() and repr().
-    """
-    if 1e-4 <= abs(x) < 1e9:
-        text = (_FIXED[nd] % x).rstrip("0")
-        if text.endswith("."):
-            text += "0"
-        return "0.0" if text == "-0.0" else text
-    v = round(x, nd)
-    return "0.0" if v == 0 else _num(v)
-
-
-def _r1(x: float) -> str:
-    """`_rn(x, 1)`: with one decimal, the fixed-point text has no trailing zero to drop
-    (but "-0.0")."""
-    if 1e-4 <= abs(x) < 1e9:
-        text = "%.1f" % x  # noqa: UP031 (the fastest of the formatting calls)
-        return "0.0" if text == "-0.0" else text
-    return _rn(x, 1)
-
-
-# Ids, kinds and org ids use only these characters, which JSON writes as they are; any
-# other string goes through the json module.
-_PLAIN = re.compile(r"[A-Za-z0-9._:/ -]*")
-
-
-def _str(s: str) -> str:
-    return f'"{s}"' if _PLAIN.fullmatch(s) else json.dumps(s, ensure_ascii=False)
-
-
-def _strs(items: Sequence[str]) -> str:
-    if not items:
-        return "[]"
-    if _PLAIN.fullmatch("".join(items)):
-        return '["' + '","'.join(items) + '"]'
-    return "[" + ",".join(map(_str, items)) + "]"
-
-
-def _ms(t: datetime) -> str:
-    """`_time(t)`, from isoformat (several times faster than strftime)."""
-    if t.tzinfo is not UTC:
-        return _time(t)
-    return t.isoformat(timespec="milliseconds")[:-6] + "Z"
-
-
-def _event_line(e: Event) -> str:
-    """One event as a GeoJSON feature: the text of json.dumps(_event_feature(e), compact),
-    written directly (json.dumps of a nested dict costs ten times more)."""
-    (cee, cen), (_, cnn) = e.cov_m2
-    major, minor, orient = ellipse(cee, cen, cnn)
-    ee, en, nn = _r1(cee), _r1(cen), _r1(cnn)
-    p_side = ",".join([f"{_str(k)}:{_rn(v, 4)}" for k, v in sorted(e.p_side.items())])
-    d_line = "null" if e.d_line_m is None else _r1(e.d_line_m)
-    return (
-        '{"type":"Feature","geometry":{"type":"Point","coordinates":'
-        f"[{_rn(e.lon, 6)},{_rn(e.lat, 6)}]}},"
-        f'"properties":{{"id":{_str(e.id)},"time":"{_ms(e.time)}","kind":{_str(e.kind)},'
-        f'"count":{e.count},"sightings":{_strs(e.sightings)},'
-        f'"outliers":{_strs(e.outliers)},"craters":{_strs(e.craters)},'
-        f'"cov_m2":[[{ee},{en}],[{en},{nn}]],"semi_major_m":{_r1(major)},'
-        f'"semi_minor_m":{_r1(minor)},"orientation_deg":{_r1(orient)},'
-        f'"crlb_m":{_r1(e.crlb_m)},"p_side":{{{p_side}}},"d_line_m":{d_line},'
-        f'"observers":{_strs(e.observers)}}}}}'
-    )
 
 
 def _event_feature(e: Event) -> dict[str, Any]:
@@ -151,7 +60,7 @@ def _event_feature(e: Event) -> dict[str, Any]:
     major, minor, orient = ellipse(cee, cen, cnn)
     props: dict[str, Any] = {
         "id": e.id,
-        "time": _time(e.time),
+        "time": time_text(e.time),
         "kind": e.kind,
         "count": e.count,
         "sightings": list(e.sightings),
@@ -184,7 +93,7 @@ def _violation_row(v: Violation) -> dict[str, Any]:
         "side": v.side,
         "p": _r(v.p, 4),
         "severity": v.severity,
-        "time": _time(v.time),
+        "time": time_text(v.time),
         "event_ids": list(v.event_ids),
         "detection_ids": list(v.detection_ids),
         "lon": _r(v.lon, 6),
@@ -193,16 +102,16 @@ def _violation_row(v: Violation) -> dict[str, Any]:
     }
 
 
-def _write_lines(path: Path, chunks: list[str]) -> None:
-    """A FeatureCollection of the features in chunks (each joined by ",\n"), one per
-    line, written a chunk at a time (no copy of the whole file in memory)."""
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        fh.write('{"type":"FeatureCollection","features":[\n')
+def _write_lines(path: Path, chunks: list[bytes]) -> None:
+    """A FeatureCollection of the features in chunks (each joined by ",\n", UTF-8), one
+    per line, written a chunk at a time (no copy of the whole file in memory)."""
+    with path.open("wb") as fh:
+        fh.write(b'{"type":"FeatureCollection","features":[\n')
         for i, chunk in enumerate(chunks):
             if i:
-                fh.write(",\n")
+                fh.write(b",\n")
             fh.write(chunk)
-        fh.write("\n]}\n")
+        fh.write(b"\n]}\n")
 
 
 #: Events (or violations) formatted per task when the output is written on several CPUs.
@@ -219,54 +128,51 @@ def write_analysis(result: Analysis, out: Path, *, workers: int = 1) -> dict[str
         return _write(result, out, workers)
 
 
-_Chunks = tuple[Sequence[Any], list[tuple[int, int]]]
+#: A write's tasks: ("events" or "violations", start, stop) of those rows, or ("summary",).
+_Task = tuple[str, int, int]
 
 
-def _event_text(job: _Chunks, i: int) -> str:
-    """Chunk i of the events as GeoJSON features, joined by ",\n"."""
-    events, chunks = job
-    a, b = chunks[i]
-    return ",\n".join([_event_line(e) for e in events[a:b]])
+def _task(job: tuple[Analysis, list[_Task]], i: int) -> str | bytes | tuple[bytes, bytes]:
+    """Task i's text: a chunk of events.geojson's features (joined by ",\n"), a chunk of
+    violations as GeoJSON features and CSV rows (UTF-8 bytes: encoded where they are
+    made, they are written as they come back), or summary.json."""
+    result, tasks = job
+    what, a, b = tasks[i]
+    if what == "events":
+        return ",\n".join(event_lines(result.events[a:b])).encode("utf-8")
+    if what == "violations":
+        features, rows = violation_texts(result.violations[a:b])
+        return features.encode("utf-8"), rows.encode("utf-8")
+    return json.dumps(result.summary(), indent=1, ensure_ascii=False) + "\n"
 
 
-def _violation_text(job: _Chunks, i: int) -> tuple[str, str]:
-    """Chunk i of the violations as GeoJSON features (joined by ",\n") and as CSV rows."""
-    violations, chunks = job
-    a, b = chunks[i]
-    rows = [_violation_row(v) for v in violations[a:b]]
-    features = ",\n".join(
-        json.dumps(_point(r["lon"], r["lat"], r), ensure_ascii=False, separators=(",", ":"))
-        for r in rows
-    )
-    buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\n")
-    for r in rows:
-        w.writerow(
-            [
-                ";".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c])
-                for c in VIOLATION_COLUMNS
-            ]
-        )
-    return features, buf.getvalue()
-
-
-def _chunked(fn: Any, items: Sequence[Any], workers: int) -> list[Any]:
-    """fn over consecutive chunks of items: one chunk alone, several per worker with more."""
-    parts = max(1, len(items) // _MIN_PER_TASK) if workers > 1 else 1
-    chunks = spans(len(items), parts)
-    return fork_map(fn, (items, chunks), len(chunks), workers)
+def _tasks(result: Analysis, workers: int) -> list[_Task]:
+    """Consecutive chunks of the events and of the violations (one each with one worker,
+    several per worker with more), and the summary."""
+    tasks: list[_Task] = [("summary", 0, 0)]
+    for what, n in (("events", len(result.events)), ("violations", len(result.violations))):
+        parts = max(1, n // _MIN_PER_TASK) if workers > 1 else 1
+        tasks += [(what, a, b) for a, b in spans(n, parts)]
+    return tasks
 
 
 def _write(result: Analysis, out: Path, workers: int) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in OUTPUT_FILES}
-    events, violations = result.events, result.violations
-    texts: list[str] = _chunked(_event_text, events, workers)
-    _write_lines(paths["events.geojson"], texts)
-    parts: list[tuple[str, str]] = _chunked(_violation_text, violations, workers)
+    tasks = _tasks(result, workers)
+    # One pool for every chunk and the summary: they run side by side.
+    texts = fork_map(_task, (result, tasks), len(tasks), workers)
+    summary = cast(str, texts[0])
+    events = [cast(bytes, t) for (what, _, _), t in zip(tasks, texts, strict=True)
+              if what == "events"]  # fmt: skip
+    parts = [cast(tuple[bytes, bytes], t) for (what, _, _), t in zip(tasks, texts, strict=True)
+             if what == "violations"]  # fmt: skip
+    _write_lines(paths["events.geojson"], events)
     _write_lines(paths["violations.geojson"], [f for f, _ in parts])
-    with paths["violations.csv"].open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerow(VIOLATION_COLUMNS)
+    header = io.StringIO(newline="")
+    csv.writer(header, lineterminator="\n").writerow(VIOLATION_COLUMNS)
+    with paths["violations.csv"].open("wb") as fh:
+        fh.write(header.getvalue().encode("utf-8"))
         for _, rows in parts:
             fh.write(rows)
     with paths["allegations.csv"].open("w", encoding="utf-8", newline="") as fh:
@@ -276,7 +182,5 @@ def _write(result: Analysis, out: Path, workers: int) -> dict[str, Path]:
             w.writerow(
                 [f.allegation, f.status, ";".join(f.event_ids), ";".join(f.violation_ids), f.note]
             )
-    paths["summary.json"].write_text(
-        json.dumps(result.summary(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    paths["summary.json"].write_text(summary, encoding="utf-8")
     return paths

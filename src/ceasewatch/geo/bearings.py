@@ -9,10 +9,13 @@ of the theater's CRS. Ignoring a 6 degree declination moves a fix at 8 km by ~0.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache, lru_cache
+from itertools import repeat
 
+import numpy as np
 from pygeomag import GeoMag
 
 from ceasewatch.errors import InvalidInput
@@ -25,6 +28,7 @@ __all__ = [
     "compass_to_deg",
     "deg_to_compass",
     "magnetic_declination_deg",
+    "magnetic_declinations_deg",
     "to_true_bearing",
 ]
 
@@ -77,6 +81,13 @@ def _decimal_year(t: datetime) -> float:
     return t.year + (t - start).total_seconds() / (end - start).total_seconds()
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _utc_from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
 @cache
 def _model(path: str) -> GeoMag:
     return GeoMag(coefficients_file=path)
@@ -114,6 +125,55 @@ def magnetic_declination_deg(lat: float, lon: float, t: datetime) -> float:
         f"no World Magnetic Model covers {year:.2f} (models cover {first:.0f}-{last:.0f}); "
         "report this bearing as true or grid"
     )
+
+
+def magnetic_declinations_deg(
+    lat: Sequence[float], lon: Sequence[float], t_us: Sequence[int]
+) -> list[float | None]:
+    """`magnetic_declination_deg` of many (lat, lon, time) at once (time in exact
+    microseconds since 1970 UTC), None where it would raise (outside WGS84 or any WMM).
+
+    The decimal year is the same arithmetic in numpy (the microseconds to the year's start
+    and end, each exact as a double below 2**53, divided as timedelta.total_seconds
+    divides); round() per element; the model once per distinct rounded input.
+    """
+    n = len(t_us)
+    if n == 0:
+        return []
+    us = np.array(t_us, dtype=np.int64)
+    if not (np.abs(us) < 2**52).all():  # past 2112: one at a time
+        return [
+            _declination_or_none(a, o, _utc_from_us(u))
+            for a, o, u in zip(lat, lon, t_us, strict=True)
+        ]
+    years = us.astype("datetime64[us]").astype("datetime64[Y]")
+    start = years.astype("datetime64[us]").astype(np.int64)
+    end = (years + 1).astype("datetime64[us]").astype(np.int64)
+    year = (years.astype(np.int64) + 1970).astype(np.float64) + (
+        (us - start).astype(np.float64) / 1e6
+    ) / ((end - start).astype(np.float64) / 1e6)
+    model = np.full(n, -1)
+    for j, (first, last, _) in enumerate(_WMM_FILES):
+        model[(year >= first) & (year < last)] = j
+    keys = list(zip(lat, lon, map(round, year.tolist(), repeat(3)), model.tolist(), strict=True))
+    values = {key: _declination_at(*key) for key in dict.fromkeys(keys)}
+    return list(map(values.__getitem__, keys))
+
+
+def _declination_at(lat: float, lon: float, year_c: float, model: int) -> float | None:
+    """The declination of WMM release `model` (-1: none) at (lat, lon) and the rounded
+    year, as `magnetic_declination_deg` evaluates it (None where that would raise)."""
+    if model < 0 or not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        return None
+    first, last, path = _WMM_FILES[model]
+    return _declination(path, round(lat, 2), round(lon, 2), min(max(year_c, first), last - 0.001))
+
+
+def _declination_or_none(lat: float, lon: float, t: datetime) -> float | None:
+    try:
+        return magnetic_declination_deg(lat, lon, t)
+    except InvalidInput:
+        return None
 
 
 def to_true_bearing(
