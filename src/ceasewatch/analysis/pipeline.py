@@ -210,7 +210,7 @@ def _analyse(
     events = sorted([*events, *fp_events], key=lambda e: (e.time, e.id))
     events = attribute(events, theater, workers=workers)
     dets = sorted(detections, key=lambda d: (d.time, d.id))
-    violations = apply_rules(rules, theater, events, dets, impacts=impacts)
+    violations = apply_rules(rules, theater, events, dets, impacts=impacts, workers=workers)
     findings = match_allegations(
         sorted(allegations, key=lambda a: (a.time, a.id)),
         events,
