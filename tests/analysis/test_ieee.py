@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ceasewatch.analysis import _ieee
 from ceasewatch.analysis._ieee import atan2, exp, hypot
 
 
@@ -26,6 +27,45 @@ def test_exp_matches_math_and_saturates() -> None:
     out = exp(np.array([-1000.0, 0.0, 1.0, 1000.0, -np.inf, np.nan]))
     assert out[:3].tolist() == [0.0, 1.0, math.e] and out[3] == np.inf and out[4] == 0.0
     assert np.isnan(out[5])
+
+
+def _exp_by_ldexp(x: np.ndarray) -> np.ndarray:
+    """`exp` as first written: the same series, scaled by `np.ldexp` (the reference bits)."""
+    x = np.clip(np.asarray(x, dtype=np.float64), -746.0, 710.0)
+    k = np.rint(x * _ieee._INV_LN2_32)
+    k[~np.isfinite(k)] = 0.0
+    r = x - k * _ieee._LN2_32_HI
+    r -= k * _ieee._LN2_32_LO
+    p = r * _ieee._EXP_SERIES[-1]
+    for coef in _ieee._EXP_SERIES[-2:0:-1]:
+        p += coef
+        p *= r
+    p += 1.0
+    ki = k.astype(np.int64)
+    p *= _ieee._TWO_J32[ki & 31]
+    with np.errstate(over="ignore"):
+        out: np.ndarray = np.ldexp(p, ki >> 5)
+    return out
+
+
+def test_exp_has_the_bits_of_the_ldexp_scaling() -> None:
+    """The table and split scalings give ldexp's bits, subnormal and overflow included."""
+    rng = np.random.default_rng(9)
+    edges = [-746.0, -745.2, -745.1332191019412, -744.44007192138122, -708.4, -708.3964185322641,
+             709.78, 709.782712893384, 709.79, -np.inf, np.inf, -0.0, 5e-324]  # fmt: skip
+    for x in (
+        rng.uniform(-800, 800, 200000),
+        rng.uniform(-760, -700, 200000),
+        rng.uniform(-60, 0, 200000),
+        rng.uniform(650, 711, 200000),
+        -745.1332191019412 + np.arange(-3000, 3000) * 1e-13,
+        np.array(edges),
+        np.array([1.0, np.nan, -745.5]),
+    ):
+        got, want = exp(x), _exp_by_ldexp(x)
+        same = (got.view(np.int64) == want.view(np.int64)) | (np.isnan(got) & np.isnan(want))
+        assert same.all()
+    assert exp(np.zeros(0)).shape == (0,)
 
 
 def test_hypot_keeps_the_precision_of_its_inputs() -> None:

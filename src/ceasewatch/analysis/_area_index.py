@@ -89,10 +89,15 @@ class _AreaIndex:
         for cx in xs:
             for cy in ys:
                 mixed[cx, cy] = True
+        # No boundary separates two neighbouring cells that it crosses neither of: along a
+        # row, a run of unmixed cells lies in one area, that of its first cell's centre.
         centre = -self.half + (np.arange(n) + 0.5) * w
-        gx, gy = np.meshgrid(centre, centre, indexing="ij")
-        cell_area = self._first_area(gx.ravel(), gy.ravel())
-        cell_area[mixed.ravel()] = -2
+        start = ~mixed
+        start[:, 1:] &= mixed[:, :-1]
+        first = np.flatnonzero(start)
+        run_area = self._first_area(centre[first // n], centre[first % n])
+        run = np.cumsum(start.ravel()) - 1
+        cell_area = np.where(mixed.ravel(), -2, run_area[run])
         # Chebyshev distance (in cells) to the nearest mixed cell, by repeated dilation.
         steps = np.full((n, n), self._CLEAR_CAP, dtype=np.intp)
         front = mixed.copy()

@@ -31,6 +31,15 @@ _INV_LN2_32 = 32 / math.log(2.0)
 _TWO_J32 = np.array([math.pow(2.0, j / 32) for j in range(32)])
 # exp(r) = sum r^k / k! for |r| <= ln(2) / 64: 8 terms leave less than 1e-18.
 _EXP_SERIES = tuple(1.0 / math.factorial(k) for k in range(8))
+# Scaling by 2**m (k = 32 m + j): p * 2**(j/32) (in [0.97, 1.98]) times 2**m is normal
+# for m >= -1021 and finite for m <= 1023; there the product by the one number
+# 2**(j/32) * 2**m (from `_TWO_K32`) rounds as the two steps do. Elsewhere 2**(m + 64)
+# is a normal number for m in [-1086, 959] (x >= -746 gives m >= -1077), and a product by
+# it, then by 2**-64, rounds once where the result is subnormal, as `ldexp` does.
+_K_NORMAL, _K_MAX, _K_MAX_SPLIT = -1021 * 32, 1023 * 32 + 31, 959 * 32 + 31
+_K_ALL = np.arange(_K_NORMAL, _K_MAX + 1)
+_TWO_K32 = np.ldexp(_TWO_J32[_K_ALL & 31], _K_ALL >> 5)
+_TWO_M64 = 2.0**-64
 
 
 def atan2(yv: FloatArray, xv: FloatArray) -> FloatArray:
@@ -59,10 +68,18 @@ def exp(x: FloatArray) -> FloatArray:
 
     x = (32 m + j) ln2 / 32 + r with |r| <= ln2 / 64: e**x = 2**m * 2**(j/32) * e**r, with
     2**(j/32) from a table (computed once by `math`) and e**r by 7 terms of its series.
+    The scaling by 2**(j/32) and 2**m is one product by a table entry where the result is
+    surely normal, else by 2**(m + 64) and 2**-64: the bits of `ldexp`, faster.
     """
-    x = np.clip(np.asarray(x, dtype=np.float64), -746.0, 710.0)
-    k = np.rint(x * _INV_LN2_32)
-    k[~np.isfinite(k)] = 0.0
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return x.copy()
+    lo, hi = float(x.min()), float(x.max())  # NaN when any is NaN
+    if not (lo >= -746.0 and hi <= 710.0):
+        x = np.clip(x, -746.0, 710.0)
+        lo, hi = max(lo, -746.0), min(hi, 710.0)
+    k = x * _INV_LN2_32
+    np.rint(k, out=k)
     r = x - k * _LN2_32_HI
     r -= k * _LN2_32_LO
     p = r * _EXP_SERIES[-1]
@@ -70,11 +87,28 @@ def exp(x: FloatArray) -> FloatArray:
         p += coef
         p *= r
     p += 1.0
-    ki = k.astype(np.int64)
-    p *= _TWO_J32[ki & 31]
-    with np.errstate(over="ignore"):
-        out: FloatArray = np.ldexp(p, ki >> 5)
-    return out
+    # k is monotonic in x: its extremes are those of x's.
+    if not (math.isnan(lo) or math.isnan(hi)):
+        k_lo, k_hi = round(lo * _INV_LN2_32), round(hi * _INV_LN2_32)
+    else:  # NaN
+        k_lo, k_hi = 0, _K_MAX + 1
+    if k_lo >= _K_NORMAL and k_hi <= _K_MAX:
+        k -= _K_NORMAL
+        p *= _TWO_K32.take(k.astype(np.intp))
+        return p
+    with np.errstate(invalid="ignore"):  # NaN: any k will do (p is NaN)
+        ki = k.astype(np.int64)
+    p *= _TWO_J32.take(ki & 31)
+    m = ki >> 5
+    if k_hi <= _K_MAX_SPLIT:
+        m += 1023 + 64
+        m <<= 52
+        p *= m.view(np.float64)
+        p *= _TWO_M64
+    else:  # NaN, or a result near overflow
+        with np.errstate(over="ignore"):
+            p = np.ldexp(p, np.where(np.isfinite(k), m, 0))
+    return p
 
 
 def hypot(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
