@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from ceasewatch.analysis import _ieee
 from ceasewatch.analysis._ieee import atan2, exp, hypot
@@ -29,7 +30,7 @@ def test_exp_matches_math_and_saturates() -> None:
     assert np.isnan(out[5])
 
 
-def _exp_by_ldexp(x: np.ndarray) -> np.ndarray:
+def _exp_by_ldexp(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """`exp` as first written: the same series, scaled by `np.ldexp` (the reference bits)."""
     x = np.clip(np.asarray(x, dtype=np.float64), -746.0, 710.0)
     k = np.rint(x * _ieee._INV_LN2_32)
@@ -44,7 +45,7 @@ def _exp_by_ldexp(x: np.ndarray) -> np.ndarray:
     ki = k.astype(np.int64)
     p *= _ieee._TWO_J32[ki & 31]
     with np.errstate(over="ignore"):
-        out: np.ndarray = np.ldexp(p, ki >> 5)
+        out: npt.NDArray[np.float64] = np.ldexp(p, ki >> 5)
     return out
 
 
@@ -53,15 +54,16 @@ def test_exp_has_the_bits_of_the_ldexp_scaling() -> None:
     rng = np.random.default_rng(9)
     edges = [-746.0, -745.2, -745.1332191019412, -744.44007192138122, -708.4, -708.3964185322641,
              709.78, 709.782712893384, 709.79, -np.inf, np.inf, -0.0, 5e-324]  # fmt: skip
-    for x in (
+    cases: list[npt.NDArray[np.float64]] = [
         rng.uniform(-800, 800, 200000),
         rng.uniform(-760, -700, 200000),
         rng.uniform(-60, 0, 200000),
         rng.uniform(650, 711, 200000),
-        -745.1332191019412 + np.arange(-3000, 3000) * 1e-13,
+        -745.1332191019412 + np.arange(-3000.0, 3000.0) * 1e-13,
         np.array(edges),
         np.array([1.0, np.nan, -745.5]),
-    ):
+    ]
+    for x in cases:
         got, want = exp(x), _exp_by_ldexp(x)
         same = (got.view(np.int64) == want.view(np.int64)) | (np.isnan(got) & np.isnan(want))
         assert same.all()

@@ -91,7 +91,8 @@ class _AreaIndex:
                 mixed[cx, cy] = True
         # No boundary separates two neighbouring cells that it crosses neither of: along a
         # row, a run of unmixed cells lies in one area, that of its first cell's centre.
-        centre = -self.half + (np.arange(n) + 0.5) * w
+        centre = np.arange(n, dtype=np.float64)
+        centre = -self.half + (centre + 0.5) * w
         start = ~mixed
         start[:, 1:] &= mixed[:, :-1]
         first = np.flatnonzero(start)
