@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ceasewatch._fork import fork_map
 from ceasewatch._gc import paused_gc
 from ceasewatch.analysis.allegations import Observed, match_allegations
 from ceasewatch.analysis.associate import associate
-from ceasewatch.analysis.attribution import CHUNK, SideGeometry
+from ceasewatch.analysis.attribution import SideGeometry
 from ceasewatch.analysis.craters import crater_groups, crater_obs
 from ceasewatch.analysis.events import events_from_craters, events_from_sightings
 from ceasewatch.analysis.model import AllegationFinding, Event, Violation
@@ -27,7 +26,6 @@ from ceasewatch.analysis.observations import normalise_table
 from ceasewatch.analysis.rules import Rule, load_rules
 from ceasewatch.analysis.violations import apply_rules, best_side
 from ceasewatch.errors import Problem
-from ceasewatch.geo.geodesy import FloatArray
 from ceasewatch.geo.theater import Theater
 from ceasewatch.records import Allegation, Crater, Detection, Sighting
 from ceasewatch.records.table import SightingTable
@@ -71,58 +69,27 @@ class Analysis:
 def attribute(events: Sequence[Event], theater: Theater, *, workers: int = 1) -> list[Event]:
     """Fill in p_side and d_line_m from the geometry in force at each event's time.
 
-    `workers` > 1 computes chunks of the events on that many forked processes (the same
-    chunks `SideGeometry` computes alone: byte-identical results).
+    `workers` > 1 computes the uncertain events' p_side on that many forked processes
+    (in the batches `SideGeometry` computes alone: byte-identical results).
     """
     out: list[Event] = list(events)
     by_period: dict[int, list[int]] = {}
     for i, e in enumerate(events):
         by_period.setdefault(bisect.bisect_right(theater.change_times, e.time), []).append(i)
-    periods: list[_Period] = []
     for _, idx in sorted(by_period.items()):
         geom = SideGeometry(theater.at(events[idx[0]].time), theater.frame)
         x = np.array([events[i].x_m for i in idx])
         y = np.array([events[i].y_m for i in idx])
         cov = np.array([events[i].cov_m2 for i in idx], dtype=np.float64)
-        periods.append((geom, x, y, cov))
-    if workers > 1:
-        tasks = [(k, a, min(a + CHUNK, len(x))) for k, (_, x, _, _) in enumerate(periods)
-                 for a in range(0, len(x), CHUNK)]  # fmt: skip
-        parts = fork_map(_attribute_chunk, (periods, tasks), len(tasks), workers)
-        found = [_join([p for t, p in zip(tasks, parts, strict=True) if t[0] == k])
-                 for k in range(len(periods))]  # fmt: skip
-    else:
-        found = [_attribute_chunk(([period], [(0, 0, len(period[1]))]), 0) for period in periods]
-    for (_, idx), (geom, *_), (p, d) in zip(sorted(by_period.items()), periods, found, strict=True):
-        rows = p.tolist()
-        lines = [v if v - v == 0.0 else None for v in d.tolist()]  # inf, NaN: None
+        found = geom.attribute(x, y, cov, processes=workers)
+        assert found.p_side is not None
+        rows = found.p_side.tolist()
+        lines = [v if v - v == 0.0 else None for v in found.d_line_m.tolist()]  # inf, NaN: None
         sides = geom.sides
         for i, row, d_line in zip(idx, rows, lines, strict=True):
             p_side = {side: q for side, q in zip(sides, row, strict=True) if q > 0.0}
             out[i] = _with_sides(events[i], p_side, d_line)
     return out
-
-
-#: A period's geometry and its events' x_m, y_m and covariances.
-_Period = tuple[SideGeometry, FloatArray, FloatArray, FloatArray]
-
-
-def _attribute_chunk(
-    job: tuple[list[_Period], list[tuple[int, int, int]]], i: int
-) -> tuple[FloatArray, FloatArray]:
-    """p_side and d_line_m of task i's events (period k, events a:b of that period)."""
-    periods, tasks = job
-    k, a, b = tasks[i]
-    geom, x, y, cov = periods[k]
-    found = geom.attribute(x[a:b], y[a:b], cov[a:b])
-    assert found.p_side is not None
-    return found.p_side, found.d_line_m
-
-
-def _join(parts: list[tuple[FloatArray, FloatArray]]) -> tuple[FloatArray, FloatArray]:
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate([p for p, _ in parts]), np.concatenate([d for _, d in parts])
 
 
 _FAST_REPLACE = "__slots__" not in vars(Event) and not hasattr(Event, "__post_init__")
