@@ -3,6 +3,7 @@ per-group Python they replaced gave, to the bit: that code is kept here as the r
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import math
@@ -14,6 +15,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from ceasewatch.analysis import localise
 from ceasewatch.analysis._batchfit import Fits, IntArray, fisher, ragged
 from ceasewatch.analysis._batchfit import bearing_z as bearing_z_many
 from ceasewatch.analysis._consensus import consensus
@@ -222,3 +224,18 @@ def test_first_min_takes_the_first_of_equal_least_values() -> None:
     want = [min(range(a, b), key=lambda s: (v.tolist()[s], s)) for a, b in itertools.pairwise(ptr)]
     assert _first_min(v, ptr).tolist() == want
     assert _first_min(v[:8], ptr[:4]).tolist() == want[:3]
+
+
+def test_forked_fits_are_the_serial_ones(
+    day: tuple[list[Obs], Association], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    obs, assoc = day
+    t = ObsTable.of(obs)
+    flat, ptr = ragged(assoc.groups)
+    monkeypatch.setattr(localise, "_MIN_FORKED", 10)
+    one = localise.robust_fit_arrays(t, flat, ptr)
+    for workers in (2, 3):
+        more = localise.robust_fit_arrays(t, flat, ptr, workers=workers)
+        assert more.inlier.tolist() == one.inlier.tolist()
+        for a, b in zip(dataclasses.astuple(more.fits), dataclasses.astuple(one.fits), strict=True):
+            assert a.tobytes() == b.tobytes()

@@ -115,17 +115,20 @@ def _lonlat(
     return list(zip(lon.tolist(), lat.tolist(), strict=True))
 
 
-def events_from_sightings(obs: Sequence[Obs], assoc: Association, theater: Theater) -> list[Event]:
+def events_from_sightings(
+    obs: Sequence[Obs], assoc: Association, theater: Theater, *, workers: int = 1
+) -> list[Event]:
     """One event per group: robust fix, time from the inliers, majority kind.
 
-    Every group's numbers are computed per array (`_event_columns`); what remains per event is
-    making its strings, tuples and the `Event`.
+    Every group's numbers are computed per array (`_event_columns`); what remains per
+    event is making its strings, tuples and the `Event`. `workers` > 1 fits the groups
+    on that many forked processes (`robust_fit_arrays`: the same result).
     """
     if not assoc.groups:
         return []
     table = assoc.table if assoc.table is not None else ObsTable.of(obs)
     flat, ptr = ragged(assoc.groups)
-    fit = robust_fit_arrays(table, flat, ptr)
+    fit = robust_fit_arrays(table, flat, ptr, workers=workers)
     f = fit.fits
     c = columns(obs, assoc, fit)
     # The inliers' Cramér-Rao bound (its RMS).

@@ -17,9 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from ceasewatch._fork import fork_map, spans
 from ceasewatch.analysis._batchfit import (
     GROSS_ERROR_PRIOR,
     GROSS_ERROR_RMS_DEG,
@@ -71,6 +74,7 @@ FIT_Z = 3.09
 _TWO_PI = 2.0 * math.pi
 
 Start = tuple[FloatArray, FloatArray]
+AnyArray = npt.NDArray[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,17 +313,26 @@ def robust_fit_groups(
     return out
 
 
-def robust_fit_arrays(t: ObsTable, flat: IntArray, ptr: IntArray) -> RobustFits:
+def robust_fit_arrays(
+    t: ObsTable, flat: IntArray, ptr: IntArray, *, workers: int = 1
+) -> RobustFits:
     """`robust_fit_groups` of the groups (flat, ptr) (indices into `t`), as arrays.
 
     Every step runs over all groups at once; a group's numbers never depend on which
-    other groups share its batch (sums are per group, in its members' order).
+    other groups share its batch (sums are per group, in its members' order), so
+    `workers` > 1 fits spans of the groups on that many forked processes (the same bits).
     """
     sizes = np.diff(ptr)
     multi = np.flatnonzero(sizes >= 2)
     mrows = _rows_of(ptr, multi)
     mflat, mptr = flat[mrows], _ptr_of(sizes[multi])
-    f, inl_m = _leave_one_out(t, mflat, mptr)
+    if workers > 1 and len(multi) >= _MIN_FORKED:
+        parts = spans(len(multi), 2 * workers)
+        done = fork_map(_leave_one_out_span, (t, mflat, mptr, parts), len(parts), workers)
+        f = Fits(*(np.concatenate([d[0][j] for d in done]) for j in range(7)))
+        inl_m = np.concatenate([d[1] for d in done])
+    else:
+        f, inl_m = _leave_one_out(t, mflat, mptr)
     # Two bearings always meet: nothing can reveal a gross error in either, so the
     # reported covariance uses the robust sigma (as for a lone bearing).
     big = sizes[multi] >= GROSS_MIN_GROUP
@@ -383,6 +396,20 @@ def _put_rows(f: Fits, at: IntArray, g: Fits) -> None:
     for a, b in ((f.x, g.x), (f.y, g.y), (f.cee, g.cee), (f.cen, g.cen), (f.cnn, g.cnn),
                  (f.chi2, g.chi2), (f.dof, g.dof)):  # fmt: skip
         a[at] = b
+
+
+#: Groups below which forking costs more than it saves.
+_MIN_FORKED = 2000
+
+_Span = tuple[ObsTable, IntArray, IntArray, list[tuple[int, int]]]
+
+
+def _leave_one_out_span(job: _Span, k: int) -> tuple[tuple[AnyArray, ...], BoolArray]:
+    """`_leave_one_out` of span k of the groups (a module function: `fork_map` names it)."""
+    t, flat, ptr, parts = job
+    a, b = parts[k]
+    f, inlier = _leave_one_out(t, flat[ptr[a] : ptr[b]], ptr[a : b + 1] - ptr[a])
+    return (f.x, f.y, f.cee, f.cen, f.cnn, f.chi2, f.dof), inlier
 
 
 def _leave_one_out(t: ObsTable, flat: IntArray, ptr: IntArray) -> tuple[Fits, BoolArray]:

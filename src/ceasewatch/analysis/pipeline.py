@@ -171,7 +171,7 @@ def _analyse(
         rules = load_rules(theater.root)
     obs, skipped = normalise_table(sightings, theater)
     assoc = associate(obs)
-    events = events_from_sightings(obs, assoc, theater)
+    events = events_from_sightings(obs, assoc, theater, workers=workers)
     c_obs = crater_obs(craters, theater)
     fp_events, impacts = events_from_craters(c_obs, crater_groups(c_obs, craters), theater)
     events = sorted([*events, *fp_events], key=lambda e: (e.time, e.id))
