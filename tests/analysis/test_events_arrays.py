@@ -19,6 +19,7 @@ from ceasewatch.analysis import localise
 from ceasewatch.analysis._batchfit import Fits, IntArray, fisher, ragged
 from ceasewatch.analysis._batchfit import bearing_z as bearing_z_many
 from ceasewatch.analysis._consensus import consensus
+from ceasewatch.analysis._event_columns import _ranks
 from ceasewatch.analysis.associate import SPEED_OF_SOUND_M_S, Association, associate
 from ceasewatch.analysis.events import events_from_sightings
 from ceasewatch.analysis.localise import (
@@ -239,3 +240,11 @@ def test_forked_fits_are_the_serial_ones(
         assert more.inlier.tolist() == one.inlier.tolist()
         for a, b in zip(dataclasses.astuple(more.fits), dataclasses.astuple(one.fits), strict=True):
             assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize(
+    "values", [["b", "a", "c", "ab", "b", "B", "é", "-", "a.1", "a/1"], ["b", "a\x00", "a"]]
+)
+def test_ranks_order_as_sorted_does(values: list[str]) -> None:
+    rank = _ranks(values).tolist()
+    assert [values[i] for i in sorted(range(len(values)), key=rank.__getitem__)] == sorted(values)

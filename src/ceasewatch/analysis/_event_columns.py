@@ -52,6 +52,20 @@ def _codes(values: Sequence[str]) -> tuple[list[str], IntArray]:
     return distinct, np.fromiter(map(index.__getitem__, values), dtype=np.intp, count=len(values))
 
 
+def _ranks(values: list[str]) -> IntArray:
+    """Each value's place in `sorted(values)` (equal values in any order among themselves).
+
+    numpy's string sort orders code points as `sorted` does, but drops trailing NULs, which
+    a record id cannot hold; the Python sort stands in should one appear.
+    """
+    rank = np.empty(len(values), dtype=np.intp)
+    if "\x00" in "".join(values):
+        rank[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
+    else:
+        rank[np.argsort(np.array(values, dtype=str), kind="stable")] = np.arange(len(values))
+    return rank
+
+
 def _medians(v: FloatArray | IntArray, seg: IntArray, ptr: IntArray) -> tuple[
     FloatArray | IntArray, FloatArray | IntArray, IntArray
 ]:  # fmt: skip
@@ -88,7 +102,7 @@ def columns(obs: Sequence[Obs], assoc: Association, fit: RobustFits) -> Columns:
     counts = np.where(n % 2 == 1, c_lo, np.rint((c_lo + c_hi) / 2).astype(np.int64)).tolist()
     # Members' ids and observers, sorted per group; outliers' ids.
     all_ids = [o.id for o in obs]
-    _, id_rank = _codes(all_ids)
+    id_rank = _ranks(all_ids)
     order = fit.flat[np.lexsort((id_rank[fit.flat], seg))]
     ids = list(map(all_ids.__getitem__, order.tolist()))
     who, code = _codes([o.observer for o in obs])
