@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from ceasewatch.analysis.associate import associate
 from ceasewatch.analysis.attribution import SideGeometry
 from ceasewatch.analysis.craters import crater_groups, crater_obs
 from ceasewatch.analysis.events import events_from_craters, events_from_sightings
-from ceasewatch.analysis.model import AllegationFinding, Event, Violation
+from ceasewatch.analysis.model import _PLAIN, AllegationFinding, Event, Violation, event_of
 from ceasewatch.analysis.observations import normalise_table
 from ceasewatch.analysis.rules import Rule, load_rules
 from ceasewatch.analysis.violations import apply_rules, best_side
@@ -78,22 +79,22 @@ def attribute(events: Sequence[Event], theater: Theater, *, workers: int = 1) ->
         by_period.setdefault(bisect.bisect_right(theater.change_times, e.time), []).append(i)
     for _, idx in sorted(by_period.items()):
         geom = SideGeometry(theater.at(events[idx[0]].time), theater.frame)
-        x = np.array([events[i].x_m for i in idx])
-        y = np.array([events[i].y_m for i in idx])
-        cov = np.array([events[i].cov_m2 for i in idx], dtype=np.float64)
+        some = [events[i] for i in idx]
+        x = np.fromiter([e.x_m for e in some], dtype=np.float64, count=len(some))
+        y = np.fromiter([e.y_m for e in some], dtype=np.float64, count=len(some))
+        cov = np.fromiter(
+            itertools.chain.from_iterable(itertools.chain.from_iterable(e.cov_m2 for e in some)),
+            dtype=np.float64,
+            count=4 * len(some),
+        ).reshape(-1, 2, 2)
         found = geom.attribute(x, y, cov, processes=workers)
         assert found.p_side is not None
-        rows = found.p_side.tolist()
         lines = [v if v - v == 0.0 else None for v in found.d_line_m.tolist()]  # inf, NaN: None
         sides = geom.sides
-        for i, row, d_line in zip(idx, rows, lines, strict=True):
+        for i, e, row, d_line in zip(idx, some, found.p_side.tolist(), lines, strict=True):
             p_side = {side: q for side, q in zip(sides, row, strict=True) if q > 0.0}
-            out[i] = _with_sides(events[i], p_side, d_line)
+            out[i] = _with_sides(e, p_side, d_line)
     return out
-
-
-_FAST_REPLACE = "__slots__" not in vars(Event) and not hasattr(Event, "__post_init__")
-"""`Event` keeps its fields in the instance's ``__dict__`` and derives nothing from them."""
 
 
 def _with_sides(e: Event, p_side: dict[str, float], d_line_m: float | None) -> Event:
@@ -101,13 +102,11 @@ def _with_sides(e: Event, p_side: dict[str, float], d_line_m: float | None) -> E
     a copy of the instance's fields with the two set (what `replace` gives for a plain
     frozen dataclass; it falls back to `replace` should `Event` gain slots or a
     __post_init__)."""
-    if not _FAST_REPLACE:
+    if not _PLAIN:
         return dataclasses.replace(e, p_side=p_side, d_line_m=d_line_m)
-    new = object.__new__(Event)
-    values = new.__dict__
-    values.update(e.__dict__)
+    values = e.__dict__.copy()
     values["p_side"], values["d_line_m"] = p_side, d_line_m
-    return new
+    return event_of(values)
 
 
 def analyse(
