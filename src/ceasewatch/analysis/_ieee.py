@@ -49,15 +49,23 @@ def atan2(yv: FloatArray, xv: FloatArray) -> FloatArray:
     num, den = np.where(big, ax, ay), np.where(big, ay, ax)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(den > 0.0, num / den, 0.0)
-    # atan t = 2 atan(t / (1 + sqrt(1 + t²))), twice: |t| <= tan(pi / 16).
-    t = t / (1.0 + np.sqrt(1.0 + t * t))
-    t = t / (1.0 + np.sqrt(1.0 + t * t))
+    # atan t = 2 atan(t / (1 + sqrt(1 + t²))), twice: |t| <= tan(pi / 16). (In place: the
+    # same operations as t / (1.0 + np.sqrt(1.0 + t * t)), without the temporaries.)
+    for _ in range(2):
+        u = t * t
+        u += 1.0
+        np.sqrt(u, out=u)
+        u += 1.0
+        t /= u
     z = t * t
-    p = np.full_like(z, _ATAN_SERIES[-1])
-    for coef in _ATAN_SERIES[-2::-1]:
-        p = p * z + coef
-    a = 4.0 * (t * p)
-    a = np.where(big, _HALF_PI - a, a)
+    p = z * _ATAN_SERIES[-1]
+    p += _ATAN_SERIES[-2]
+    for coef in _ATAN_SERIES[-3::-1]:
+        p *= z
+        p += coef
+    p *= t
+    p *= 4.0
+    a = np.where(big, _HALF_PI - p, p)
     a = np.where(xv < 0.0, math.pi - a, a)
     out: FloatArray = np.where(yv < 0.0, -a, a)
     return out
