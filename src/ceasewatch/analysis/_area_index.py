@@ -31,6 +31,12 @@ _NUDGE = np.array([1e-6, 0.7e-6])  # whitened nudge, off any axis a boundary mig
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(6)
 _GL_X = (_GL_X + 1.0) / 2.0
 _GL_W = _GL_W / 2.0
+_NODES = tuple(zip(_GL_X.tolist(), _GL_W.tolist(), strict=True))
+# Numerical Recipes' erfc fit (2nd ed., section 6.2, erfcc), highest power first.
+_ERFC = (
+    0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
+    -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223,
+)  # fmt: skip
 
 
 def _cells(qx: FloatArray, qy: FloatArray, half: float, n: int) -> tuple[IntArray, BoolArray]:
@@ -230,11 +236,18 @@ def _owens_t(h: FloatArray, a: FloatArray) -> FloatArray:
         ah = h * a
         hh = np.where(small, h, ah)
         aa = np.where(small, a, 1.0 / a)
-    hh2 = -0.5 * hh * hh
+    hh2 = -0.5 * hh
+    hh2 *= hh
+    # t = sum of w * exp(hh2 * r) / r with r = 1 + (aa x)², node by node (in place).
     t = np.zeros_like(hh)
-    for x, w in zip(_GL_X, _GL_W, strict=True):
-        r = 1.0 + (aa * x) ** 2
-        t += w * exp(hh2 * r) / r
+    for x, w in _NODES:
+        r = aa * x
+        r *= r
+        r += 1.0
+        e = exp(hh2 * r)
+        e *= w
+        e /= r
+        t += e
     t *= aa / (2.0 * math.pi)
     big = np.flatnonzero(~small)
     qh, qah = _q(h[big]), _q(ah[big])
@@ -248,11 +261,16 @@ def _q(x: FloatArray) -> FloatArray:
     The Chebyshev fit of erfc from Numerical Recipes (2nd ed., section 6.2, erfcc).
     """
     z = np.abs(x) / math.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.5 * z)
+    t = 0.5 * z
+    t += 1.0
+    np.divide(1.0, t, out=t)
     poly = np.zeros_like(t)
-    for c in (
-        0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
-        -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223,
-    ):  # fmt: skip
-        poly = poly * t + c
-    return 0.5 * t * exp(-z * z + poly)
+    for c in _ERFC:
+        poly *= t
+        poly += c
+    arg = -z
+    arg *= z
+    arg += poly
+    q = 0.5 * t
+    q *= exp(arg)
+    return q
