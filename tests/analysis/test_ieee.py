@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ceasewatch.analysis import _ieee
-from ceasewatch.analysis._ieee import atan2, exp, hypot
+from ceasewatch.analysis._ieee import atan2, exp, exp_normal, hypot
 
 
 def test_atan2_matches_math_in_every_quadrant() -> None:
@@ -68,6 +68,8 @@ def test_exp_has_the_bits_of_the_ldexp_scaling() -> None:
         same = (got.view(np.int64) == want.view(np.int64)) | (np.isnan(got) & np.isnan(want))
         assert same.all()
     assert exp(np.zeros(0)).shape == (0,)
+    inside = rng.uniform(_ieee.EXP_NORMAL_MIN, 0.0, 200000)
+    assert exp_normal(inside).tobytes() == _exp_by_ldexp(inside).tobytes()
 
 
 def _atan2_as_written(

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ceasewatch.analysis._ieee import exp, hypot
+from ceasewatch.analysis._ieee import EXP_NORMAL_MIN, exp, exp_normal, hypot
 from ceasewatch.analysis._line_index import BoolArray, FloatArray32, IntArray, _tree
 from ceasewatch.geo.geodesy import FloatArray
 
@@ -238,13 +238,17 @@ def _owens_t(h: FloatArray, a: FloatArray) -> FloatArray:
         aa = np.where(small, a, 1.0 / a)
     hh2 = -0.5 * hh
     hh2 *= hh
-    # t = sum of w * exp(hh2 * r) / r with r = 1 + (aa x)², node by node (in place).
+    # t = sum of w * exp(hh2 * r) / r with r = 1 + (aa x)², node by node (in place). With
+    # aa <= 1, r <= 2: hh2 * r >= 2 min(hh2), and hh2 <= 0, which bounds every node's
+    # argument (NaN fails the test).
+    low, top = (float(hh2.min()), float(aa.max())) if len(hh2) else (0.0, 0.0)
+    ex = exp_normal if 2.0 * low >= EXP_NORMAL_MIN and top <= 1.0 else exp
     t = np.zeros_like(hh)
     for x, w in _NODES:
         r = aa * x
         r *= r
         r += 1.0
-        e = exp(hh2 * r)
+        e = ex(hh2 * r)
         e *= w
         e /= r
         t += e

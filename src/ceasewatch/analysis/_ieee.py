@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["atan2", "exp", "hypot"]
+__all__ = ["EXP_NORMAL_MIN", "atan2", "exp", "exp_normal", "hypot"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -86,24 +86,14 @@ def exp(x: FloatArray) -> FloatArray:
     if not (lo >= -746.0 and hi <= 710.0):
         x = np.clip(x, -746.0, 710.0)
         lo, hi = max(lo, -746.0), min(hi, 710.0)
-    k = x * _INV_LN2_32
-    np.rint(k, out=k)
-    r = x - k * _LN2_32_HI
-    r -= k * _LN2_32_LO
-    p = r * _EXP_SERIES[-1]
-    for coef in _EXP_SERIES[-2:0:-1]:
-        p += coef
-        p *= r
-    p += 1.0
+    k, p = _series(x)
     # k is monotonic in x: its extremes are those of x's.
     if not (math.isnan(lo) or math.isnan(hi)):
         k_lo, k_hi = round(lo * _INV_LN2_32), round(hi * _INV_LN2_32)
     else:  # NaN
         k_lo, k_hi = 0, _K_MAX + 1
     if k_lo >= _K_NORMAL and k_hi <= _K_MAX:
-        k -= _K_NORMAL
-        p *= _TWO_K32.take(k.astype(np.intp))
-        return p
+        return _scale_normal(p, k)
     with np.errstate(invalid="ignore"):  # NaN: any k will do (p is NaN)
         ki = k.astype(np.int64)
     p *= _TWO_J32.take(ki & 31)
@@ -117,6 +107,38 @@ def exp(x: FloatArray) -> FloatArray:
         with np.errstate(over="ignore"):
             p = np.ldexp(p, np.where(np.isfinite(k), m, 0))
     return p
+
+
+def _series(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """k = rint(x * 32 / ln 2) and e**r for r = x - k ln 2 / 32 (the series)."""
+    k = x * _INV_LN2_32
+    np.rint(k, out=k)
+    r = x - k * _LN2_32_HI
+    r -= k * _LN2_32_LO
+    p = r * _EXP_SERIES[-1]
+    for coef in _EXP_SERIES[-2:0:-1]:
+        p += coef
+        p *= r
+    p += 1.0
+    return k, p
+
+
+def _scale_normal(p: FloatArray, k: FloatArray) -> FloatArray:
+    """p * 2**(k/32) where every result is a normal number (one table product)."""
+    k -= _K_NORMAL
+    p *= _TWO_K32.take(k.astype(np.intp))
+    return p
+
+
+#: The range of x where `exp_normal` may be used: e**x is a normal number.
+EXP_NORMAL_MIN = -707.0
+
+
+def exp_normal(x: FloatArray) -> FloatArray:
+    """`exp` for x known to lie in [EXP_NORMAL_MIN, 0] (the same bits, without `exp`'s
+    range checks: for callers that bound x once for many calls)."""
+    k, p = _series(x)
+    return _scale_normal(p, k)
 
 
 def hypot(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
