@@ -81,31 +81,33 @@ def columns(obs: Sequence[Obs], assoc: Association, fit: RobustFits) -> Columns:
     seg = np.repeat(np.arange(n_groups), np.diff(fit.ptr))
     inl, iseg = fit.flat[fit.inlier], seg[fit.inlier]
     iptr = _ptr(np.bincount(iseg, minlength=n_groups))
-    offsets = assoc.offsets
+    # The observations' fields as columns (one transposition), read at the inliers.
+    fields = dict(zip(Obs._fields, zip(*obs, strict=True), strict=True)) if obs else {}
+    who, code = _codes(fields.get("observer", ()))
+    offset = np.array([assoc.offsets.get(w, 0.0) for w in who])
     # Emission times at each group's fix: report time, minus the observer's clock offset,
     # minus the sound's travel for what was heard; the median per group (statistics.median:
     # the middle value, or the mean of the two middle values).
-    ob = [obs[k] for k in inl.tolist()]
-    corr = np.array([o.t_s - offsets.get(o.observer, 0.0) for o in ob])
-    heard = np.array([o.heard for o in ob], dtype=bool)
-    dx = fit.fits.x[iseg] - np.array([o.x_m for o in ob])
-    dy = fit.fits.y[iseg] - np.array([o.y_m for o in ob])
+    corr = (np.array(fields.get("t_s", ()), dtype=np.float64) - offset[code])[inl]
+    heard = np.array(fields.get("heard", ()), dtype=bool)[inl]
+    dx = fit.fits.x[iseg] - np.array(fields.get("x_m", ()), dtype=np.float64)[inl]
+    dy = fit.fits.y[iseg] - np.array(fields.get("y_m", ()), dtype=np.float64)[inl]
     e = corr - np.where(heard, np.sqrt(dx * dx + dy * dy) / SPEED_OF_SOUND_M_S, 0.0)
     lo, hi, n = _medians(e, iseg, iptr)
     times = np.where(n % 2 == 1, lo, (lo + hi) / 2)
     # Majority kind of the inliers, ties to the first name; median count, rounded half even.
-    names, kind = _codes([o.kind for o in ob])
+    names, kind_all = _codes(fields.get("kind", ()))
+    kind = kind_all[inl]
     tally = np.bincount(iseg * len(names) + kind, minlength=n_groups * len(names))
     kinds = [names[k] for k in tally.reshape(n_groups, len(names)).argmax(axis=1).tolist()]
-    reported = np.array([o.n_reported for o in ob], dtype=np.int64)
+    reported = np.array(fields.get("n_reported", ()), dtype=np.int64)[inl]
     c_lo, c_hi, _ = _medians(reported, iseg, iptr)
     counts = np.where(n % 2 == 1, c_lo, np.rint((c_lo + c_hi) / 2).astype(np.int64)).tolist()
     # Members' ids and observers, sorted per group; outliers' ids.
-    all_ids = [o.id for o in obs]
+    all_ids = list(fields.get("id", ()))
     id_rank = _ranks(all_ids)
     order = fit.flat[np.lexsort((id_rank[fit.flat], seg))]
     ids = list(map(all_ids.__getitem__, order.tolist()))
-    who, code = _codes([o.observer for o in obs])
     c = code[fit.flat]
     o_order = np.lexsort((c, seg))
     cs, ss = c[o_order], seg[o_order]
