@@ -49,16 +49,20 @@ __all__ = [
     "RANGE_REL_SIGMA",
     "Fix",
     "ObsTable",
+    "RobustFits",
     "bearing_z",
     "chi2_quantile",
     "crlb",
     "crlb_groups",
+    "crlb_rows",
     "fit",
     "fit_groups",
     "gross_share",
     "robust_fit",
+    "robust_fit_arrays",
     "robust_fit_groups",
     "single_fix",
+    "single_fixes",
 ]
 
 #: Chi-square drop (1 dof, 99.9%) that marks the left-out sighting as an outlier.
