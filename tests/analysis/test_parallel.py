@@ -12,7 +12,6 @@ from ceasewatch.analysis import (
     analyse_files,
     attribution,
     output,
-    pipeline,
     write_analysis,
 )
 from ceasewatch.demo import demo_theater_dir
@@ -73,9 +72,10 @@ def sightings_csv(demo_theater: Theater, tmp_path_factory: pytest.TempPathFactor
 def test_processes_give_the_same_bytes(
     sightings_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Small chunks, so that a small day is cut into many tasks (the same chunks alone).
+    # Small chunks and batches, so that a small day is cut into many tasks (the same
+    # chunks alone).
     monkeypatch.setattr(attribution, "CHUNK", 64)
-    monkeypatch.setattr(pipeline, "CHUNK", 64)
+    monkeypatch.setattr(attribution, "_NEAR_BATCH", 16)
     monkeypatch.setattr(output, "_MIN_PER_TASK", 7)
     files = {}
     for workers in (1, 2, 3):

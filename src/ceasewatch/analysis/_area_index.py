@@ -17,7 +17,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ceasewatch.analysis._ieee import exp, hypot
+from ceasewatch.analysis._ieee import EXP_NORMAL_MIN, exp, exp_normal, hypot
 from ceasewatch.analysis._line_index import BoolArray, FloatArray32, IntArray, _tree
 from ceasewatch.geo.geodesy import FloatArray
 
@@ -31,6 +31,12 @@ _NUDGE = np.array([1e-6, 0.7e-6])  # whitened nudge, off any axis a boundary mig
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(6)
 _GL_X = (_GL_X + 1.0) / 2.0
 _GL_W = _GL_W / 2.0
+_NODES = tuple(zip(_GL_X.tolist(), _GL_W.tolist(), strict=True))
+# Numerical Recipes' erfc fit (2nd ed., section 6.2, erfcc), highest power first.
+_ERFC = (
+    0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
+    -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223,
+)  # fmt: skip
 
 
 def _cells(qx: FloatArray, qy: FloatArray, half: float, n: int) -> tuple[IntArray, BoolArray]:
@@ -89,10 +95,16 @@ class _AreaIndex:
         for cx in xs:
             for cy in ys:
                 mixed[cx, cy] = True
-        centre = -self.half + (np.arange(n) + 0.5) * w
-        gx, gy = np.meshgrid(centre, centre, indexing="ij")
-        cell_area = self._first_area(gx.ravel(), gy.ravel())
-        cell_area[mixed.ravel()] = -2
+        # No boundary separates two neighbouring cells that it crosses neither of: along a
+        # row, a run of unmixed cells lies in one area, that of its first cell's centre.
+        centre = np.arange(n, dtype=np.float64)
+        centre = -self.half + (centre + 0.5) * w
+        start = ~mixed
+        start[:, 1:] &= mixed[:, :-1]
+        first = np.flatnonzero(start)
+        run_area = self._first_area(centre[first // n], centre[first % n])
+        run = np.cumsum(start.ravel()) - 1
+        cell_area = np.where(mixed.ravel(), -2, run_area[run])
         # Chebyshev distance (in cells) to the nearest mixed cell, by repeated dilation.
         steps = np.full((n, n), self._CLEAR_CAP, dtype=np.intp)
         front = mixed.copy()
@@ -224,11 +236,22 @@ def _owens_t(h: FloatArray, a: FloatArray) -> FloatArray:
         ah = h * a
         hh = np.where(small, h, ah)
         aa = np.where(small, a, 1.0 / a)
-    hh2 = -0.5 * hh * hh
+    hh2 = -0.5 * hh
+    hh2 *= hh
+    # t = sum of w * exp(hh2 * r) / r with r = 1 + (aa x)², node by node (in place). With
+    # aa <= 1, r <= 2: hh2 * r >= 2 min(hh2), and hh2 <= 0, which bounds every node's
+    # argument (NaN fails the test).
+    low, top = (float(hh2.min()), float(aa.max())) if len(hh2) else (0.0, 0.0)
+    ex = exp_normal if 2.0 * low >= EXP_NORMAL_MIN and top <= 1.0 else exp
     t = np.zeros_like(hh)
-    for x, w in zip(_GL_X, _GL_W, strict=True):
-        r = 1.0 + (aa * x) ** 2
-        t += w * exp(hh2 * r) / r
+    for x, w in _NODES:
+        r = aa * x
+        r *= r
+        r += 1.0
+        e = ex(hh2 * r)
+        e *= w
+        e /= r
+        t += e
     t *= aa / (2.0 * math.pi)
     big = np.flatnonzero(~small)
     qh, qah = _q(h[big]), _q(ah[big])
@@ -242,11 +265,16 @@ def _q(x: FloatArray) -> FloatArray:
     The Chebyshev fit of erfc from Numerical Recipes (2nd ed., section 6.2, erfcc).
     """
     z = np.abs(x) / math.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.5 * z)
+    t = 0.5 * z
+    t += 1.0
+    np.divide(1.0, t, out=t)
     poly = np.zeros_like(t)
-    for c in (
-        0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
-        -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223,
-    ):  # fmt: skip
-        poly = poly * t + c
-    return 0.5 * t * exp(-z * z + poly)
+    for c in _ERFC:
+        poly *= t
+        poly += c
+    arg = -z
+    arg *= z
+    arg += poly
+    q = 0.5 * t
+    q *= exp(arg)
+    return q

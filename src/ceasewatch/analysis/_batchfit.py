@@ -90,6 +90,7 @@ class ObsTable:
     band: IntArray  # 1 when a distance band was given (it adds a degree of freedom)
     px: FloatArray  # the point along the bearing at the prior's mean distance
     py: FloatArray
+    rs: FloatArray  # distance prior: sigma
 
     @classmethod
     def of(cls, obs: Sequence[Obs]) -> ObsTable:
@@ -106,7 +107,7 @@ class ObsTable:
         w = 1.0 / (sigma * sigma)
         rob = np.sqrt(sigma * sigma + _GROSS_VAR)
         return cls(x, y, s, c, sigma, w, 1.0 / (rob * rob), rm, 1.0 / (rs * rs), band,
-                   x + rm * s, y + rm * c)  # fmt: skip
+                   x + rm * s, y + rm * c, rs)  # fmt: skip
 
 
 def ragged(groups: Sequence[Sequence[int]]) -> tuple[IntArray, IntArray]:

@@ -58,6 +58,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ceasewatch._fork import fork_map
 from ceasewatch.analysis._area_index import SIGMA_REACH, _AreaIndex
 from ceasewatch.analysis._ieee import hypot
 from ceasewatch.analysis._line_index import IntArray, _LineIndex
@@ -190,30 +191,32 @@ class SideGeometry:
         """
         qx, qy = self._local(x_m, y_m)
         cov = _covariance(cov_m2, len(qx))
-
-        def task(s: slice) -> tuple[FloatArray]:
-            side = self._side_index(qx[s], qy[s])
-            return (self._p_side(qx[s], qy[s], cov[s], side),)
-
-        return self._map(task, len(qx))[0]
+        side = self._map(lambda s: (self._side_index(qx[s], qy[s]),), len(qx))[0]
+        return self._p_side(qx, qy, cov, side, 1)
 
     def attribute(
-        self, x_m: FloatArray, y_m: FloatArray, cov_m2: FloatArray | None = None
+        self,
+        x_m: FloatArray,
+        y_m: FloatArray,
+        cov_m2: FloatArray | None = None,
+        *,
+        processes: int = 1,
     ) -> Attribution:
-        """Side, signed distance and (with `cov_m2`) p_side in one pass over the points."""
+        """Side, signed distance and (with `cov_m2`) p_side in one pass over the points.
+
+        `processes` > 1 computes the uncertain points' p_side on that many forked
+        processes (`_fork.fork_map`; the same batches as on threads: the same bits).
+        """
         qx, qy = self._local(x_m, y_m)
         cov = None if cov_m2 is None else _covariance(cov_m2, len(qx))
 
-        def task(s: slice) -> tuple[IntArray, FloatArray, FloatArray]:
-            side = self._side_index(qx[s], qy[s])
-            signed = self._line.signed(qx[s], qy[s])
-            if cov is None:
-                return side, signed, np.empty((0, 0))
-            return side, signed, self._p_side(qx[s], qy[s], cov[s], side)
+        def task(s: slice) -> tuple[IntArray, FloatArray]:
+            return self._side_index(qx[s], qy[s]), self._line.signed(qx[s], qy[s])
 
-        side, signed, p = self._map(task, len(qx))
+        side, signed = self._map(task, len(qx))
         d = self._unsigned(qx, qy, signed)
-        return Attribution(side, signed, d, None if cov is None else p)
+        p = None if cov is None else self._p_side(qx, qy, cov, side, processes)
+        return Attribution(side, signed, d, p)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -253,22 +256,37 @@ class SideGeometry:
         return out
 
     def _p_side(
-        self, qx: FloatArray, qy: FloatArray, cov: FloatArray, side: IntArray
+        self, qx: FloatArray, qy: FloatArray, cov: FloatArray, side: IntArray, processes: int
     ) -> FloatArray:
+        """p_side rows: 0 or 1 where no boundary is within reach, else by `_p_near`.
+
+        The near points of each `CHUNK` of points go in batches of `_NEAR_BATCH` (a
+        point's sums depend on its batch); the batches run on the thread pool, or on
+        `processes` forked processes.
+        """
         sxx, sxy, syy = cov.T
         p = np.zeros((len(qx), len(self.sides)))
         has = np.flatnonzero(side >= 0)
         p[has, side[has]] = 1.0
-        sigma_max = np.sqrt((sxx + syy) / 2.0 + hypot((sxx - syy) / 2.0, sxy))
-        reach = SIGMA_REACH * sigma_max
-        near = np.flatnonzero(
-            (self._areas.clearance(qx, qy) < reach) & np.isfinite(qx) & np.isfinite(qy)
-        )
         if not self._area_geoms:
             return p
-        for b in range(0, len(near), _NEAR_BATCH):
-            i = near[b : b + _NEAR_BATCH]
-            p[i] = self._p_near(qx[i], qy[i], cov[i], reach[i])
+        sigma_max = np.sqrt((sxx + syy) / 2.0 + hypot((sxx - syy) / 2.0, sxy))
+        reach = SIGMA_REACH * sigma_max
+        uncertain = (self._areas.clearance(qx, qy) < reach) & np.isfinite(qx) & np.isfinite(qy)
+        batches: list[IntArray] = []
+        for a in range(0, len(qx), CHUNK):
+            near = a + np.flatnonzero(uncertain[a : a + CHUNK])
+            batches += [near[b : b + _NEAR_BATCH] for b in range(0, len(near), _NEAR_BATCH)]
+        job: _NearJob = (self, qx, qy, cov, reach, batches)
+        if processes > 1:
+            rows = fork_map(_near_rows, job, len(batches), processes)
+        elif self.workers > 1 and len(batches) > 1:
+            with ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
+                rows = list(pool.map(lambda k: _near_rows(job, k), range(len(batches))))
+        else:
+            rows = [_near_rows(job, k) for k in range(len(batches))]
+        for i, r in zip(batches, rows, strict=True):
+            p[i] = r
         return p
 
     def _p_near(
@@ -307,6 +325,18 @@ class SideGeometry:
         rows[:, self._area_cols] = mass / np.where(ok, total, 1.0)[:, None]
         rows[~ok] = 0.0
         return rows
+
+
+#: A batch job of `_p_side`: the geometry, the points (local), their covariances and
+#: reaches, and the batches of near points.
+_NearJob = tuple["SideGeometry", FloatArray, FloatArray, FloatArray, FloatArray, list[IntArray]]
+
+
+def _near_rows(job: _NearJob, k: int) -> FloatArray:
+    """p_side rows of batch k of near points (a module function: `fork_map` names it)."""
+    geom, qx, qy, cov, reach, batches = job
+    i = batches[k]
+    return geom._p_near(qx[i], qy[i], cov[i], reach[i])
 
 
 def _covariance(cov_m2: FloatArray, n: int) -> FloatArray:

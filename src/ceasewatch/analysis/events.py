@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import math
-import statistics
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
 
-from ceasewatch.analysis._batchfit import FloatArray, ragged
-from ceasewatch.analysis.associate import SPEED_OF_SOUND_M_S, Association
-from ceasewatch.analysis.localise import Fix, ObsTable, crlb_groups, robust_fit_groups
-from ceasewatch.analysis.model import Event
+from ceasewatch.analysis._batchfit import ragged
+from ceasewatch.analysis._event_columns import columns
+from ceasewatch.analysis.associate import Association
+from ceasewatch.analysis.localise import (
+    Fix,
+    ObsTable,
+    crlb_groups,
+    crlb_rows,
+    robust_fit_arrays,
+    robust_fit_groups,
+)
+from ceasewatch.analysis.model import Event, event_of
 from ceasewatch.analysis.observations import EPOCH, Obs
 from ceasewatch.geo.theater import Theater
 
@@ -97,33 +103,6 @@ def _fixes(
     return fitted, np.sqrt(np.maximum(cee + cnn, 0.0)).tolist(), inliers
 
 
-def _emission_medians(
-    obs: Sequence[Obs],
-    assoc: Association,
-    groups: Sequence[Sequence[int]],
-    x: FloatArray,
-    y: FloatArray,
-) -> list[float]:
-    """The median over each group of its members' emission times at the group's point."""
-    if not groups:
-        return []
-    flat, ptr = ragged(groups)
-    n = np.diff(ptr)
-    seg = np.repeat(np.arange(len(groups)), n)
-    ob = [obs[k] for k in flat.tolist()]
-    corr = np.array([o.t_s - assoc.offsets.get(o.observer, 0.0) for o in ob])
-    heard = np.array([o.heard for o in ob], dtype=bool)
-    dx = x[seg] - np.array([o.x_m for o in ob])
-    dy = y[seg] - np.array([o.y_m for o in ob])
-    e = corr - np.where(heard, np.sqrt(dx * dx + dy * dy) / SPEED_OF_SOUND_M_S, 0.0)
-    # statistics.median of each group: sort within groups, take the middle (or the mean
-    # of the two middle values).
-    v = e[np.lexsort((e, seg))]
-    lo, hi = v[ptr[:-1] + (n - 1) // 2], v[ptr[:-1] + n // 2]
-    out: list[float] = np.where(n % 2 == 1, lo, (lo + hi) / 2).tolist()
-    return out
-
-
 def _lonlat(
     theater: Theater, fitted: Sequence[tuple[Fix, list[int], list[int]]]
 ) -> list[tuple[float, float]]:
@@ -136,40 +115,45 @@ def _lonlat(
     return list(zip(lon.tolist(), lat.tolist(), strict=True))
 
 
-def events_from_sightings(obs: Sequence[Obs], assoc: Association, theater: Theater) -> list[Event]:
-    """One event per group: robust fix, time from the inliers, majority kind."""
+def events_from_sightings(
+    obs: Sequence[Obs], assoc: Association, theater: Theater, *, workers: int = 1
+) -> list[Event]:
+    """One event per group: robust fix, time from the inliers, majority kind.
+
+    Every group's numbers are computed per array (`_event_columns`); what remains per
+    event is making its strings, tuples and the `Event`. `workers` > 1 fits the groups
+    on that many forked processes (`robust_fit_arrays`: the same result).
+    """
+    if not assoc.groups:
+        return []
+    table = assoc.table if assoc.table is not None else ObsTable.of(obs)
+    flat, ptr = ragged(assoc.groups)
+    fit = robust_fit_arrays(table, flat, ptr, workers=workers)
+    f = fit.fits
+    c = columns(obs, assoc, fit)
+    # The inliers' Cramér-Rao bound (its RMS).
+    cee, _, cnn = crlb_rows(table, c.inl, c.iptr, f.x, f.y)
+    crlb_m = np.sqrt(np.maximum(cee + cnn, 0.0)).tolist()
+    lon, lat = theater.frame.to_wgs84(f.x, f.y)
+    ms = np.rint(c.times * 1000.0).astype(np.int64).tolist()
     out = []
-    fitted, crlb_m, inliers = _fixes(obs, assoc.groups, assoc.table)
-    places = _lonlat(theater, fitted)
-    x = np.array([f.x for f, _, _ in fitted])
-    y = np.array([f.y for f, _, _ in fitted])
-    times = _emission_medians(obs, assoc, inliers, x, y)
-    for members, (fix, _, outl), rms, lonlat, inl, t_s in zip(
-        assoc.groups, fitted, crlb_m, places, inliers, times, strict=True
-    ):
-        if len(members) == 1:
-            o = obs[members[0]]
-            kind, count, ids, observers = o.kind, o.n_reported, (o.id,), (o.observer,)
-        else:
-            kinds = Counter(obs[k].kind for k in inl)
-            kind = min(kinds, key=lambda k: (-kinds[k], k))
-            count = round(statistics.median(obs[k].n_reported for k in inl))
-            ids = tuple(sorted(obs[k].id for k in members))
-            observers = tuple(sorted({obs[k].observer for k in members}))
+    ids, iptr = c.ids, c.id_ptr.tolist()
+    observers, optr = c.observers, c.obs_ptr.tolist()
+    for g, (x, y, xx, en, nn, la, lo, kind, count, t_ms, rms) in enumerate(
+        zip(f.x.tolist(), f.y.tolist(), f.cee.tolist(), f.cen.tolist(), f.cnn.tolist(),
+            lat.tolist(), lon.tolist(), c.kinds, c.counts, ms, crlb_m, strict=True)
+    ):  # fmt: skip
+        sightings = tuple(ids[iptr[g] : iptr[g + 1]])
+        digest = hashlib.sha256("\n".join(sightings).encode("utf-8")).hexdigest()
         out.append(
-            _event(
-                lonlat,
-                eid=event_id("EV", ids),
-                kind=kind,
-                t_s=t_s,
-                fix=fix,
-                crlb_m=rms,
-                count=count,
-                sightings=ids,
-                outliers=tuple(sorted(obs[members[i]].id for i in outl)),
-                observers=observers,
-            )
-        )
+            event_of({
+                "id": f"EV-{digest[:16]}", "time": EPOCH + timedelta(0, 0, 0, t_ms),
+                "kind": kind, "count": count, "x_m": x, "y_m": y, "lon": lo, "lat": la,
+                "cov_m2": ((xx, en), (en, nn)), "crlb_m": rms, "sightings": sightings,
+                "outliers": c.outliers.get(g, ()), "craters": (), "p_side": {},
+                "d_line_m": None, "observers": tuple(observers[optr[g] : optr[g + 1]]),
+            })
+        )  # fmt: skip
     return out
 
 

@@ -17,9 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from ceasewatch._fork import fork_map, spans
 from ceasewatch.analysis._batchfit import (
     GROSS_ERROR_PRIOR,
     GROSS_ERROR_RMS_DEG,
@@ -31,6 +34,7 @@ from ceasewatch.analysis._batchfit import (
     ObsTable,
     fisher,
     fit_many,
+    gross_var,
     ragged,
     range_prior,
     robust_sigma,
@@ -45,16 +49,20 @@ __all__ = [
     "RANGE_REL_SIGMA",
     "Fix",
     "ObsTable",
+    "RobustFits",
     "bearing_z",
     "chi2_quantile",
     "crlb",
     "crlb_groups",
+    "crlb_rows",
     "fit",
     "fit_groups",
     "gross_share",
     "robust_fit",
+    "robust_fit_arrays",
     "robust_fit_groups",
     "single_fix",
+    "single_fixes",
 ]
 
 #: Chi-square drop (1 dof, 99.9%) that marks the left-out sighting as an outlier.
@@ -70,6 +78,7 @@ FIT_Z = 3.09
 _TWO_PI = 2.0 * math.pi
 
 Start = tuple[FloatArray, FloatArray]
+AnyArray = npt.NDArray[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +138,13 @@ def crlb_groups(
     table: ObsTable, groups: Sequence[Sequence[int]], x: FloatArray, y: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The Cramér-Rao bound (cee, cen, cnn) of each group for a target at (x, y)."""
-    flat, ptr = ragged(groups)
+    return crlb_rows(table, *ragged(groups), x, y)
+
+
+def crlb_rows(
+    table: ObsTable, flat: IntArray, ptr: IntArray, x: FloatArray, y: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """`crlb_groups` of the groups given as (flat, ptr) (see `ragged`)."""
     f11, f12, f22 = fisher(table, flat, ptr, x, y)
     det = f11 * f22 - f12 * f12
     ok = det > 0.0
@@ -205,23 +220,6 @@ def _take(f: Fits, idx: IntArray) -> Fits:
     return Fits(f.x[idx], f.y[idx], f.cee[idx], f.cen[idx], f.cnn[idx], f.chi2[idx], f.dof[idx])
 
 
-def _put(f: Fits, at: IntArray, g: Fits) -> Fits:
-    """f with rows `at` replaced by g's."""
-    out = Fits(
-        f.x.copy(),
-        f.y.copy(),
-        f.cee.copy(),
-        f.cen.copy(),
-        f.cnn.copy(),
-        f.chi2.copy(),
-        f.dof.copy(),
-    )
-    for a, b in ((out.x, g.x), (out.y, g.y), (out.cee, g.cee), (out.cen, g.cen), (out.cnn, g.cnn)):
-        a[at] = b
-    out.chi2[at], out.dof[at] = g.chi2, g.dof
-    return out
-
-
 def _failing(t: ObsTable, groups: Sequence[Sequence[int]], f: Fits) -> BoolArray:
     """Which fits fail their chi-square test or miss a bearing by more than `OUTLIER_Z`."""
     flat, ptr = ragged(groups)
@@ -231,41 +229,42 @@ def _failing(t: ObsTable, groups: Sequence[Sequence[int]], f: Fits) -> BoolArray
     return bad
 
 
-def _start_from_consensus(
-    t: ObsTable,
-    groups: Sequence[Sequence[int]],
-    cur: Fits,
-    inl: list[list[int]],
-    outl: list[list[int]],
-) -> Fits:
+def _start_from_consensus(t: ObsTable, flat: IntArray, ptr: IntArray, cur: Fits) -> BoolArray:
     """Groups of four or more whose full fit fails start from their consensus subset
-    (`_consensus`): two gross bearings can mask each other from leave-one-out. Updates
-    `inl` and `outl` in place and returns the fits (the subsets' where they changed)."""
-    big = [m for m, members in enumerate(groups) if len(members) >= 4]
-    if not big:
-        return cur
-    sub = _take(cur, np.array(big))
-    bad = [
-        m
-        for m, b in zip(big, _failing(t, [groups[m] for m in big], sub).tolist(), strict=True)
-        if b
+    (`_consensus`): two gross bearings can mask each other from leave-one-out. Returns
+    which rows of `flat` stay inliers, and updates `cur` in place where a subset's fit
+    replaces the full one."""
+    inlier = np.ones(len(flat), dtype=bool)
+    sizes = np.diff(ptr)
+    big = np.flatnonzero(sizes >= 4)
+    if not len(big):
+        return inlier
+    groups = [
+        flat[a:b].tolist() for a, b in zip(ptr[big].tolist(), ptr[big + 1].tolist(), strict=True)
     ]
-    if not bad:
-        return cur
-    b_arr = np.array(bad)
-    keep = consensus(t, [groups[m] for m in bad], cur.x[b_arr], cur.y[b_arr], z_max=OUTLIER_Z)
-    changed = [(m, k) for m, k in zip(bad, keep, strict=True) if 3 <= len(k) < len(groups[m])]
+    bad_mask = _failing(t, groups, _take(cur, big))
+    if not bad_mask.any():
+        return inlier
+    bad = big[bad_mask]
+    keep = consensus(
+        t, [g for g, b in zip(groups, bad_mask.tolist(), strict=True) if b], cur.x[bad], cur.y[bad],
+        z_max=OUTLIER_Z,
+    )  # fmt: skip
+    changed = [(m, k) for m, k in zip(bad.tolist(), keep, strict=True) if 3 <= len(k) < sizes[m]]
     if not changed:
-        return cur
+        return inlier
+    at = np.array([m for m, _ in changed])
     refit = fit_groups(
-        t,
-        [[groups[m][i] for i in k] for m, k in changed],
-        (cur.x[[m for m, _ in changed]], cur.y[[m for m, _ in changed]]),
+        t, [[int(flat[ptr[m] + i]) for i in k] for m, k in changed], (cur.x[at], cur.y[at])
     )
     for m, k in changed:
-        inl[m] = list(k)
-        outl[m] = [i for i in range(len(groups[m])) if i not in k]
-    return _put(cur, np.array([m for m, _ in changed]), refit)
+        inlier[ptr[m] : ptr[m + 1]] = False
+        inlier[ptr[m] + np.array(k, dtype=np.intp)] = True
+    for a, b in ((cur.x, refit.x), (cur.y, refit.y), (cur.cee, refit.cee), (cur.cen, refit.cen),
+                 (cur.cnn, refit.cnn), (cur.chi2, refit.chi2)):  # fmt: skip
+        a[at] = b
+    cur.dof[at] = refit.dof
+    return inlier
 
 
 def gross_share(groups: Sequence[Sequence[int]], outliers: Sequence[Sequence[int]]) -> float:
@@ -275,7 +274,22 @@ def gross_share(groups: Sequence[Sequence[int]], outliers: Sequence[Sequence[int
     big = [k for k, members in enumerate(groups) if len(members) >= GROSS_MIN_GROUP]
     n = sum(len(groups[k]) for k in big)
     bad = sum(len(outliers[k]) for k in big)
+    return _share(bad, n)
+
+
+def _share(bad: int, n: int) -> float:
     return (bad + GROSS_PRIOR_WEIGHT * GROSS_ERROR_PRIOR) / (n + GROSS_PRIOR_WEIGHT)
+
+
+@dataclass(frozen=True, slots=True)
+class RobustFits:
+    """`robust_fit_groups` as arrays: per group its fix (`fits`), and per member (the rows of
+    `flat`, group g's at ptr[g]:ptr[g + 1]) whether it is an inlier."""
+
+    fits: Fits
+    flat: IntArray
+    ptr: IntArray
+    inlier: BoolArray
 
 
 def robust_fit_groups(
@@ -287,72 +301,175 @@ def robust_fit_groups(
     fits of every group still testing per batch. Inliers and outliers are positions in
     each group, as `robust_fit` gives them."""
     t = table if table is not None else ObsTable.of(obs)
-    out: list[tuple[Fix, list[int], list[int]] | None] = [None] * len(groups)
-    multi = [g for g, members in enumerate(groups) if len(members) >= 2]
-    cur = fit_groups(t, [groups[g] for g in multi])
-    inl = [list(range(len(groups[g]))) for g in multi]
-    outl: list[list[int]] = [[] for _ in multi]
-    cur = _start_from_consensus(t, [groups[g] for g in multi], cur, inl, outl)
-    fx, fy = cur.x.copy(), cur.y.copy()
-    cov = np.stack([cur.cee, cur.cen, cur.cnn], axis=1)
-    chi2, dof = cur.chi2.copy(), cur.dof.copy()
-    testing = [m for m in range(len(multi)) if len(inl[m]) >= 3]
-    while testing:
-        subsets: list[list[int]] = []
-        left: list[int] = []  # the position left out of each subset
-        first: list[int] = []  # each testing group's first subset
-        for m in testing:
-            members = groups[multi[m]]
-            first.append(len(subsets))
-            for k in inl[m]:
-                subsets.append([members[i] for i in inl[m] if i != k])
-                left.append(k)
-        owner = np.repeat(np.array(testing), [len(inl[m]) for m in testing])
-        rest = fit_groups(t, subsets, (fx[owner], fy[owner]))
-        flat, ptr = ragged([[groups[multi[m]][i] for i in inl[m]] for m in testing])
-        seg_of = np.repeat(np.arange(len(testing)), np.diff(ptr))
-        z = bearing_z_many(t, flat, fx[np.array(testing)][seg_of], fy[np.array(testing)][seg_of])
-        worst = np.maximum.reduceat(z, ptr[:-1])
-        t_arr = np.array(testing)
-        failing = (chi2[t_arr] > chi2_quantiles(FIT_Z, dof[t_arr])) | (worst > OUTLIER_Z)
-        rest_chi2 = rest.chi2.tolist()
-        still: list[int] = []
-        for q, m in enumerate(testing):
-            lo, hi = first[q], first[q] + len(inl[m])
-            best = min(range(lo, hi), key=lambda s: (rest_chi2[s], s))
-            if not failing[q] and chi2[m] - rest_chi2[best] <= OUTLIER_DROP:
-                continue
-            fx[m], fy[m] = rest.x[best], rest.y[best]
-            cov[m] = (rest.cee[best], rest.cen[best], rest.cnn[best])
-            chi2[m], dof[m] = rest.chi2[best], rest.dof[best]
-            inl[m].remove(left[best])
-            outl[m].append(left[best])
-            if len(inl[m]) >= 3:
-                still.append(m)
-        testing = still
+    flat, ptr = ragged(groups)
+    r = robust_fit_arrays(t, flat, ptr)
+    f = r.fits
+    out = []
+    for g, (a, b) in enumerate(zip(ptr[:-1].tolist(), ptr[1:].tolist(), strict=True)):
+        if a == b:
+            continue  # an empty group has no fix
+        inl = r.inlier[a:b].tolist()
+        fix = Fix(float(f.x[g]), float(f.y[g]), float(f.cee[g]), float(f.cen[g]),
+                  float(f.cnn[g]), float(f.chi2[g]), int(f.dof[g]))  # fmt: skip
+        out.append(
+            (fix, [i for i, v in enumerate(inl) if v], [i for i, v in enumerate(inl) if not v])
+        )
+    return out
+
+
+def robust_fit_arrays(
+    t: ObsTable, flat: IntArray, ptr: IntArray, *, workers: int = 1
+) -> RobustFits:
+    """`robust_fit_groups` of the groups (flat, ptr) (indices into `t`), as arrays.
+
+    Every step runs over all groups at once; a group's numbers never depend on which
+    other groups share its batch (sums are per group, in its members' order), so
+    `workers` > 1 fits spans of the groups on that many forked processes (the same bits).
+    """
+    sizes = np.diff(ptr)
+    multi = np.flatnonzero(sizes >= 2)
+    mrows = _rows_of(ptr, multi)
+    mflat, mptr = flat[mrows], _ptr_of(sizes[multi])
+    if workers > 1 and len(multi) >= _MIN_FORKED:
+        parts = spans(len(multi), 2 * workers)
+        done = fork_map(_leave_one_out_span, (t, mflat, mptr, parts), len(parts), workers)
+        f = Fits(*(np.concatenate([d[0][j] for d in done]) for j in range(7)))
+        inl_m = np.concatenate([d[1] for d in done])
+    else:
+        f, inl_m = _leave_one_out(t, mflat, mptr)
     # Two bearings always meet: nothing can reveal a gross error in either, so the
     # reported covariance uses the robust sigma (as for a lone bearing).
-    share = gross_share([groups[g] for g in multi], outl)
-    for g, members in enumerate(groups):
-        if len(members) == 1:
-            out[g] = (single_fix(obs[members[0]], share), [0], [])
-    pairs = [m for m in range(len(multi)) if len(inl[m]) == 2]
-    if pairs:
-        p = np.array(pairs)
-        flat, ptr = ragged([[groups[multi[m]][i] for i in inl[m]] for m in pairs])
-        f11, f12, f22 = fisher(t, flat, ptr, fx[p], fy[p], robust=True, share=share)
+    big = sizes[multi] >= GROSS_MIN_GROUP
+    big_rows = np.repeat(big, sizes[multi])
+    share = _share(int((~inl_m[big_rows]).sum()), int(sizes[multi][big].sum()))
+    n_in = np.add.reduceat(inl_m.astype(np.intp), mptr[:-1]) if len(multi) else mptr[:-1]
+    pairs = np.flatnonzero(n_in == 2)
+    if len(pairs):
+        keep = inl_m & np.repeat(np.isin(np.arange(len(multi)), pairs), sizes[multi])
+        pflat, pptr = mflat[keep], _ptr_of(np.full(len(pairs), 2, dtype=np.intp))
+        f11, f12, f22 = fisher(t, pflat, pptr, f.x[pairs], f.y[pairs], robust=True, share=share)
         det = f11 * f22 - f12 * f12
         ok = det > 0.0
         safe = np.where(ok, det, 1.0)
         # The bands are all that can tell a gross pair: what they disagree by beyond
         # their own spread widens the ellipse (chi-square per degree of freedom).
-        d = dof[p]
-        scale = np.where(d > 0, np.maximum(chi2[p] / np.maximum(d, 1), 1.0), 1.0)
-        cov[p, 0] = np.where(ok, scale * f22 / safe, np.inf)
-        cov[p, 1] = np.where(ok, scale * -f12 / safe, 0.0)
-        cov[p, 2] = np.where(ok, scale * f11 / safe, np.inf)
-    for m, g in enumerate(multi):
-        cee, cen, cnn = cov[m].tolist()
-        fix = Fix(float(fx[m]), float(fy[m]), cee, cen, cnn, float(chi2[m]), int(dof[m]))
-        out[g] = (fix, inl[m], sorted(outl[m]))
-    return [o for o in out if o is not None]
+        d = f.dof[pairs]
+        scale = np.where(d > 0, np.maximum(f.chi2[pairs] / np.maximum(d, 1), 1.0), 1.0)
+        f.cee[pairs] = np.where(ok, scale * f22 / safe, np.inf)
+        f.cen[pairs] = np.where(ok, scale * -f12 / safe, 0.0)
+        f.cnn[pairs] = np.where(ok, scale * f11 / safe, np.inf)
+    n = len(sizes)
+    out = Fits(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n),
+               np.zeros(n, dtype=f.dof.dtype))  # fmt: skip
+    _put_rows(out, multi, f)
+    single = np.flatnonzero(sizes == 1)
+    _put_rows(out, single, single_fixes(t, flat[ptr[single]], share))
+    inlier = np.ones(len(flat), dtype=bool)
+    inlier[mrows] = inl_m
+    return RobustFits(out, flat, ptr, inlier)
+
+
+def single_fixes(t: ObsTable, ob: IntArray, share: float) -> Fits:
+    """`single_fix` of each of the observations `ob` (the same operations, per array)."""
+    s, c, r, sr = t.s[ob], t.c[ob], t.rm[ob], t.rs[ob]
+    sig = t.sigma[ob]
+    st = np.sqrt(sig * sig + gross_var(share)) * r  # across the bearing
+    cee = sr * sr * s * s + st * st * c * c
+    cnn = sr * sr * c * c + st * st * s * s
+    cen = (sr * sr - st * st) * s * c
+    zero = np.zeros(len(ob))
+    return Fits(t.x[ob] + r * s, t.y[ob] + r * c, cee, cen, cnn, zero,
+                np.zeros(len(ob), dtype=np.intp))  # fmt: skip
+
+
+def _rows_of(ptr: IntArray, groups: IntArray) -> IntArray:
+    """The rows (ptr[g]:ptr[g + 1]) of the groups `groups`, in order."""
+    lens = ptr[groups + 1] - ptr[groups]
+    first = np.cumsum(lens) - lens
+    rows: IntArray = np.arange(int(lens.sum())) - np.repeat(first - ptr[groups], lens)
+    return rows
+
+
+def _ptr_of(sizes: IntArray) -> IntArray:
+    ptr = np.zeros(len(sizes) + 1, dtype=np.intp)
+    np.cumsum(sizes, out=ptr[1:])
+    return ptr
+
+
+def _put_rows(f: Fits, at: IntArray, g: Fits) -> None:
+    for a, b in ((f.x, g.x), (f.y, g.y), (f.cee, g.cee), (f.cen, g.cen), (f.cnn, g.cnn),
+                 (f.chi2, g.chi2), (f.dof, g.dof)):  # fmt: skip
+        a[at] = b
+
+
+#: Groups below which forking costs more than it saves.
+_MIN_FORKED = 2000
+
+_Span = tuple[ObsTable, IntArray, IntArray, list[tuple[int, int]]]
+
+
+def _leave_one_out_span(job: _Span, k: int) -> tuple[tuple[AnyArray, ...], BoolArray]:
+    """`_leave_one_out` of span k of the groups (a module function: `fork_map` names it)."""
+    t, flat, ptr, parts = job
+    a, b = parts[k]
+    f, inlier = _leave_one_out(t, flat[ptr[a] : ptr[b]], ptr[a : b + 1] - ptr[a])
+    return (f.x, f.y, f.cee, f.cen, f.cnn, f.chi2, f.dof), inlier
+
+
+def _leave_one_out(t: ObsTable, flat: IntArray, ptr: IntArray) -> tuple[Fits, BoolArray]:
+    """The fits of groups of two or more after the consensus start and rounds of
+    leave-one-out, and which rows stay inliers (see `robust_fit`)."""
+    f = fit_many(t, flat, ptr)
+    inlier = _start_from_consensus(t, flat, ptr, f)
+    n = len(ptr) - 1
+    seg = np.repeat(np.arange(n), np.diff(ptr))
+    n_in = np.bincount(seg[inlier], minlength=n)
+    testing = np.flatnonzero(n_in >= 3)
+    while len(testing):
+        on = np.zeros(n, dtype=bool)
+        on[testing] = True
+        rows = np.flatnonzero(inlier & on[seg])  # by group, then position
+        k = n_in[testing]
+        first = _ptr_of(k)
+        # Subset j of a group: its inliers but the j-th, in order.
+        blk = k * k
+        q = np.repeat(np.arange(len(testing)), blk)
+        within = np.arange(int(blk.sum())) - np.repeat(_ptr_of(blk)[:-1], blk)
+        j, i = within // k[q], within % k[q]
+        sub = rows[first[q] + i][i != j]
+        gx, gy = f.x[testing], f.y[testing]
+        owner = np.repeat(np.arange(len(testing)), k)
+        rest = fit_many(t, flat[sub], _ptr_of(np.repeat(k - 1, k)), (gx[owner], gy[owner]))
+        z = bearing_z_many(t, flat[rows], np.repeat(gx, k), np.repeat(gy, k))
+        worst = np.maximum.reduceat(z, first[:-1])
+        failing = (f.chi2[testing] > chi2_quantiles(FIT_Z, f.dof[testing])) | (worst > OUTLIER_Z)
+        best = _first_min(rest.chi2, first)
+        drop = failing | ~(f.chi2[testing] - rest.chi2[best] <= OUTLIER_DROP)
+        m, b = testing[drop], best[drop]
+        f.x[m], f.y[m] = rest.x[b], rest.y[b]
+        f.cee[m], f.cen[m], f.cnn[m] = rest.cee[b], rest.cen[b], rest.cnn[b]
+        f.chi2[m], f.dof[m] = rest.chi2[b], rest.dof[b]
+        inlier[rows[b]] = False  # subset s leaves out inlier row rows[s]
+        n_in[m] -= 1
+        testing = m[n_in[m] >= 3]
+    return f, inlier
+
+
+def _first_min(v: FloatArray, ptr: IntArray) -> IntArray:
+    """Per segment ptr[q]:ptr[q + 1] (none empty), the index of its least value, the first
+    of equals: `min(range(a, b), key=lambda s: (v[s], s))` (NaN as Python orders it)."""
+    n = len(ptr) - 1
+    if np.isnan(v).any():
+        vl = v.tolist()
+        return np.array(
+            [
+                min(range(a, b), key=lambda s: (vl[s], s))
+                for a, b in zip(ptr[:-1].tolist(), ptr[1:].tolist(), strict=True)
+            ],
+            dtype=np.intp,
+        )
+    low = np.minimum.reduceat(v, ptr[:-1])
+    seg = np.repeat(np.arange(n), np.diff(ptr))
+    at = np.flatnonzero(v == low[seg])
+    firsts: IntArray = at[np.searchsorted(seg[at], np.arange(n))]
+    return firsts

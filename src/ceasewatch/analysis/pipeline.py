@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,19 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from ceasewatch._fork import fork_map
 from ceasewatch._gc import paused_gc
 from ceasewatch.analysis.allegations import Observed, match_allegations
 from ceasewatch.analysis.associate import associate
-from ceasewatch.analysis.attribution import CHUNK, SideGeometry
+from ceasewatch.analysis.attribution import SideGeometry
 from ceasewatch.analysis.craters import crater_groups, crater_obs
 from ceasewatch.analysis.events import events_from_craters, events_from_sightings
-from ceasewatch.analysis.model import AllegationFinding, Event, Violation
+from ceasewatch.analysis.model import _PLAIN, AllegationFinding, Event, Violation, event_of
 from ceasewatch.analysis.observations import normalise_table
 from ceasewatch.analysis.rules import Rule, load_rules
 from ceasewatch.analysis.violations import apply_rules, best_side
 from ceasewatch.errors import Problem
-from ceasewatch.geo.geodesy import FloatArray
 from ceasewatch.geo.theater import Theater
 from ceasewatch.records import Allegation, Crater, Detection, Sighting
 from ceasewatch.records.table import SightingTable
@@ -71,62 +70,31 @@ class Analysis:
 def attribute(events: Sequence[Event], theater: Theater, *, workers: int = 1) -> list[Event]:
     """Fill in p_side and d_line_m from the geometry in force at each event's time.
 
-    `workers` > 1 computes chunks of the events on that many forked processes (the same
-    chunks `SideGeometry` computes alone: byte-identical results).
+    `workers` > 1 computes the uncertain events' p_side on that many forked processes
+    (in the batches `SideGeometry` computes alone: byte-identical results).
     """
     out: list[Event] = list(events)
     by_period: dict[int, list[int]] = {}
     for i, e in enumerate(events):
         by_period.setdefault(bisect.bisect_right(theater.change_times, e.time), []).append(i)
-    periods: list[_Period] = []
     for _, idx in sorted(by_period.items()):
         geom = SideGeometry(theater.at(events[idx[0]].time), theater.frame)
-        x = np.array([events[i].x_m for i in idx])
-        y = np.array([events[i].y_m for i in idx])
-        cov = np.array([events[i].cov_m2 for i in idx], dtype=np.float64)
-        periods.append((geom, x, y, cov))
-    if workers > 1:
-        tasks = [(k, a, min(a + CHUNK, len(x))) for k, (_, x, _, _) in enumerate(periods)
-                 for a in range(0, len(x), CHUNK)]  # fmt: skip
-        parts = fork_map(_attribute_chunk, (periods, tasks), len(tasks), workers)
-        found = [_join([p for t, p in zip(tasks, parts, strict=True) if t[0] == k])
-                 for k in range(len(periods))]  # fmt: skip
-    else:
-        found = [_attribute_chunk(([period], [(0, 0, len(period[1]))]), 0) for period in periods]
-    for (_, idx), (geom, *_), (p, d) in zip(sorted(by_period.items()), periods, found, strict=True):
-        rows = p.tolist()
-        lines = [v if v - v == 0.0 else None for v in d.tolist()]  # inf, NaN: None
+        some = [events[i] for i in idx]
+        x = np.fromiter([e.x_m for e in some], dtype=np.float64, count=len(some))
+        y = np.fromiter([e.y_m for e in some], dtype=np.float64, count=len(some))
+        cov = np.fromiter(
+            itertools.chain.from_iterable(itertools.chain.from_iterable(e.cov_m2 for e in some)),
+            dtype=np.float64,
+            count=4 * len(some),
+        ).reshape(-1, 2, 2)
+        found = geom.attribute(x, y, cov, processes=workers)
+        assert found.p_side is not None
+        lines = [v if v - v == 0.0 else None for v in found.d_line_m.tolist()]  # inf, NaN: None
         sides = geom.sides
-        for i, row, d_line in zip(idx, rows, lines, strict=True):
+        for i, e, row, d_line in zip(idx, some, found.p_side.tolist(), lines, strict=True):
             p_side = {side: q for side, q in zip(sides, row, strict=True) if q > 0.0}
-            out[i] = _with_sides(events[i], p_side, d_line)
+            out[i] = _with_sides(e, p_side, d_line)
     return out
-
-
-#: A period's geometry and its events' x_m, y_m and covariances.
-_Period = tuple[SideGeometry, FloatArray, FloatArray, FloatArray]
-
-
-def _attribute_chunk(
-    job: tuple[list[_Period], list[tuple[int, int, int]]], i: int
-) -> tuple[FloatArray, FloatArray]:
-    """p_side and d_line_m of task i's events (period k, events a:b of that period)."""
-    periods, tasks = job
-    k, a, b = tasks[i]
-    geom, x, y, cov = periods[k]
-    found = geom.attribute(x[a:b], y[a:b], cov[a:b])
-    assert found.p_side is not None
-    return found.p_side, found.d_line_m
-
-
-def _join(parts: list[tuple[FloatArray, FloatArray]]) -> tuple[FloatArray, FloatArray]:
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate([p for p, _ in parts]), np.concatenate([d for _, d in parts])
-
-
-_FAST_REPLACE = "__slots__" not in vars(Event) and not hasattr(Event, "__post_init__")
-"""`Event` keeps its fields in the instance's ``__dict__`` and derives nothing from them."""
 
 
 def _with_sides(e: Event, p_side: dict[str, float], d_line_m: float | None) -> Event:
@@ -134,13 +102,11 @@ def _with_sides(e: Event, p_side: dict[str, float], d_line_m: float | None) -> E
     a copy of the instance's fields with the two set (what `replace` gives for a plain
     frozen dataclass; it falls back to `replace` should `Event` gain slots or a
     __post_init__)."""
-    if not _FAST_REPLACE:
+    if not _PLAIN:
         return dataclasses.replace(e, p_side=p_side, d_line_m=d_line_m)
-    new = object.__new__(Event)
-    values = new.__dict__
-    values.update(e.__dict__)
+    values = e.__dict__.copy()
     values["p_side"], values["d_line_m"] = p_side, d_line_m
-    return new
+    return event_of(values)
 
 
 def analyse(
@@ -204,7 +170,7 @@ def _analyse(
         rules = load_rules(theater.root)
     obs, skipped = normalise_table(sightings, theater)
     assoc = associate(obs, workers=workers)
-    events = events_from_sightings(obs, assoc, theater)
+    events = events_from_sightings(obs, assoc, theater, workers=workers)
     c_obs = crater_obs(craters, theater)
     fp_events, impacts = events_from_craters(c_obs, crater_groups(c_obs, craters), theater)
     events = sorted([*events, *fp_events], key=lambda e: (e.time, e.id))
