@@ -174,7 +174,8 @@ def _ellipses(
         tilted = (np.abs(cen) > 1e-12) & ok
     az = np.where(cee >= cnn, 90.0, 0.0)
     rows = np.flatnonzero(tilted)
-    dy, dx = (l1 - cnn)[rows].tolist(), cen[rows].tolist()
+    # Only the plain rows: l1 - cnn of a row with an infinite variance would warn.
+    dy, dx = (l1[rows] - cnn[rows]).tolist(), cen[rows].tolist()
     az[rows] = list(map(math.degrees, map(math.atan2, dy, dx)))
     orient: FloatArray = np.array(list(map(float.__mod__, az.tolist(), repeat(180.0))))
     return major, minor, orient, ok
