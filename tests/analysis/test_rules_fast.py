@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from ceasewatch.analysis._rules_common import best_side, violation_of, violation_values
+from ceasewatch.analysis._rules_common import best_side
 from ceasewatch.analysis._rules_fire import _pair_shots
-from ceasewatch.analysis.model import Event, Violation
+from ceasewatch.analysis.model import Event, Violation, violation_of, violation_values
 from ceasewatch.analysis.rules import FireAcrossLineParams, RuleKind, load_rules
 from ceasewatch.analysis.violations import apply_rules
 from ceasewatch.geo.theater import Theater

@@ -8,17 +8,16 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
-from typing import Any
 
 import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
-from ceasewatch.analysis.model import Event, Violation
+from ceasewatch.analysis.model import Event, Violation, violation_of
 from ceasewatch.analysis.rules import Rule
 from ceasewatch.geo.theater import Site, Theater
 from ceasewatch.records.kinds import Detection
@@ -170,25 +169,3 @@ def _make(
             det,
         )
     )
-
-
-#: Violation's fields, in order.
-VIOLATION_FIELDS = tuple(f.name for f in fields(Violation))
-_FAST_NEW = "__slots__" not in vars(Violation) and not hasattr(Violation, "__post_init__")
-"""`Violation` keeps its fields in the instance's ``__dict__`` and derives nothing."""
-
-
-def violation_of(values: tuple[Any, ...]) -> Violation:
-    """`Violation(*values)` without the frozen dataclass's __setattr__ per field (what
-    it gives for a plain frozen dataclass: the fields in the instance's dict, in order);
-    the constructor itself should `Violation` gain slots or a __post_init__."""
-    if not _FAST_NEW:
-        return Violation(*values)
-    new = object.__new__(Violation)
-    new.__dict__.update(zip(VIOLATION_FIELDS, values, strict=True))
-    return new
-
-
-def violation_values(v: Violation) -> tuple[Any, ...]:
-    """The fields of v, in order (what `violation_of` takes)."""
-    return tuple(getattr(v, name) for name in VIOLATION_FIELDS)

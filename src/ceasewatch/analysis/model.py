@@ -6,11 +6,20 @@ Frozen dataclasses; positions in WGS84 and, for the fix, in the theater's local 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["AllegationFinding", "Event", "Violation", "event_of"]
+__all__ = [
+    "AllegationFinding",
+    "Event",
+    "Violation",
+    "event_of",
+    "replace_event",
+    "violation_of",
+    "violation_values",
+]
 
 
 @dataclass(frozen=True)
@@ -48,23 +57,6 @@ class Event:
     observers: tuple[str, ...] = ()
 
 
-_PLAIN = "__slots__" not in vars(Event) and not hasattr(Event, "__post_init__")
-"""`Event` keeps its fields in the instance's ``__dict__`` and derives nothing from them."""
-
-
-def event_of(values: dict[str, Any]) -> Event:
-    """`Event(**values)` (every field given, in `Event`'s order), without the per-field
-    cost of a frozen dataclass's __init__: the values become the instance's ``__dict__``
-    as __init__ would leave it (it falls back to __init__ should `Event` gain slots or a
-    __post_init__). Analysis builds an event per occurrence, a million for a large input.
-    """
-    if not _PLAIN:
-        return Event(**values)
-    new = object.__new__(Event)
-    object.__setattr__(new, "__dict__", values)
-    return new
-
-
 @dataclass(frozen=True)
 class Violation:
     """An event or condition that breaches a rule, attributed to a side with a probability."""
@@ -93,3 +85,53 @@ class AllegationFinding:
     violation_ids: tuple[str, ...] = ()
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# Building records fast. Analysis makes an event per occurrence and a violation per
+# breach, a million for a large input; a frozen dataclass's __init__ (and `replace`) pay
+# an object.__setattr__ per field. A plain frozen dataclass (no slots, no __post_init__)
+# keeps its fields in the instance's __dict__ and derives nothing from them, so setting
+# that dict gives the same object; should one gain slots or a __post_init__, the helpers
+# below fall back to the constructor.
+
+
+def _plain(cls: type) -> bool:
+    return "__slots__" not in vars(cls) and not hasattr(cls, "__post_init__")
+
+
+_EVENT_PLAIN, _VIOLATION_PLAIN = _plain(Event), _plain(Violation)
+#: Violation's fields, in order.
+VIOLATION_FIELDS = tuple(f.name for f in dataclasses.fields(Violation))
+
+
+def event_of(values: dict[str, Any]) -> Event:
+    """`Event(**values)`, every field given, in `Event`'s order (`values` becomes the
+    instance's dict: don't reuse it)."""
+    if not _EVENT_PLAIN:
+        return Event(**values)
+    new = object.__new__(Event)
+    object.__setattr__(new, "__dict__", values)
+    return new
+
+
+def replace_event(e: Event, **changes: Any) -> Event:
+    """`dataclasses.replace(e, **changes)`."""
+    if not _EVENT_PLAIN:
+        return dataclasses.replace(e, **changes)
+    values = e.__dict__.copy()
+    values.update(changes)
+    return event_of(values)
+
+
+def violation_of(values: tuple[Any, ...]) -> Violation:
+    """`Violation(*values)`."""
+    if not _VIOLATION_PLAIN:
+        return Violation(*values)
+    new = object.__new__(Violation)
+    new.__dict__.update(zip(VIOLATION_FIELDS, values, strict=True))
+    return new
+
+
+def violation_values(v: Violation) -> tuple[Any, ...]:
+    """The fields of v, in order (what `violation_of` takes)."""
+    return tuple(getattr(v, name) for name in VIOLATION_FIELDS)

@@ -7,7 +7,6 @@ result is the same for any order of the records, and derives every id from conte
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from ceasewatch.analysis.associate import associate
 from ceasewatch.analysis.attribution import SideGeometry
 from ceasewatch.analysis.craters import crater_groups, crater_obs
 from ceasewatch.analysis.events import events_from_craters, events_from_sightings
-from ceasewatch.analysis.model import _PLAIN, AllegationFinding, Event, Violation, event_of
+from ceasewatch.analysis.model import AllegationFinding, Event, Violation, replace_event
 from ceasewatch.analysis.observations import normalise_table
 from ceasewatch.analysis.rules import Rule, load_rules
 from ceasewatch.analysis.violations import apply_rules, best_side
@@ -93,20 +92,8 @@ def attribute(events: Sequence[Event], theater: Theater, *, workers: int = 1) ->
         sides = geom.sides
         for i, e, row, d_line in zip(idx, some, found.p_side.tolist(), lines, strict=True):
             p_side = {side: q for side, q in zip(sides, row, strict=True) if q > 0.0}
-            out[i] = _with_sides(e, p_side, d_line)
+            out[i] = replace_event(e, p_side=p_side, d_line_m=d_line)
     return out
-
-
-def _with_sides(e: Event, p_side: dict[str, float], d_line_m: float | None) -> Event:
-    """`dataclasses.replace(e, p_side=..., d_line_m=...)`, without its per-call overhead:
-    a copy of the instance's fields with the two set (what `replace` gives for a plain
-    frozen dataclass; it falls back to `replace` should `Event` gain slots or a
-    __post_init__)."""
-    if not _PLAIN:
-        return dataclasses.replace(e, p_side=p_side, d_line_m=d_line_m)
-    values = e.__dict__.copy()
-    values["p_side"], values["d_line_m"] = p_side, d_line_m
-    return event_of(values)
 
 
 def analyse(

@@ -52,7 +52,7 @@ from operator import attrgetter
 from typing import Any
 
 from ceasewatch._fork import fork_map
-from ceasewatch.analysis._rules_common import _Context, best_side, violation_of, violation_values
+from ceasewatch.analysis._rules_common import _Context, best_side
 from ceasewatch.analysis._rules_fire import (
     _fire_near_post,
     _firing_positions_across_line,
@@ -64,7 +64,7 @@ from ceasewatch.analysis._rules_forces import (
     _presence_after_handover,
     _weapon_in_zone,
 )
-from ceasewatch.analysis.model import Event, Violation
+from ceasewatch.analysis.model import Event, Violation, violation_of, violation_values
 from ceasewatch.analysis.rules import (
     FireAcrossLineParams,
     FireNearPostParams,
