@@ -27,11 +27,6 @@ from ceasewatch.analysis.rules import FireAcrossLineParams, FireNearPostParams, 
 from ceasewatch.geo.theater import Site
 
 
-def _fire_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Iterator[Violation]:
-    yield from _firing_positions_across_line(rule, p, ctx)
-    yield from _shots_across_line(rule, p, ctx)
-
-
 def _firing_positions_across_line(
     rule: Rule, p: FireAcrossLineParams, ctx: _Context
 ) -> Iterator[Violation]:
