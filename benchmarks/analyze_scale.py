@@ -35,6 +35,13 @@ from ceasewatch.records import SPECS, Sighting, write_records
 from ceasewatch.sim import default_window, simulate
 
 
+def dense_day() -> list[Sighting]:
+    """The simulated day the inputs repeat: the demo theater, seed 1, 60 episodes an hour."""
+    theater = load_theater(demo_theater_dir())
+    start, _ = default_window(theater)
+    return list(simulate(theater, 1, start, 24, fire_rate_per_h=60).observations.sightings)
+
+
 def sightings(n: int, base: list[Sighting]) -> list[Sighting]:
     out: list[Sighting] = []
     day = 0
@@ -96,9 +103,7 @@ def main() -> None:
     ap.add_argument("--phases", action="store_true", help="time each step too")
     args = ap.parse_args()
     theater_dir = demo_theater_dir()
-    theater = load_theater(theater_dir)
-    start, _ = default_window(theater)
-    base = list(simulate(theater, 1, start, 24, fire_rate_per_h=60).observations.sightings)
+    base = dense_day()
     print(f"base day: {len(base)} sightings")
     cols = ("sightings", "seconds", "sightings/s", "time/N vs 1st", "NlogN ratio")
     print(" ".join(f"{c:>13}" for c in cols))

@@ -20,13 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from analyze_scale import sightings
+from analyze_scale import dense_day, sightings
 
 from ceasewatch.analysis import analyse_files, write_analysis
 from ceasewatch.demo import demo_theater_dir
-from ceasewatch.geo.theater import load_theater
 from ceasewatch.records import SPECS, write_records
-from ceasewatch.sim import default_window, simulate
 
 
 def digests(out: Path) -> dict[str, str]:
@@ -41,9 +39,7 @@ def main() -> int:
     ap.add_argument("--workers", default="1,2", help="worker counts to compare (default 1,2)")
     args = ap.parse_args()
     theater_dir = demo_theater_dir()
-    theater = load_theater(theater_dir)
-    start, _ = default_window(theater)
-    base = list(simulate(theater, 1, start, 24, fire_rate_per_h=60).observations.sightings)
+    base = dense_day()
     found: dict[int, dict[str, str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sightings.csv"
