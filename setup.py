@@ -1,11 +1,19 @@
-"""The one compiled part of ceasewatch: `ceasewatch.ledger._speedups` (the hot loops of verify).
+"""The compiled parts of ceasewatch: optional C extensions for hot loops.
 
-Everything else is declared in pyproject.toml. The extension is optional: where it cannot be
-built (no C compiler, another architecture) pip installs ceasewatch without it, and
-`ceasewatch.ledger._bulk` uses its pure-Python functions, which give the same bytes.
+Everything else is declared in pyproject.toml. Every extension is optional: where it cannot
+be built (no C compiler, another architecture) pip installs ceasewatch without it, and the
+module that uses it runs its numpy or pure-Python functions, which give the same bytes.
+
+- `ceasewatch.ledger._speedups`: the hot loops of verify (SHA-256, packed comparisons).
+
+Kernels of the analysis must give the bits of their numpy counterparts: they are compiled
+with `FLOAT_FLAGS` (no fused multiply-add, no reassociation), so each + - * / and sqrt is
+the one correctly rounded IEEE 754 operation numpy performs.
 """
 
 from setuptools import Extension, setup
+
+FLOAT_FLAGS = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-fexcess-precision=standard"]
 
 setup(
     ext_modules=[
@@ -13,6 +21,6 @@ setup(
             "ceasewatch.ledger._speedups",
             ["src/ceasewatch/ledger/_speedups.c"],
             optional=True,
-        )
+        ),
     ]
 )
