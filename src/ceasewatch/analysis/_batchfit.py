@@ -9,6 +9,11 @@ Determinism: numpy runs only + - * /, sqrt and comparisons here, which IEEE 754 
 exact on every CPU. Sines and cosines of the bearings come from `math`, once per
 observation (`ObsTable.of`); the angle of a bearing residual comes from `_ieee.atan2`,
 written with those same operations (accurate to about 1e-16 rad).
+
+Where the C extension `_fitcore` is built (`ACCELERATED`), `fit_many`, `fisher` and
+`bearing_z` run it: a loop over the groups, each iterated to its own convergence, with
+every operation of the numpy code in the same order, so the same bits. The numpy code
+(`py_fit_many`, `py_fisher`, `py_bearing_z`) stays the reference and the fallback.
 """
 
 from __future__ import annotations
@@ -24,7 +29,16 @@ import numpy.typing as npt
 from ceasewatch.analysis._ieee import atan2
 from ceasewatch.analysis.observations import Obs
 
+try:
+    from ceasewatch.analysis import _fitcore
+except ImportError:  # not built: the numpy code below gives the same bits
+    _fitcore = None  # type: ignore[assignment]
+
+#: Whether the C kernels (`ceasewatch.analysis._fitcore`) run.
+ACCELERATED = _fitcore is not None
+
 __all__ = [
+    "ACCELERATED",
     "GROSS_ERROR_PRIOR",
     "GROSS_ERROR_RMS_DEG",
     "RANGE_REL_SIGMA",
@@ -34,6 +48,9 @@ __all__ = [
     "fisher",
     "fit_many",
     "gross_var",
+    "py_bearing_z",
+    "py_fisher",
+    "py_fit_many",
     "ragged",
     "range_prior",
 ]
@@ -102,7 +119,7 @@ class ObsTable:
         y = np.array([o.y_m for o in obs], dtype=np.float64)
         sigma = np.array([o.sigma for o in obs], dtype=np.float64)
         prior = np.array([range_prior(o) for o in obs], dtype=np.float64).reshape(-1, 2)
-        rm, rs = prior[:, 0], prior[:, 1]
+        rm, rs = prior[:, 0].copy(), prior[:, 1].copy()  # contiguous, for `_fitcore`
         band = np.array([o.rmax_m is not None for o in obs], dtype=np.intp)
         w = 1.0 / (sigma * sigma)
         rob = np.sqrt(sigma * sigma + _GROSS_VAR)
@@ -178,7 +195,7 @@ def _normal(
     return f11, f12, f22, g1, g2, cost, nearest
 
 
-def fisher(
+def py_fisher(
     t: ObsTable,
     flat: IntArray,
     ptr: IntArray,
@@ -221,7 +238,7 @@ def _start(t: ObsTable, flat: IntArray, ptr: IntArray) -> tuple[FloatArray, Floa
     return np.where(ok, x, t.px[first]), np.where(ok, y, t.py[first])
 
 
-def fit_many(
+def py_fit_many(
     t: ObsTable,
     flat: IntArray,
     ptr: IntArray,
@@ -294,8 +311,99 @@ def fit_many(
     )
 
 
-def bearing_z(t: ObsTable, ob: IntArray, x: FloatArray, y: FloatArray) -> FloatArray:
+def py_bearing_z(t: ObsTable, ob: IntArray, x: FloatArray, y: FloatArray) -> FloatArray:
     """Normalised residuals |wrapped error| / sigma of observations `ob` against points."""
     dx, dy = x - t.x[ob], y - t.y[ob]
     s, c = t.s[ob], t.c[ob]
     return np.abs(atan2(s * dy - c * dx, s * dx + c * dy)) / t.sigma[ob]
+
+
+# The C kernels, with the numpy code where they cannot take the inputs (empty groups).
+
+
+def _index(a: IntArray) -> IntArray:
+    out: IntArray = np.ascontiguousarray(a, dtype=np.intp)
+    return out
+
+
+def _floats(a: FloatArray) -> FloatArray:
+    out: FloatArray = np.ascontiguousarray(a, dtype=np.float64)
+    return out
+
+
+def _groups_ok(ptr: IntArray) -> bool:
+    """Whether the C kernels take these groups: every one non-empty."""
+    return len(ptr) >= 1 and (len(ptr) == 1 or bool((ptr[1:] > ptr[:-1]).all()))
+
+
+def fit_many(
+    t: ObsTable,
+    flat: IntArray,
+    ptr: IntArray,
+    start: tuple[FloatArray, FloatArray] | None = None,
+    max_iter: int = 30,
+) -> Fits:
+    """Weighted least-squares fix of each group's bearings (and distance priors).
+
+    Gauss-Newton from `start` (default, and where it holds NaN: the pseudo-linear
+    estimate); a step never goes more than half-way to the nearest observer (bearings
+    wrap there); a group stops when its step is under 5 cm or its cost stops changing.
+    The covariance is the inverse Fisher information at the fix (1e12 m² when it is
+    singular). (`py_fit_many` in C, same bits.)
+    """
+    ptr = _index(ptr)
+    if _fitcore is None or not _groups_ok(ptr):
+        return py_fit_many(t, flat, ptr, start, max_iter)
+    n = len(ptr) - 1
+    sx = sy = None
+    if start is not None:
+        sx, sy = _floats(start[0]), _floats(start[1])
+    x, y, cee, cen, cnn, chi2 = (np.empty(n) for _ in range(6))
+    dof = np.empty(n, dtype=np.intp)
+    f = _floats
+    _fitcore.fit_many(f(t.x), f(t.y), f(t.s), f(t.c), f(t.w), f(t.rm), f(t.wr), _index(t.band),
+                      f(t.px), f(t.py), _index(flat), ptr, sx, sy, max_iter,
+                      x, y, cee, cen, cnn, chi2, dof)  # fmt: skip
+    return Fits(x, y, cee, cen, cnn, chi2, dof)
+
+
+def fisher(
+    t: ObsTable,
+    flat: IntArray,
+    ptr: IntArray,
+    x: FloatArray,
+    y: FloatArray,
+    *,
+    robust: bool = False,
+    share: float | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(f11, f12, f22): the Fisher information of each group at (x, y); `robust` uses the
+    gross-error sigmas (for a share `share` of gross errors; default the prior's).
+    (`py_fisher` in C, same bits.)"""
+    ptr = _index(ptr)
+    if _fitcore is None or not _groups_ok(ptr):
+        return py_fisher(t, flat, ptr, x, y, robust=robust, share=share)
+    n = len(ptr) - 1
+    if not robust:
+        wcol, gv = t.w, None
+    elif share is None:
+        wcol, gv = t.w_robust, None
+    else:
+        wcol, gv = t.sigma, gross_var(share)
+    f11, f12, f22 = np.empty(n), np.empty(n), np.empty(n)
+    f = _floats
+    _fitcore.fisher(f(t.x), f(t.y), f(t.wr), f(wcol), gv, _index(flat), ptr, f(x), f(y),
+                    f11, f12, f22)  # fmt: skip
+    return f11, f12, f22
+
+
+def bearing_z(t: ObsTable, ob: IntArray, x: FloatArray, y: FloatArray) -> FloatArray:
+    """Normalised residuals |wrapped error| / sigma of observations `ob` against points.
+    (`py_bearing_z` in C, same bits.)"""
+    ob = _index(ob)
+    if _fitcore is None or ob.ndim != 1 or np.shape(x) != ob.shape or np.shape(y) != ob.shape:
+        return py_bearing_z(t, ob, x, y)
+    out = np.empty(len(ob))
+    f = _floats
+    _fitcore.bearing_z(f(t.x), f(t.y), f(t.s), f(t.c), f(t.sigma), ob, f(x), f(y), out)
+    return out
