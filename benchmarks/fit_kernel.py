@@ -15,20 +15,15 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from analyze_scale import dense_day, sightings
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from analyze_scale import dense_day, sightings  # noqa: E402
-
-from ceasewatch.analysis import _batchfit as bf  # noqa: E402
-from ceasewatch.analysis import _assoc_group, _assoc_leftovers, _consensus, localise  # noqa: E402
-from ceasewatch.analysis import analyse  # noqa: E402
-from ceasewatch.demo import demo_theater_dir  # noqa: E402
-from ceasewatch.geo.theater import load_theater  # noqa: E402
+from ceasewatch.analysis import _assoc_group, _assoc_leftovers, _consensus, analyse, localise
+from ceasewatch.analysis import _batchfit as bf
+from ceasewatch.demo import demo_theater_dir
+from ceasewatch.geo.theater import load_theater
 
 NAMES = ("fit_many", "fisher", "bearing_z")
 Call = tuple[tuple[Any, ...], dict[str, Any]]
