@@ -5,6 +5,7 @@ be built (no C compiler, another architecture) pip installs ceasewatch without i
 module that uses it runs its numpy or pure-Python functions, which give the same bytes.
 
 - `ceasewatch.ledger._speedups`: the hot loops of verify (SHA-256, packed comparisons).
+- `ceasewatch.analysis._masscore`: the Gaussian masses of attribution's p_side (Owen's T).
 
 Kernels of the analysis must give the bits of their numpy counterparts: they are compiled
 with `FLOAT_FLAGS` (no fused multiply-add, no reassociation), so each + - * / and sqrt is
@@ -20,6 +21,12 @@ setup(
         Extension(
             "ceasewatch.ledger._speedups",
             ["src/ceasewatch/ledger/_speedups.c"],
+            optional=True,
+        ),
+        Extension(
+            "ceasewatch.analysis._masscore",
+            ["src/ceasewatch/analysis/_masscore.c"],
+            extra_compile_args=FLOAT_FLAGS,
             optional=True,
         ),
     ]
