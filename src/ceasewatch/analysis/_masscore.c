@@ -3,8 +3,9 @@
  * `_AreaIndex.masses` subtracts, from each area's indicator at each point, the sum over
  * the (point, edge) pairs near it of the whitened Owen's T difference T(h, t_b/h) -
  * T(h, t_a/h) (`_AreaIndex._terms`, `_owens_t_signed`, `_owens_t`, `_q` and `_ieee.exp`).
- * This module does the same, pair by pair, with the same IEEE 754 operations in the same
- * order, so it gives the same bits (the tests compare the two on hostile inputs):
+ * This module does the same, pair by pair (the Owen's T of a block of pairs at a time),
+ * with the same IEEE 754 operations in the same order, so it gives the same bits (the
+ * tests compare the two on hostile inputs):
  *
  *   set_constants(two_j32, two_k32, nodes_x, nodes_w, erfc, exp_series, scalars) -> None
  *       the tables and constants of the numpy code, taken from it once (some come from
@@ -21,12 +22,15 @@
  * of the call is normal, else in two steps or by ldexp; `_owens_t` calls `exp_normal` when
  * every argument is in [EXP_NORMAL_MIN, 0]) the choices give the same bits for each element
  * (that is why numpy may make them per call), so here each element takes the one its own
- * value allows. The whitened geometry never sees a NaN that passes the `use` filter; NaN
- * only decides comparisons, as it does in numpy.
+ * value allows (with the choice made per call in numpy, a block's elements would each get
+ * the same bits in either path). No NaN passes the `use` filter of the whitened
+ * geometry: NaN only decides comparisons there, as it does in numpy.
  *
  * The buffers are plain float64 / intp / bool, C-contiguous (numpy arrays); the loops run
  * without the GIL. Compiled with -ffp-contract=off -fno-fast-math (setup.py FLOAT_FLAGS):
- * no fused multiply-add, no reassociation.
+ * no fused multiply-add, no reassociation; the block loops are also vectorized
+ * (-fno-trapping-math there lets the compiler use blends for the selects; it changes
+ * which exception flags may be raised, never a value).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
