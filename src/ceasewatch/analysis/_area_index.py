@@ -9,7 +9,7 @@ edges (the module docstring of `ceasewatch.analysis.attribution` says why and ho
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ceasewatch.analysis import _ieee
 from ceasewatch.analysis._ieee import EXP_NORMAL_MIN, exp, exp_normal, hypot
 from ceasewatch.analysis._line_index import BoolArray, FloatArray32, IntArray, _tree
 from ceasewatch.geo.geodesy import FloatArray
@@ -37,6 +38,38 @@ _ERFC = (
     0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
     -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223,
 )  # fmt: skip
+_H_MAX = 6.5  # |h| beyond which an edge's term is nil (see `_terms`)
+
+
+def _load_kernel() -> Callable[..., None] | None:
+    """`_masscore.masses` with the constants of the numpy code below, or None (not built)."""
+    try:
+        from ceasewatch.analysis import _masscore
+    except ImportError:  # pragma: no cover - where the extension cannot be built
+        return None
+    scalars = [
+        _ieee._INV_LN2_32, _ieee._LN2_32_HI, _ieee._LN2_32_LO, math.sqrt(2.0), 2.0 * math.pi,
+        _DEGENERATE, _H_MAX, SIGMA_REACH + 1.0,
+        -746.0, 710.0,  # `_ieee.exp`'s clip
+        _ieee._K_NORMAL, _ieee._K_MAX, _ieee._K_MAX_SPLIT,
+    ]  # fmt: skip
+    _masscore.set_constants(
+        np.ascontiguousarray(_ieee._TWO_J32, dtype=np.float64),
+        np.ascontiguousarray(_ieee._TWO_K32, dtype=np.float64),
+        np.array([x for x, _ in _NODES]),
+        np.array([w for _, w in _NODES]),
+        np.array(_ERFC),
+        np.array(_ieee._EXP_SERIES),
+        np.array(scalars, dtype=np.float64),
+    )
+    return _masscore.masses
+
+
+#: `ceasewatch.analysis._masscore.masses` (C) where built, else None: `masses` then runs
+#: the numpy code of `_terms`, which gives the same bits (the tests compare the two).
+_C_MASSES = _load_kernel()
+#: Whether `masses` uses the C kernel (the tests set it False to run the numpy code).
+ACCELERATED = _C_MASSES is not None
 
 
 def _cells(qx: FloatArray, qy: FloatArray, half: float, n: int) -> tuple[IntArray, BoolArray]:
@@ -165,11 +198,21 @@ class _AreaIndex:
 
         The mass of an area is its indicator at the point minus, for each edge, the
         whitened T(h, t_b/h) - T(h, t_a/h) (the module docstring says why).
+        By `_masscore` where built (`ACCELERATED`), else by `_terms` and np.bincount.
         """
         n, m = len(qx), len(self.areas)
         inside = np.stack([shapely.intersects_xy(a, qx, qy) for a in self.areas], axis=1)
         mass = inside.astype(np.float64).ravel()
         degenerate = np.zeros(n, dtype=bool)
+        if ACCELERATED and _C_MASSES is not None and m > 0:
+            f64, ip = np.float64, np.intp
+            _C_MASSES(
+                *(np.ascontiguousarray(v, dtype=f64) for v in (qx, qy, *chol)),
+                self.ax, self.ay, self.bx, self.by, self.area,
+                *(np.ascontiguousarray(v, dtype=ip) for v in pairs),
+                m, _PAIR_CHUNK, mass, degenerate,
+            )  # fmt: skip
+            return mass.reshape(n, m), degenerate
         for c in range(0, len(pairs[0]), _PAIR_CHUNK):
             i, k = pairs[0][c : c + _PAIR_CHUNK], pairs[1][c : c + _PAIR_CHUNK]
             # The terms are elementwise: computed a cache-sized block at a time (three
@@ -208,7 +251,7 @@ class _AreaIndex:
         dist = np.where(on, np.abs(h), np.minimum(hypot(a1, a2), hypot(b1, b2)))
         degenerate[i[dist < _DEGENERATE]] = True
         # An edge's term is below Q(|h|): nil beyond 6.5 (or 7 sigma from its points).
-        use = (np.abs(h) <= 6.5) & (dist <= SIGMA_REACH + 1.0) & (dist >= _DEGENERATE)
+        use = (np.abs(h) <= _H_MAX) & (dist <= SIGMA_REACH + 1.0) & (dist >= _DEGENERATE)
         i, k, h, ta, tb = i[use], k[use], h[use], ta[use], tb[use]
         # h = 0 here means the point is on the edge's line beyond its ends: no mass.
         flat = h == 0.0
