@@ -5,6 +5,8 @@ be built (no C compiler, another architecture) pip installs ceasewatch without i
 module that uses it runs its numpy or pure-Python functions, which give the same bytes.
 
 - `ceasewatch.ledger._speedups`: the hot loops of verify (SHA-256, packed comparisons).
+- `ceasewatch.analysis._groupcore`: association's grouping walk (integers only; the fits
+  stay in numpy).
 
 Kernels of the analysis must give the bits of their numpy counterparts: they are compiled
 with `FLOAT_FLAGS` (no fused multiply-add, no reassociation), so each + - * / and sqrt is
@@ -20,6 +22,12 @@ setup(
         Extension(
             "ceasewatch.ledger._speedups",
             ["src/ceasewatch/ledger/_speedups.c"],
+            optional=True,
+        ),
+        Extension(
+            "ceasewatch.analysis._groupcore",
+            ["src/ceasewatch/analysis/_groupcore.c"],
+            extra_compile_args=["-O2"],
             optional=True,
         ),
     ]
