@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from ceasewatch.analysis._rules_common import (
     _Context,
@@ -154,7 +155,7 @@ def _near_posts(
     reach min_p).
 
     p = Phi(z), z = (distance_m - d) / sigma along the direction to the post: z is
-    computed for every event and post at once (+ - * / sqrt), and only the posts within
+    computed for a block of events and every post at once (+ - * / sqrt), and only the posts within
     0.01 of the best z (of z >= 5.99 when the best exceeds 6, where Phi rounds to 1 and
     ties are broken by distance) are left for the exact, per-post test.
     """
@@ -164,41 +165,57 @@ def _near_posts(
     times = [ev.time for ev in events]
     cuts = [0, *(bisect.bisect_left(times, t) for t in ctx.theater.change_times), len(events)]
     for a, b in itertools.pairwise(cuts):
-        if a == b:
-            continue
-        idx = range(a, b)
-        posts = ctx.theater.at(events[a].time).posts
+        posts = ctx.theater.at(events[a].time).posts if a < b else []
         if not posts:
             continue
         px, py = (np.array(v) for v in zip(*(ctx.site_xy(p) for p in posts), strict=True))
-        ex = np.array([events[i].x_m for i in idx])[:, None]
-        ey = np.array([events[i].y_m for i in idx])[:, None]
-        cov = np.fromiter(
-            itertools.chain.from_iterable(
-                itertools.chain.from_iterable(events[i].cov_m2 for i in idx)
-            ),
-            dtype=np.float64,
-            count=4 * len(idx),
-        ).reshape(-1, 4)
-        cxx, cxy, cyx, cyy = (cov[:, j][:, None] for j in range(4))
-        dx, dy = px[None, :] - ex, py[None, :] - ey
-        d = np.sqrt(dx * dx + dy * dy)
-        # The largest sigma stands in where an event lies on a post (rare): only there.
-        smax = np.zeros((len(idx), 1))
-        for row in np.flatnonzero((d == 0.0).any(axis=1)).tolist():
-            smax[row, 0] = _sigma_max(events[idx[row]].cov_m2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ux, uy = dx / d, dy / d
-            along = ux * ux * cxx + ux * uy * (cxy + cyx) + uy * uy * cyy
-            sigma = np.where(d > 0.0, np.sqrt(np.maximum(along, 0.0)), smax)
-            z = np.where(
-                sigma > 0.0, (distance_m - d) / sigma, np.where(d <= distance_m, np.inf, -np.inf)
-            )
-        best = z.max(axis=1)
-        cand = (z >= np.minimum(best, 6.0)[:, None] - 0.01) & (best >= z_min)[:, None]
-        for row, col in zip(*np.nonzero(cand), strict=True):
-            out[idx[int(row)]].append(posts[int(col)])
+        # Rows a block at a time: each row's z is its own, and (events x posts) arrays of
+        # a whole day would cost more in fresh memory than in arithmetic.
+        for c in range(a, b, _POST_BLOCK):
+            idx = range(c, min(c + _POST_BLOCK, b))
+            for row, col in _near_post_cells(events, idx, (px, py), distance_m, z_min):
+                out[idx[row]].append(posts[col])
     return out
+
+
+#: Events per block of `_near_posts`.
+_POST_BLOCK = 4096
+
+
+def _near_post_cells(
+    events: Sequence[Event],
+    idx: range,
+    posts_xy: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    distance_m: float,
+    z_min: float,
+) -> list[tuple[int, int]]:
+    """(row in idx, post) of the posts that may be each event's nearest by p."""
+    px, py = posts_xy
+    ex = np.array([events[i].x_m for i in idx])[:, None]
+    ey = np.array([events[i].y_m for i in idx])[:, None]
+    cov = np.fromiter(
+        itertools.chain.from_iterable(itertools.chain.from_iterable(events[i].cov_m2 for i in idx)),
+        dtype=np.float64,
+        count=4 * len(idx),
+    ).reshape(-1, 4)
+    cxx, cxy, cyx, cyy = (cov[:, j][:, None] for j in range(4))
+    dx, dy = px[None, :] - ex, py[None, :] - ey
+    d = np.sqrt(dx * dx + dy * dy)
+    # The largest sigma stands in where an event lies on a post (rare): only there.
+    smax = np.zeros((len(idx), 1))
+    for row in np.flatnonzero((d == 0.0).any(axis=1)).tolist():
+        smax[row, 0] = _sigma_max(events[idx[row]].cov_m2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ux, uy = dx / d, dy / d
+        along = ux * ux * cxx + ux * uy * (cxy + cyx) + uy * uy * cyy
+        sigma = np.where(d > 0.0, np.sqrt(np.maximum(along, 0.0)), smax)
+        z = np.where(
+            sigma > 0.0, (distance_m - d) / sigma, np.where(d <= distance_m, np.inf, -np.inf)
+        )
+    best = z.max(axis=1)
+    cand = (z >= np.minimum(best, 6.0)[:, None] - 0.01) & (best >= z_min)[:, None]
+    rows, cols = np.nonzero(cand)
+    return list(zip(rows.tolist(), cols.tolist(), strict=True))
 
 
 def _fire_near_post(rule: Rule, p: FireNearPostParams, ctx: _Context) -> Iterator[Violation]:
