@@ -7,6 +7,8 @@ module that uses it runs its numpy or pure-Python functions, which give the same
 - `ceasewatch.ledger._speedups`: the hot loops of verify (SHA-256, packed comparisons).
 - `ceasewatch.analysis._fitcore`: the Gauss-Newton bearing fits of `analysis._batchfit`.
 - `ceasewatch.analysis._masscore`: the Gaussian masses of attribution's p_side (Owen's T).
+- `ceasewatch.analysis._groupcore`: association's grouping walk (integers only; the fits
+  stay in numpy).
 
 Kernels of the analysis must give the bits of their numpy counterparts: they are compiled
 with `FLOAT_FLAGS` (no fused multiply-add, no reassociation), so each + - * / and sqrt is
@@ -34,6 +36,12 @@ setup(
             "ceasewatch.analysis._masscore",
             ["src/ceasewatch/analysis/_masscore.c"],
             extra_compile_args=FLOAT_FLAGS,
+            optional=True,
+        ),
+        Extension(
+            "ceasewatch.analysis._groupcore",
+            ["src/ceasewatch/analysis/_groupcore.c"],
+            extra_compile_args=["-O2"],
             optional=True,
         ),
     ]

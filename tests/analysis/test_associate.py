@@ -78,8 +78,18 @@ def _listed(grouped: Grouped) -> list[tuple[list[int], XY | None]]:
     return list(zip(grouped.lists(), grouped.fixes(), strict=True))
 
 
+@pytest.fixture(params=["c", "python"])
+def walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test twice: with the grouping walk in C (`_groupcore`, skipped where it is not
+    built) and in Python (`_assoc_group._run`)."""
+    if request.param == "c" and not _assoc_group.ACCELERATED:
+        pytest.skip("ceasewatch.analysis._groupcore is not built")
+    monkeypatch.setattr(_assoc_group, "ACCELERATED", request.param == "c")
+    return str(request.param)
+
+
 def test_grouping_is_that_of_one_pair_at_a_time(
-    first_ctx: Ctx, monkeypatch: pytest.MonkeyPatch
+    first_ctx: Ctx, monkeypatch: pytest.MonkeyPatch, walk: str
 ) -> None:
     pairs = candidate_pairs(first_ctx)
     assert 0 < pairs.same < len(pairs.i)

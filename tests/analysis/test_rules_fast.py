@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import random
 from datetime import timedelta
@@ -10,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from ceasewatch.analysis._rules_common import best_side
-from ceasewatch.analysis._rules_fire import _pair_shots
+from ceasewatch.analysis._rules_fire import _pair_shots, _shot_choice, _shot_choices
 from ceasewatch.analysis.model import Event, Violation, violation_of, violation_values
 from ceasewatch.analysis.rules import FireAcrossLineParams, RuleKind, load_rules
 from ceasewatch.analysis.violations import apply_rules
@@ -59,6 +60,35 @@ def test_shots_pair_as_the_loop_pairs_them(seed: int) -> None:
     explosions = _events(rng, "explosion", rng.randint(0, 120))
     p = FireAcrossLineParams(max_delay_s=rng.choice([1, 7, 60, 120]), max_range_m=4000)
     assert _pair_shots(shots, explosions, p) == _pair_by_loop(shots, explosions, p)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_shots_choose_sides_as_the_loop_chooses_them(seed: int) -> None:
+    rng = random.Random(seed)
+    values = [0.5, 0.25, 0.75, 1.0, 1.0 / 3.0, 0.0, -0.0, math.nan]
+    sides = "AB" if seed % 3 else "ABC"
+
+    def p_side() -> dict[str, float]:
+        # Mostly what the pipeline gives (positive p of two sides), sometimes anything.
+        odd = rng.random() < 0.1
+        n = rng.randint(0, len(sides) if odd else 2)
+        return {
+            s: rng.choice(values) if odd else rng.choice([rng.random(), 0.5, 1.0])
+            for s in rng.sample(sides, n)
+        }
+
+    shots = [dataclasses.replace(e, p_side=p_side()) for e in _events(rng, "shot", 40)]
+    explosions = [dataclasses.replace(e, p_side=p_side()) for e in _events(rng, "explosion", 120)]
+    paired = _pair_shots(shots, explosions, FireAcrossLineParams(max_delay_s=60, max_range_m=4000))
+    assert paired
+    want = []
+    for k, exs in paired.items():
+        choice = _shot_choice(shots[k], [explosions[i] for i in exs])
+        if choice is not None:
+            want.append((k, *choice))
+    got = _shot_choices(shots, explosions, paired)
+    # repr: NaN equals itself, and -0.0 is not 0.0.
+    assert repr(got) == repr(want)
 
 
 def test_best_side_is_the_least_of_minus_p_then_name() -> None:

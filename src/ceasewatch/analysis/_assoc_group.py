@@ -13,7 +13,6 @@ so the groups are the same for any number of workers.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -26,6 +25,14 @@ from ceasewatch.analysis._batchfit import BoolArray, FloatArray, IntArray, fit_m
 from ceasewatch.analysis._batchfit import bearing_z as bearing_z_many
 from ceasewatch.analysis._candidates import Ctx, Pairs
 from ceasewatch.analysis.localise import FIT_Z, OUTLIER_Z, chi2_quantiles
+
+try:
+    from ceasewatch.analysis import _groupcore
+
+    ACCELERATED = True
+    """True when the grouping walk runs in C (`_groupcore`), False when `_run` does."""
+except ImportError:  # pragma: no cover (not built)
+    ACCELERATED = False
 
 __all__ = ["CROSS_TASK_PAIRS", "TASK_PAIRS", "XY", "Grouped", "consistent_many", "group"]
 
@@ -75,17 +82,29 @@ def consistent_many(
     ids: IntArray | None = None,
 ) -> list[XY | None]:
     """For each group (of one sighting per observer: the caller makes sure), its fix if
-    it is one occurrence, else None: the bearings and bands fit one point (one gross
-    bearing error allowed in a group of four or more: the first member, in order, whose
-    leaving out lets the rest fit); emission times agree at that point. A known fix
-    (sx, sy; NaN where none) warm-starts the fit. `ids`: the sighting of each number
-    the members are given as (default: the members are sightings)."""
+    it is one occurrence, else None (see `consistent_flat`). `ids`: the sighting of each
+    number the members are given as (default: the members are sightings)."""
     if not members:
         return []
     flat, ptr = ragged(members)
     if ids is not None:
         flat = ids[flat]
     x0, y0 = np.array(sx, dtype=np.float64), np.array(sy, dtype=np.float64)
+    x, y, ok = consistent_flat(ctx, flat, ptr, x0, y0)
+    return [
+        (px, py) if good_ else None
+        for px, py, good_ in zip(x.tolist(), y.tolist(), ok.tolist(), strict=True)
+    ]
+
+
+def consistent_flat(
+    ctx: Ctx, flat: IntArray, ptr: IntArray, x0: FloatArray, y0: FloatArray
+) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """For each group flat[ptr[g]:ptr[g + 1]] (sightings, one per observer), its fix and
+    whether it is one occurrence: the bearings and bands fit one point (one gross
+    bearing error allowed in a group of four or more: the first member, in order, whose
+    leaving out lets the rest fit); emission times agree at that point. A known fix
+    (x0, y0; NaN where none) warm-starts the fit."""
     x, y, ok = _fits(ctx, flat, ptr, x0, y0)
     retry = np.flatnonzero(~ok & (np.diff(ptr) >= 4))
     if len(retry):
@@ -99,10 +118,7 @@ def consistent_many(
         x[q], y[q], ok[q] = sub_x[chosen], sub_y[chosen], True
     # (At a harmless point where there is no fix: those are None whatever the times.)
     ok &= ctx.times_agree_flat(flat, ptr, np.where(ok, x, 0.0), np.where(ok, y, 0.0))
-    return [
-        (px, py) if good_ else None
-        for px, py, good_ in zip(x.tolist(), y.tolist(), ok.tolist(), strict=True)
-    ]
+    return x, y, ok
 
 
 def _components(n: int, i: IntArray, j: IntArray, node: IntArray | None) -> IntArray:
@@ -229,19 +245,67 @@ def _task(job: _Job, k: int) -> tuple[IntArray, Grouped]:
     # The task's sightings, numbered 0, 1, ... in their order: lists, not dicts, hold
     # what the loop looks up, and a group's first member stays its first.
     ids = np.unique(np.concatenate([*ends, base.members]))
-    li, lj = np.searchsorted(ids, ends[0]).tolist(), np.searchsorted(ids, ends[1]).tolist()
-    queues = [
-        list(zip(li[s - a : e - a], lj[s - a : e - a], strict=True))
-        for s, e in zip(job.cut[c0:c1], job.cut[c0 + 1 : c1 + 1], strict=True)
-    ]
-    state = _State(ids, job.ctx.static.who[ids].tolist())
-    local = np.searchsorted(ids, base.members).tolist()
+    li, lj = np.searchsorted(ids, ends[0]), np.searchsorted(ids, ends[1])
+    qptr = np.array(job.cut[c0 : c1 + 1], dtype=np.intp) - a
+    local = Grouped(np.searchsorted(ids, base.members), base.ptr, base.fx, base.fy, base.has_fix)
+    run = _run_c if ACCELERATED else _run_py
+    grouped = run(job.ctx, ids, (li, lj, qptr), local, cross=job.cross)
+    g = grouped
+    return touched, Grouped(ids[g.members], g.ptr, g.fx, g.fy, g.has_fix)
+
+
+def _run_py(
+    ctx: Ctx,
+    ids: IntArray,
+    queues: tuple[IntArray, IntArray, IntArray],
+    base: Grouped,
+    *,
+    cross: bool,
+) -> Grouped:
+    """The groups (over the task's numbering) after taking the queues' pairs (queue q:
+    pairs li[k]-lj[k], k in qptr[q]:qptr[q + 1]) from the groups `base` (`_run`)."""
+    li, lj, qptr = (q.tolist() for q in queues)
+    state = _State(ids, ctx.static.who[ids].tolist())
+    local = base.members.tolist()
     for (p0, p1), xy in zip(itertools.pairwise(base.ptr.tolist()), base.fixes(), strict=True):
         state.add(local[p0:p1], xy)
-    _run(job.ctx, queues, state, cross=job.cross)
+    pending = [list(zip(li[s:e], lj[s:e], strict=True)) for s, e in itertools.pairwise(qptr)]
+    _run(ctx, pending, state, cross=cross)
     order = [g for g, m in enumerate(state.grp) if m is not None]
-    grouped = Grouped.of([state.grp[g] or [] for g in order], [state.fix.get(g) for g in order])
-    return touched, Grouped(ids[grouped.members], *dataclasses.astuple(grouped)[1:])
+    return Grouped.of([state.grp[g] or [] for g in order], [state.fix.get(g) for g in order])
+
+
+def _run_c(
+    ctx: Ctx,
+    ids: IntArray,
+    queues: tuple[IntArray, IntArray, IntArray],
+    base: Grouped,
+    *,
+    cross: bool,
+) -> Grouped:
+    """`_run_py` with the walk in C (`_groupcore.Groups`): the same groups, bit for bit."""
+    state = _groupcore.Groups(ctx.static.who[ids].astype(np.int64))
+    state.add(base.members, base.ptr, base.fx, base.fy, base.has_fix)
+    qi, qj, qptr = queues
+    while len(qptr) > 1:
+        asked, ptr, sx, sy, ri, rj, rptr = state.scan(qi, qj, qptr, cross, SCAN_WAITING)
+        flat, ptr_ = np.frombuffer(asked, np.intp), np.frombuffer(ptr, np.intp)
+        x0, y0 = np.frombuffer(sx, np.float64), np.frombuffer(sy, np.float64)
+        if len(ptr_) > 1:
+            x, y, ok = consistent_flat(ctx, ids[flat], ptr_, x0.copy(), y0.copy())
+        else:
+            x, y, ok = x0, y0, np.zeros(0, dtype=bool)
+        state.apply(np.ascontiguousarray(ok), x, y)
+        qi, qj = np.frombuffer(ri, np.intp), np.frombuffer(rj, np.intp)
+        qptr = np.frombuffer(rptr, np.intp)
+    members, ptr, fx, fy, has = state.groups()
+    return Grouped(
+        np.frombuffer(members, np.intp).copy(),
+        np.frombuffer(ptr, np.intp).copy(),
+        np.frombuffer(fx, np.float64).copy(),
+        np.frombuffer(fy, np.float64).copy(),
+        np.frombuffer(has, np.bool_).copy(),
+    )
 
 
 class _State:

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from ceasewatch.analysis._rules_common import (
     _Context,
@@ -107,23 +108,15 @@ def _pair_shots(
 
 def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Iterator[Violation]:
     shots, explosions = ctx.of_kind("shot"), ctx.of_kind("explosion")
-    for k, paired in _pair_shots(shots, explosions, p).items():
-        shot, exs = shots[k], [explosions[i].p_side for i in paired]
-        ranked = [
-            (-(p_x * max([math.fsum([q for s, q in ex.items() if s != side]) for ex in exs])),
-             side, p_x)
-            for side, p_x in shot.p_side.items()
-        ]  # fmt: skip
-        if not ranked:
+    paired = _pair_shots(shots, explosions, p)
+    for k, side, prob, p_x, n_across in _shot_choices(shots, explosions, paired):
+        if prob < rule.min_p:
             continue
-        neg_p, side, p_x = min(ranked)
-        if -neg_p < rule.min_p:
-            continue
-        n_across = sum([best_side(ex)[0] not in (None, side) for ex in exs])
+        shot, exs = shots[k], paired[k]
         yield _make(
             rule,
             side=side,
-            p=-neg_p,
+            p=prob,
             time=shot.time,
             lon=shot.lon,
             lat=shot.lat,
@@ -132,8 +125,94 @@ def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> It
                 f"paired with it (within {p.max_delay_s:g} s and {p.max_range_m:g} m) most "
                 "probably in another side's area"
             ),
-            event_ids=[shot.id, *(explosions[i].id for i in paired)],
+            event_ids=[shot.id, *(explosions[i].id for i in exs)],
         )
+
+
+#: A shot's choice: (shot index, side, p, the shot's p of that side, explosions across).
+_Choice = tuple[int, str, float, float, int]
+
+
+def _shot_choice(shot: Event, exs: list[Event]) -> tuple[str, float, float, int] | None:
+    """The side X of the shot with the highest p_X * max over its explosions of P(not
+    in X's area) (ties: the first X by name, then the lower p_X), or None if the shot
+    has no side; the plain loop `_shot_choices` stands for."""
+    ranked = [
+        (-(p_x * max([math.fsum([q for s, q in ex.p_side.items() if s != side]) for ex in exs])),
+         side, p_x)
+        for side, p_x in shot.p_side.items()
+    ]  # fmt: skip
+    if not ranked:
+        return None
+    neg_p, side, p_x = min(ranked)
+    n_across = sum([best_side(ex.p_side)[0] not in (None, side) for ex in exs])
+    return side, -neg_p, p_x, n_across
+
+
+def _shot_choices(
+    shots: Sequence[Event], explosions: Sequence[Event], paired: dict[int, list[int]]
+) -> list[_Choice]:
+    """`_shot_choice` of every paired shot (in shot order), in numpy.
+
+    A side's P(not in X's area) is the sum of the others' p: with at most two p per
+    explosion (always, with two sides), numpy's row sum with X's column left out is that
+    one rounded sum, as math.fsum's. Shots with an explosion of more, or with a p that is
+    not positive and finite, go by the loop.
+    """
+    keys = list(paired)
+    exs = [i for k in keys for i in paired[k]]
+    names = sorted({s for k in keys for s in shots[k].p_side} | {
+        s for i in exs for s in explosions[i].p_side
+    })  # fmt: skip
+    if not names:
+        return []  # no shot has a side
+    col = {s: c for c, s in enumerate(names)}
+
+    def matrix(
+        rows: list[dict[str, float]], most: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """The rows' p by side name, and which rows are plain: at most `most` entries,
+        each a positive finite p (the pipeline's: zeros, NaN and the like go by the loop)."""
+        m = np.zeros((len(rows), len(names)))
+        plain = np.ones(len(rows), dtype=bool)
+        for r, ps in enumerate(rows):
+            plain[r] = len(ps) <= most and all(0.0 < q < math.inf for q in ps.values())
+            for s, q in ps.items():
+                m[r, col[s]] = q
+        return m, plain
+
+    sp, plain = matrix([shots[k].p_side for k in keys], len(names))
+    present = sp > 0.0
+    ep, ep_plain = matrix([explosions[i].p_side for i in exs], 2)
+    sizes = np.array([len(paired[k]) for k in keys])
+    starts = np.cumsum(sizes) - sizes
+    owner = np.repeat(np.arange(len(keys)), sizes)
+    general = ~plain | (np.add.reduceat((~ep_plain).astype(np.intp), starts) > 0)
+    # P(not in X's area) of each explosion, per X; its largest over each shot's explosions.
+    other = np.empty_like(ep)
+    for c in range(len(names)):
+        rest = ep.copy()
+        rest[:, c] = 0.0
+        other[:, c] = rest.sum(axis=1)
+    worst = np.maximum.reduceat(other, starts, axis=0)
+    value = np.where(present, sp * worst, -np.inf)
+    pick = np.argmax(value, axis=1)  # the first of the largest: by name
+    best_ex = np.argmax(ep, axis=1)
+    has_best = ep.max(axis=1, initial=0.0) > 0.0
+    across = has_best & (best_ex != pick[owner])
+    n_across = np.add.reduceat(across.astype(np.intp), starts)
+    out: list[_Choice] = []
+    for r, k in enumerate(keys):
+        if general[r]:
+            choice = _shot_choice(shots[k], [explosions[i] for i in paired[k]])
+            if choice is not None:
+                out.append((k, *choice))
+            continue
+        if not present[r].any():
+            continue  # no side
+        c = int(pick[r])
+        out.append((k, names[c], float(value[r, c]), float(sp[r, c]), int(n_across[r])))
+    return out
 
 
 def _z_of(p: float) -> float:
@@ -154,7 +233,7 @@ def _near_posts(
     reach min_p).
 
     p = Phi(z), z = (distance_m - d) / sigma along the direction to the post: z is
-    computed for every event and post at once (+ - * / sqrt), and only the posts within
+    computed for a block of events and every post at once (+ - * / sqrt), and only the posts within
     0.01 of the best z (of z >= 5.99 when the best exceeds 6, where Phi rounds to 1 and
     ties are broken by distance) are left for the exact, per-post test.
     """
@@ -164,41 +243,57 @@ def _near_posts(
     times = [ev.time for ev in events]
     cuts = [0, *(bisect.bisect_left(times, t) for t in ctx.theater.change_times), len(events)]
     for a, b in itertools.pairwise(cuts):
-        if a == b:
-            continue
-        idx = range(a, b)
-        posts = ctx.theater.at(events[a].time).posts
+        posts = ctx.theater.at(events[a].time).posts if a < b else []
         if not posts:
             continue
         px, py = (np.array(v) for v in zip(*(ctx.site_xy(p) for p in posts), strict=True))
-        ex = np.array([events[i].x_m for i in idx])[:, None]
-        ey = np.array([events[i].y_m for i in idx])[:, None]
-        cov = np.fromiter(
-            itertools.chain.from_iterable(
-                itertools.chain.from_iterable(events[i].cov_m2 for i in idx)
-            ),
-            dtype=np.float64,
-            count=4 * len(idx),
-        ).reshape(-1, 4)
-        cxx, cxy, cyx, cyy = (cov[:, j][:, None] for j in range(4))
-        dx, dy = px[None, :] - ex, py[None, :] - ey
-        d = np.sqrt(dx * dx + dy * dy)
-        # The largest sigma stands in where an event lies on a post (rare): only there.
-        smax = np.zeros((len(idx), 1))
-        for row in np.flatnonzero((d == 0.0).any(axis=1)).tolist():
-            smax[row, 0] = _sigma_max(events[idx[row]].cov_m2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ux, uy = dx / d, dy / d
-            along = ux * ux * cxx + ux * uy * (cxy + cyx) + uy * uy * cyy
-            sigma = np.where(d > 0.0, np.sqrt(np.maximum(along, 0.0)), smax)
-            z = np.where(
-                sigma > 0.0, (distance_m - d) / sigma, np.where(d <= distance_m, np.inf, -np.inf)
-            )
-        best = z.max(axis=1)
-        cand = (z >= np.minimum(best, 6.0)[:, None] - 0.01) & (best >= z_min)[:, None]
-        for row, col in zip(*np.nonzero(cand), strict=True):
-            out[idx[int(row)]].append(posts[int(col)])
+        # Rows a block at a time: each row's z is its own, and (events x posts) arrays of
+        # a whole day would cost more in fresh memory than in arithmetic.
+        for c in range(a, b, _POST_BLOCK):
+            idx = range(c, min(c + _POST_BLOCK, b))
+            for row, col in _near_post_cells(events, idx, (px, py), distance_m, z_min):
+                out[idx[row]].append(posts[col])
     return out
+
+
+#: Events per block of `_near_posts`.
+_POST_BLOCK = 4096
+
+
+def _near_post_cells(
+    events: Sequence[Event],
+    idx: range,
+    posts_xy: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    distance_m: float,
+    z_min: float,
+) -> list[tuple[int, int]]:
+    """(row in idx, post) of the posts that may be each event's nearest by p."""
+    px, py = posts_xy
+    ex = np.array([events[i].x_m for i in idx])[:, None]
+    ey = np.array([events[i].y_m for i in idx])[:, None]
+    cov = np.fromiter(
+        itertools.chain.from_iterable(itertools.chain.from_iterable(events[i].cov_m2 for i in idx)),
+        dtype=np.float64,
+        count=4 * len(idx),
+    ).reshape(-1, 4)
+    cxx, cxy, cyx, cyy = (cov[:, j][:, None] for j in range(4))
+    dx, dy = px[None, :] - ex, py[None, :] - ey
+    d = np.sqrt(dx * dx + dy * dy)
+    # The largest sigma stands in where an event lies on a post (rare): only there.
+    smax = np.zeros((len(idx), 1))
+    for row in np.flatnonzero((d == 0.0).any(axis=1)).tolist():
+        smax[row, 0] = _sigma_max(events[idx[row]].cov_m2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ux, uy = dx / d, dy / d
+        along = ux * ux * cxx + ux * uy * (cxy + cyx) + uy * uy * cyy
+        sigma = np.where(d > 0.0, np.sqrt(np.maximum(along, 0.0)), smax)
+        z = np.where(
+            sigma > 0.0, (distance_m - d) / sigma, np.where(d <= distance_m, np.inf, -np.inf)
+        )
+    best = z.max(axis=1)
+    cand = (z >= np.minimum(best, 6.0)[:, None] - 0.01) & (best >= z_min)[:, None]
+    rows, cols = np.nonzero(cand)
+    return list(zip(rows.tolist(), cols.tolist(), strict=True))
 
 
 def _fire_near_post(rule: Rule, p: FireNearPostParams, ctx: _Context) -> Iterator[Violation]:

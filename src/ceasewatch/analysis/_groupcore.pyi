@@ -1,0 +1,16 @@
+"""Types of the C extension `ceasewatch.analysis._groupcore` (see `_assoc_group`)."""
+
+from typing import Any
+
+import numpy.typing as npt
+
+Array = npt.NDArray[Any]
+
+class Groups:
+    def __init__(self, who: Array) -> None: ...
+    def add(self, members: Array, ptr: Array, fx: Array, fy: Array, has_fix: Array, /) -> None: ...
+    def scan(
+        self, qi: Array, qj: Array, qptr: Array, cross: bool, scan_waiting: int, /
+    ) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes]: ...
+    def apply(self, ok: Array, x: Array, y: Array, /) -> None: ...
+    def groups(self) -> tuple[bytes, bytes, bytes, bytes, bytes]: ...
