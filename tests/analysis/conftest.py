@@ -1,9 +1,10 @@
 """Fixtures of the analysis tests.
 
-CEASEWATCH_NUMPY_FITS=1 runs every test on the numpy code of `_batchfit` instead of its C
-kernels (`_fitcore`), which give the same bits:
+CEASEWATCH_NUMPY=1 runs every test on the numpy and Python code that the optional C
+kernels stand for (`_fitcore`, `_masscore`, `_groupcore`; they give the same bits), as on
+a machine where they are not built:
 
-    CEASEWATCH_NUMPY_FITS=1 .venv/bin/python -m pytest -q tests/analysis
+    CEASEWATCH_NUMPY=1 .venv/bin/python -m pytest -q tests/analysis
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import os
 
 import pytest
 
-from ceasewatch.analysis import _batchfit
+from ceasewatch.analysis import _area_index, _assoc_group, _batchfit
 
 
 @pytest.fixture(autouse=True)
-def _numpy_fits(monkeypatch: pytest.MonkeyPatch) -> None:
-    if os.environ.get("CEASEWATCH_NUMPY_FITS") == "1":
-        monkeypatch.setattr(_batchfit, "_fitcore", None)
+def _numpy_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.environ.get("CEASEWATCH_NUMPY") == "1":
+        for module in (_batchfit, _area_index, _assoc_group):
+            monkeypatch.setattr(module, "ACCELERATED", False)

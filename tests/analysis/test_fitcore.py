@@ -321,7 +321,7 @@ def test_property_same_bits(
 @pytest.fixture
 def numpy_fits(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
     def use() -> None:
-        monkeypatch.setattr(bf, "_fitcore", None)
+        monkeypatch.setattr(bf, "ACCELERATED", False)
 
     return use
 

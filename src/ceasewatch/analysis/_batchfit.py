@@ -352,7 +352,7 @@ def fit_many(
     singular). (`py_fit_many` in C, same bits.)
     """
     ptr = _index(ptr)
-    if _fitcore is None or not _groups_ok(ptr):
+    if not ACCELERATED or not _groups_ok(ptr):
         return py_fit_many(t, flat, ptr, start, max_iter)
     n = len(ptr) - 1
     sx = sy = None
@@ -381,7 +381,7 @@ def fisher(
     gross-error sigmas (for a share `share` of gross errors; default the prior's).
     (`py_fisher` in C, same bits.)"""
     ptr = _index(ptr)
-    if _fitcore is None or not _groups_ok(ptr):
+    if not ACCELERATED or not _groups_ok(ptr):
         return py_fisher(t, flat, ptr, x, y, robust=robust, share=share)
     n = len(ptr) - 1
     if not robust:
@@ -401,7 +401,7 @@ def bearing_z(t: ObsTable, ob: IntArray, x: FloatArray, y: FloatArray) -> FloatA
     """Normalised residuals |wrapped error| / sigma of observations `ob` against points.
     (`py_bearing_z` in C, same bits.)"""
     ob = _index(ob)
-    if _fitcore is None or ob.ndim != 1 or np.shape(x) != ob.shape or np.shape(y) != ob.shape:
+    if not ACCELERATED or ob.ndim != 1 or np.shape(x) != ob.shape or np.shape(y) != ob.shape:
         return py_bearing_z(t, ob, x, y)
     out = np.empty(len(ob))
     f = _floats
