@@ -73,16 +73,20 @@ def consistent_many(
     sx: Sequence[float],
     sy: Sequence[float],
     ids: IntArray | None = None,
+    *,
+    keep: Sequence[int] | None = None,
 ) -> list[XY | None]:
     """For each group (of one sighting per observer: the caller makes sure), its fix if
     it is one occurrence, else None: the bearings and bands fit one point (one gross
     bearing error allowed in a group of four or more: the first member, in order, whose
     leaving out lets the rest fit); emission times agree at that point. A known fix
     (sx, sy; NaN where none) warm-starts the fit. `ids`: the sighting of each number
-    the members are given as (default: the members are sightings)."""
+    the members are given as (default: the members are sightings). `keep`: for each
+    group, a member that may not be the gross error left out (one that joins it)."""
     if not members:
         return []
     flat, ptr = ragged(members)
+    local = flat
     if ids is not None:
         flat = ids[flat]
     x0, y0 = np.array(sx, dtype=np.float64), np.array(sy, dtype=np.float64)
@@ -92,6 +96,13 @@ def consistent_many(
         sub_flat, sub_ptr = _leave_one_out(flat, ptr, retry)
         owner = np.repeat(retry, np.diff(ptr)[retry])
         sub_x, sub_y, sub_ok = _fits(ctx, sub_flat, sub_ptr, x0[owner], y0[owner])
+        if keep is not None:
+            # The member each subset leaves out (subsets of a group leave out its members
+            # in order).
+            n_r = np.diff(ptr)[retry]
+            pos = np.arange(len(owner)) - np.repeat(np.cumsum(n_r) - n_r, n_r)
+            left_out = local[np.repeat(ptr[retry], n_r) + pos]
+            sub_ok &= left_out != np.array(keep, dtype=np.intp)[owner]
         good = np.flatnonzero(sub_ok)
         _, first = np.unique(owner[good], return_index=True)
         chosen = good[first]  # each group's first subset that fits
