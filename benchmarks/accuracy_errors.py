@@ -104,10 +104,10 @@ def main() -> None:
     pair_ends = set(pairs.i.tolist()) | set(pairs.j.tolist())
     pair_set = set(zip(pairs.i.tolist(), pairs.j.tolist(), strict=True))
     truth_gid: dict[str, int] = {}
-    pos = {}
+    pos: dict[str, tuple[float, float]] = {}
     for o in occ.values():
-        tx, ty = theater.frame.to_local(o.lon, o.lat)
-        pos[o.id] = (float(tx[0]), float(ty[0]))
+        lx, ly = theater.frame.to_local(o.lon, o.lat)
+        pos[o.id] = (float(lx[0]), float(ly[0]))
     event_of: dict[str, int] = {}
     for n, e in enumerate(result.events):
         for s in e.sightings:
