@@ -1,4 +1,4 @@
-"""Moves (see `associate`, step 3b): a sighting goes to the group that explains it better.
+"""Moves (see `associate`, step 4): a sighting goes to the group that explains it better.
 
 The grouping takes pairs best first by their time agreement alone and never undoes a
 join, so where two occurrences come close in time and place (a gun's report and its

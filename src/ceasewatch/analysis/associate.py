@@ -35,9 +35,10 @@ observers, and their bearings cross where their distance bands allow. The method
 
 Everything is ordered by (time, id) and ties are broken by index: the result does not
 depend on the order of the input. Steps 1 and 2 run in chunks cut by size alone, which
-`workers` forked processes may share (`_candidates`, `_assoc_group`); step 4 finds the
-leftovers' candidates at once and chooses in index order (`_assoc_leftovers`): the
-result does not depend on the number of processes either.
+`workers` forked processes may share (`_candidates`, `_assoc_group`); step 4 tries every
+move in one batch and takes them best first (`_assoc_refine`); step 5 finds the leftovers'
+candidates at once and chooses in index order (`_assoc_leftovers`): the result does not
+depend on the number of processes either.
 """
 
 from __future__ import annotations
