@@ -80,17 +80,24 @@ def consistent_many(
     sx: Sequence[float],
     sy: Sequence[float],
     ids: IntArray | None = None,
+    *,
+    keep: Sequence[int] | None = None,
 ) -> list[XY | None]:
     """For each group (of one sighting per observer: the caller makes sure), its fix if
     it is one occurrence, else None (see `consistent_flat`). `ids`: the sighting of each
-    number the members are given as (default: the members are sightings)."""
+    number the members are given as (default: the members are sightings). `keep`: for
+    each group, a member (in the members' numbering; -1: none) that may not be the gross
+    error left out (one that joins it)."""
     if not members:
         return []
     flat, ptr = ragged(members)
+    kept = None if keep is None else np.array(keep, dtype=np.intp)
     if ids is not None:
         flat = ids[flat]
+        if kept is not None:
+            kept = np.where(kept >= 0, ids[kept], -1)
     x0, y0 = np.array(sx, dtype=np.float64), np.array(sy, dtype=np.float64)
-    x, y, ok = consistent_flat(ctx, flat, ptr, x0, y0)
+    x, y, ok = consistent_flat(ctx, flat, ptr, x0, y0, keep=kept)
     return [
         (px, py) if good_ else None
         for px, py, good_ in zip(x.tolist(), y.tolist(), ok.tolist(), strict=True)
@@ -98,19 +105,33 @@ def consistent_many(
 
 
 def consistent_flat(
-    ctx: Ctx, flat: IntArray, ptr: IntArray, x0: FloatArray, y0: FloatArray
+    ctx: Ctx,
+    flat: IntArray,
+    ptr: IntArray,
+    x0: FloatArray,
+    y0: FloatArray,
+    *,
+    keep: IntArray | None = None,
 ) -> tuple[FloatArray, FloatArray, BoolArray]:
     """For each group flat[ptr[g]:ptr[g + 1]] (sightings, one per observer), its fix and
     whether it is one occurrence: the bearings and bands fit one point (one gross
     bearing error allowed in a group of four or more: the first member, in order, whose
     leaving out lets the rest fit); emission times agree at that point. A known fix
-    (x0, y0; NaN where none) warm-starts the fit."""
+    (x0, y0; NaN where none) warm-starts the fit. `keep`: for each group, a sighting
+    (-1: none) that may not be the gross error left out (one that joins it)."""
     x, y, ok = _fits(ctx, flat, ptr, x0, y0)
     retry = np.flatnonzero(~ok & (np.diff(ptr) >= 4))
     if len(retry):
         sub_flat, sub_ptr = _leave_one_out(flat, ptr, retry)
         owner = np.repeat(retry, np.diff(ptr)[retry])
         sub_x, sub_y, sub_ok = _fits(ctx, sub_flat, sub_ptr, x0[owner], y0[owner])
+        if keep is not None:
+            # The member each subset leaves out (subsets of a group leave out its members
+            # in order).
+            n_r = np.diff(ptr)[retry]
+            pos = np.arange(len(owner)) - np.repeat(np.cumsum(n_r) - n_r, n_r)
+            left_out = flat[np.repeat(ptr[retry], n_r) + pos]
+            sub_ok &= left_out != keep[owner]
         good = np.flatnonzero(sub_ok)
         _, first = np.unique(owner[good], return_index=True)
         chosen = good[first]  # each group's first subset that fits

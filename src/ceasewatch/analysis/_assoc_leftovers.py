@@ -1,4 +1,4 @@
-"""Leftovers (see `associate`, step 4): a sighting that paired with nothing joins the group
+"""Leftovers (see `associate`, step 5): a sighting that paired with nothing joins the group
 whose occurrence it would have heard or seen at its report time, if any.
 
 The candidate groups of every leftover (those in its time window, of its kind's class,

@@ -19,7 +19,14 @@ observers, and their bearings cross where their distance bands allow. The method
    (median of its emission-time residuals) and the grouping is redone with the offsets
    removed and a tighter tolerance: dense fire (rounds 30 s apart from one gun) then
    separates.
-4. Leftovers: a sighting that paired with nothing joins the group whose occurrence it
+4. Moves: pairs are taken by their time agreement alone and a join is never undone, so
+   where two occurrences come close in time and place a sighting may pair with one of the
+   other occurrence first (or join a group as its one allowed gross bearing). Each grouped
+   sighting is tried in the groups with a fix it could join, and moves where that lowers
+   the partition's chi-square (bearings, bands, emission times; a sighting reported as a
+   kind no other member reports counts as relabelled, at a prior odds of 1 in 19) and
+   both groups still pass step 2's test (`_assoc_refine`).
+5. Leftovers: a sighting that paired with nothing joins the group whose occurrence it
    would have heard or seen at its report time, if any: one its bearing points at before
    one it does not, then the closest in time (its bearing may be a gross error: the fix
    then lists it as an outlier; a sighting of a kind the group does not hold, a shot
@@ -28,9 +35,10 @@ observers, and their bearings cross where their distance bands allow. The method
 
 Everything is ordered by (time, id) and ties are broken by index: the result does not
 depend on the order of the input. Steps 1 and 2 run in chunks cut by size alone, which
-`workers` forked processes may share (`_candidates`, `_assoc_group`); step 4 finds the
-leftovers' candidates at once and chooses in index order (`_assoc_leftovers`): the
-result does not depend on the number of processes either.
+`workers` forked processes may share (`_candidates`, `_assoc_group`); step 4 tries every
+move in one batch and takes them best first (`_assoc_refine`); step 5 finds the leftovers'
+candidates at once and chooses in index order (`_assoc_leftovers`): the result does not
+depend on the number of processes either.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ import numpy as np
 from ceasewatch._fork import fork_map
 from ceasewatch.analysis._assoc_group import Grouped, group
 from ceasewatch.analysis._assoc_leftovers import attach_leftovers, emission_medians, medians
+from ceasewatch.analysis._assoc_refine import reassign
 from ceasewatch.analysis._candidates import (
     SPEED_OF_SOUND_M_S,
     Ctx,
@@ -114,4 +123,5 @@ def associate(obs: Sequence[Obs], *, workers: int = 1) -> Association:
     first = group(ctx, candidate_pairs(ctx, workers), workers)
     ctx = Ctx(obs, _clock_offsets(ctx, first), table, static)
     fitted = group(ctx, candidate_pairs(ctx, workers), workers)
-    return Association(attach_leftovers(ctx, fitted), ctx.offset, table)
+    moved = reassign(ctx, fitted)
+    return Association(attach_leftovers(ctx, moved), ctx.offset, table)
