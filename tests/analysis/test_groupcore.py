@@ -28,7 +28,7 @@ FloatArray = Any
 
 
 def _fake_fits(
-    ctx: Any, flat: Any, ptr: Any, x0: FloatArray, y0: FloatArray, keep: Any = None
+    ctx: Any, flat: Any, ptr: Any, x0: FloatArray, y0: FloatArray, *, keep: Any = None
 ) -> tuple[FloatArray, FloatArray, Any]:
     """A fix of each group (members' sum, and the warm start where given) and a verdict
     that depends on the members, as the real test's does."""
