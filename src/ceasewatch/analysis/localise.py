@@ -213,8 +213,9 @@ def robust_fit(obs: Sequence[Obs]) -> tuple[Fix, list[int], list[int]]:
         `OUTLIER_Z` sigma; this repeats while three or more remain. A lone sighting and
         a pair carry the gross-error model in their covariance (see `single_fix`); in a
         batch (`robust_fit_groups`) its share of gross errors is estimated from the
-        batch (`gross_share`), and a pair's ellipse also widens by its bands' chi-square
-        per degree of freedom when that exceeds one.
+        batch (`gross_share`; lone sightings take the gross errors the groups did not
+        reveal, `singles_share`), and a pair's ellipse also widens by its bands'
+        chi-square per degree of freedom when that exceeds one.
     """
     return robust_fit_groups(obs, [list(range(len(obs)))])[0]
 
