@@ -12,7 +12,13 @@ import pytest
 from ceasewatch.analysis import Analysis, analyse
 from ceasewatch.analysis.associate import associate
 from ceasewatch.analysis.attribution import SideGeometry
-from ceasewatch.analysis.localise import gross_share, robust_fit, robust_fit_groups, single_fix
+from ceasewatch.analysis.localise import (
+    gross_share,
+    robust_fit,
+    robust_fit_groups,
+    single_fix,
+    singles_share,
+)
 from ceasewatch.analysis.observations import Obs
 from ceasewatch.geo.theater import Theater
 from ceasewatch.sim import Scenario, default_window, simulate
@@ -68,6 +74,20 @@ def test_gross_share_is_estimated_from_groups_of_four_or_more() -> None:
     share = gross_share(groups, outliers)
     assert 0.2 < share < 0.25  # 100 of 400, shrunk a little toward the 4% prior
     assert math.isclose(gross_share([], []), 0.04)
+
+
+def test_gross_share_follows_the_data_to_zero() -> None:
+    groups = [[0, 1, 2, 3]] * 100
+    assert gross_share(groups, [[]] * 100) < 0.001  # no outlier in 400 members
+    assert 0.079 < gross_share(groups, [[0]] * 32 + [[]] * 68) < 0.081  # 32 in 400
+
+
+def test_lone_sightings_hold_the_gross_errors_the_groups_did_not_find() -> None:
+    # 1000 sightings at 4%: 40 gross; groups found 20, pairs' 200 members hold about 8
+    assert math.isclose(singles_share(0.04, 1000, 20, 200, 100), 0.12)
+    assert singles_share(0.04, 1000, 40, 200, 100) == 0.04  # never below the input's share
+    assert singles_share(0.0, 1000, 0, 200, 100) == 0.0
+    assert singles_share(0.5, 1000, 0, 0, 10) == 1.0
 
 
 def test_a_single_sightings_ellipse_widens_with_the_gross_share() -> None:

@@ -36,6 +36,7 @@ from ceasewatch.analysis.localise import (
     gross_share,
     robust_fit_groups,
     single_fix,
+    singles_share,
 )
 from ceasewatch.analysis.model import Event
 from ceasewatch.analysis.observations import EPOCH, Obs, normalise
@@ -126,10 +127,17 @@ def _robust_by_group(obs: Sequence[Obs], groups: Sequence[Sequence[int]], t: Obs
                 still.append(m)
         testing = still
     share = gross_share([groups[g] for g in multi], outl)
+    pairs = [m for m in range(len(multi)) if len(inl[m]) == 2]
+    lone = singles_share(
+        share,
+        sum(map(len, groups)),
+        sum(map(len, outl)),
+        2 * len(pairs),
+        sum(len(g) == 1 for g in groups),
+    )
     for g, members in enumerate(groups):
         if len(members) == 1:
-            out[g] = (single_fix(obs[members[0]], share), [0], [])
-    pairs = [m for m in range(len(multi)) if len(inl[m]) == 2]
+            out[g] = (single_fix(obs[members[0]], lone), [0], [])
     if pairs:
         p = np.array(pairs)
         flat, ptr = ragged([[groups[multi[m]][i] for i in inl[m]] for m in pairs])

@@ -63,6 +63,7 @@ __all__ = [
     "robust_fit_groups",
     "single_fix",
     "single_fixes",
+    "singles_share",
 ]
 
 #: Chi-square drop (1 dof, 99.9%) that marks the left-out sighting as an outlier.
@@ -71,8 +72,10 @@ OUTLIER_DROP = 10.83
 OUTLIER_Z = 3.5
 #: Groups of this size or more tell how common gross errors are (`gross_share`).
 GROSS_MIN_GROUP = 4
-#: Weight, in members, of `GROSS_ERROR_PRIOR` in that estimate.
-GROSS_PRIOR_WEIGHT = 50.0
+#: Weight, in members, of `GROSS_ERROR_PRIOR` in that estimate: one group of the least size
+#: that can reveal an outlier, so that the estimate follows the data as soon as there are
+#: any (with none it is the prior; at 0% gross it tends to 0, at 8% to 8%).
+GROSS_PRIOR_WEIGHT = float(GROSS_MIN_GROUP)
 #: Normal quantile of a fit's chi-square test (99.9%).
 FIT_Z = 3.09
 _TWO_PI = 2.0 * math.pi
@@ -210,8 +213,9 @@ def robust_fit(obs: Sequence[Obs]) -> tuple[Fix, list[int], list[int]]:
         `OUTLIER_Z` sigma; this repeats while three or more remain. A lone sighting and
         a pair carry the gross-error model in their covariance (see `single_fix`); in a
         batch (`robust_fit_groups`) its share of gross errors is estimated from the
-        batch (`gross_share`), and a pair's ellipse also widens by its bands' chi-square
-        per degree of freedom when that exceeds one.
+        batch (`gross_share`; lone sightings take the gross errors the groups did not
+        reveal, `singles_share`), and a pair's ellipse also widens by its bands'
+        chi-square per degree of freedom when that exceeds one.
     """
     return robust_fit_groups(obs, [list(range(len(obs)))])[0]
 
@@ -279,6 +283,22 @@ def gross_share(groups: Sequence[Sequence[int]], outliers: Sequence[Sequence[int
 
 def _share(bad: int, n: int) -> float:
     return (bad + GROSS_PRIOR_WEIGHT * GROSS_ERROR_PRIOR) / (n + GROSS_PRIOR_WEIGHT)
+
+
+def singles_share(share: float, members: int, found: int, pair_members: int, singles: int) -> float:
+    """The share of gross errors among lone sightings.
+
+    A gross bearing rarely crosses its occurrence's other bearings where they meet, so it
+    is left alone more often than a good one: lone sightings hold more gross errors than
+    the input at large. The input's `members` sightings hold about `share` x `members`
+    gross ones; the groups of three or more revealed `found` of them, the pairs hold
+    about `share` x `pair_members`, and the rest are the lone ones' (never fewer than
+    `share` of them: leaving a sighting alone cannot make it less likely gross).
+    """
+    if singles <= 0:
+        return share
+    rest = share * members - found - share * pair_members
+    return min(max(rest / singles, share), 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +383,8 @@ def robust_fit_arrays(
                np.zeros(n, dtype=f.dof.dtype))  # fmt: skip
     _put_rows(out, multi, f)
     single = np.flatnonzero(sizes == 1)
-    _put_rows(out, single, single_fixes(t, flat[ptr[single]], share))
+    lone = singles_share(share, len(flat), int((~inl_m).sum()), 2 * len(pairs), len(single))
+    _put_rows(out, single, single_fixes(t, flat[ptr[single]], lone))
     inlier = np.ones(len(flat), dtype=bool)
     inlier[mrows] = inl_m
     return RobustFits(out, flat, ptr, inlier)
