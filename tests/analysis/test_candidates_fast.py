@@ -1,6 +1,7 @@
-"""`candidate_pairs` skips pairs early and sorts on fewer keys: the same pairs, in the same
-order, as the plain computation over every pair of each time window (kept here as the
-reference), on a simulated day and on hostile rows (bands reversed, NaN, infinite)."""
+"""`candidate_pairs` skips pairs early and sorts on fewer keys, its tests in numpy or in C
+(`_paircore`): the same pairs, in the same order, with the same z² bits, as the plain
+computation over every pair of each time window (kept here as the reference), on a
+simulated day and on hostile rows (bands reversed, NaN, infinite)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from ceasewatch.analysis import _candidates
 from ceasewatch.analysis._candidates import (
     CLOCK_SIGMA_S,
     JITTER_S,
@@ -80,6 +82,14 @@ def _same(a: Pairs, b: Pairs) -> bool:
     return np.array_equal(a.i, b.i) and np.array_equal(a.j, b.j) and a.same == b.same
 
 
+@pytest.fixture(params=["numpy", "c"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "c" and not _candidates.ACCELERATED:
+        pytest.skip("_paircore not built")
+    monkeypatch.setattr(_candidates, "ACCELERATED", request.param == "c")
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
 def day(demo_theater: Theater) -> list[Obs]:
     start, _ = default_window(demo_theater)
@@ -90,7 +100,9 @@ def day(demo_theater: Theater) -> list[Obs]:
 
 @pytest.mark.parametrize("offsets", [False, True])
 @pytest.mark.parametrize("chunk", [4096, 7])
-def test_pairs_are_those_of_every_pair(day: list[Obs], offsets: bool, chunk: int) -> None:
+def test_pairs_are_those_of_every_pair(
+    day: list[Obs], offsets: bool, chunk: int, path: str
+) -> None:
     st = Static.of(day)
     off = {o: (k % 7 - 3) * 1.7 for k, o in enumerate(st.observers)} if offsets else {}
     ctx = Ctx(day, off, ObsTable.of(day), st)
@@ -140,7 +152,7 @@ def _hostile(seed: int, n: int) -> list[Obs]:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_pairs_on_hostile_rows(seed: int) -> None:
+def test_pairs_on_hostile_rows(seed: int, path: str) -> None:
     obs = _hostile(seed, 1500)
     with np.errstate(all="ignore"):
         st = Static.of(obs)
@@ -150,3 +162,60 @@ def test_pairs_on_hostile_rows(seed: int) -> None:
             want = _reference(ctx)
             assert len(want.i) > 50
             assert _same(candidate_pairs(ctx, 1, 64), want)
+
+
+def _found(ctx: Ctx) -> tuple[np.ndarray, ...]:
+    st = ctx.static
+    end = np.searchsorted(st.t, st.t + 60.0, side="right")
+    heard = ctx.heard.astype(np.float64)
+    spans = [(a, min(a + 97, len(end))) for a in range(0, len(end), 97)]
+    bounds = _candidates._emission_bounds(ctx)
+    by_np = [_candidates._pairs_in(ctx, end, heard, a, b, bounds=bounds) for a, b in spans]
+    by_c = _candidates._pairs_c(ctx, end, heard, spans)
+    return tuple(np.concatenate([f[k] for f in found]) for found in (by_np, by_c) for k in range(3))
+
+
+@pytest.mark.skipif(not _candidates.ACCELERATED, reason="_paircore not built")
+@pytest.mark.parametrize("seed", range(3))
+def test_c_gives_the_bits_of_numpy(seed: int) -> None:
+    obs = _hostile(100 + seed, 1200)
+    with np.errstate(all="ignore"):
+        ctx = Ctx(obs, {}, ObsTable.of(obs), Static.of(obs))
+        z_np, i_np, j_np, z_c, i_c, j_c = _found(ctx)
+    assert len(i_np) > 20
+    assert z_np.tobytes() == z_c.tobytes()
+    assert np.array_equal(i_np, i_c) and np.array_equal(j_np, j_c)
+
+
+@pytest.mark.skipif(not _candidates.ACCELERATED, reason="_paircore not built")
+def test_c_checks_its_inputs() -> None:
+    from ceasewatch.analysis import _paircore
+
+    n = 4
+    f, k = np.zeros(n), np.zeros(n, dtype=np.intp)
+    good = [k, k, k, np.zeros(n, dtype=bool), *([f] * 11), np.zeros(8), k[:0].repeat(0)]
+    with pytest.raises(ValueError, match="differ"):
+        _paircore.pairs(
+            0, n, 0.1, 9.0, *good[:-1], np.zeros(8, dtype=np.intp), np.zeros(3, dtype=np.intp)
+        )
+    out = [np.zeros(8), np.zeros(8, dtype=np.intp), np.zeros(8, dtype=np.intp)]
+    with pytest.raises(TypeError, match="float64"):
+        _paircore.pairs(0, n, 0.1, 9.0, k, k, k, good[3], k, *([f] * 10), *out)
+    with pytest.raises(ValueError, match="rows"):
+        _paircore.pairs(0, n + 1, 0.1, 9.0, *good[:15], *out)
+    with pytest.raises(ValueError, match="beyond"):
+        _paircore.pairs(0, n, 0.1, 9.0, np.full(n, 9, dtype=np.intp), *good[1:15], *out)
+    with pytest.raises(ValueError, match="may come"):
+        _paircore.pairs(
+            0,
+            n,
+            0.1,
+            9.0,
+            np.full(n, n, dtype=np.intp),
+            *good[1:15],
+            *out[:0],
+            np.zeros(2),
+            np.zeros(2, dtype=np.intp),
+            np.zeros(2, dtype=np.intp),
+        )
+    assert _paircore.pairs(0, n, 0.1, 9.0, *good[:15], *out) == 0

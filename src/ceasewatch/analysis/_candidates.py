@@ -21,6 +21,14 @@ from ceasewatch.analysis._batchfit import BoolArray, FloatArray, IntArray, ObsTa
 from ceasewatch.analysis.localise import chi2_quantile, chi2_quantiles
 from ceasewatch.analysis.observations import MAX_RANGE_M, Obs
 
+try:
+    from ceasewatch.analysis import _paircore
+except ImportError:  # pragma: no cover (not built)
+    _paircore = None  # type: ignore[assignment]
+
+#: True when `_pairs_in`'s tests run in C (`_paircore`, the same bits), False when numpy does.
+ACCELERATED = _paircore is not None
+
 __all__ = [
     "CLOCK_SIGMA_S",
     "JITTER_S",
@@ -262,7 +270,10 @@ def candidate_pairs(ctx: Ctx, workers: int = 1, chunk: int = 4096) -> Pairs:
     ]
     heard = ctx.heard.astype(np.float64)
     found = fork_map(
-        _pairs_task, (ctx, end, heard, _emission_bounds(ctx), tasks), len(tasks), workers
+        _pairs_task,
+        (ctx, end, heard, None if ACCELERATED else _emission_bounds(ctx), tasks),
+        len(tasks),
+        workers,
     )
     z2 = np.concatenate([f[0] for f in found])
     i = np.concatenate([f[1] for f in found])
@@ -299,17 +310,51 @@ def _emission_bounds(ctx: Ctx) -> tuple[FloatArray, FloatArray]:
 
 def _pairs_task(
     shared: tuple[
-        Ctx, IntArray, FloatArray, tuple[FloatArray, FloatArray], list[list[tuple[int, int]]]
+        Ctx,
+        IntArray,
+        FloatArray,
+        tuple[FloatArray, FloatArray] | None,
+        list[list[tuple[int, int]]],
     ],
     k: int,
 ) -> _Found:
     ctx, end, heard, bounds, tasks = shared
-    found = [_pairs_in(ctx, end, heard, a, b, bounds=bounds) for a, b in tasks[k]]
+    if bounds is None:  # `ACCELERATED` when the task was cut
+        found = _pairs_c(ctx, end, heard, tasks[k])
+    else:
+        found = [_pairs_in(ctx, end, heard, a, b, bounds=bounds) for a, b in tasks[k]]
     return (
         np.concatenate([np.zeros(0), *(f[0] for f in found)]),
         np.concatenate([np.zeros(0, dtype=np.intp), *(f[1] for f in found)]),
         np.concatenate([np.zeros(0, dtype=np.intp), *(f[2] for f in found)]),
     )
+
+
+def _pairs_c(
+    ctx: Ctx, end: IntArray, heard: FloatArray, spans_: list[tuple[int, int]]
+) -> list[_Found]:
+    """`_pairs_in` of each span by `_paircore`, through buffers reused from span to span
+    (fresh large arrays cost page faults)."""
+    if not spans_:
+        return []
+    st = ctx.static
+    counts = np.maximum(end - np.arange(len(end)) - 1, 0)
+    cap = max(int(counts[a:b].sum()) for a, b in spans_)
+    z2_buf, i_buf = np.empty(cap), np.empty(cap, dtype=np.intp)
+    j_buf = np.empty(cap, dtype=np.intp)
+    tab = ctx.table
+    c_ = np.ascontiguousarray
+    cols = (c_(end), c_(st.who), c_(st.what), c_(st.has_band), c_(tab.x), c_(tab.y))
+    cols2 = (c_(tab.s), c_(tab.c), c_(st.lo), c_(st.hi), c_(st.mid), c_(st.tol_sin))
+    cols3 = (c_(ctx.corr), c_(heard), c_(ctx.tvar))
+    min_sin = math.sin(math.radians(2.0))
+    out: list[_Found] = []
+    for a, b in spans_:
+        m = _paircore.pairs(
+            a, b, min_sin, TIME_Z * TIME_Z, *cols, *cols2, *cols3, z2_buf, i_buf, j_buf
+        )
+        out.append((z2_buf[:m].copy(), i_buf[:m].copy(), j_buf[:m].copy()))
+    return out
 
 
 def _pairs_in(
