@@ -338,8 +338,7 @@ def _pairs_c(
     if not spans_:
         return []
     st = ctx.static
-    counts = np.maximum(end - np.arange(len(end)) - 1, 0)
-    cap = max(int(counts[a:b].sum()) for a, b in spans_)
+    cap = max(int(np.maximum(end[a:b] - np.arange(a + 1, b + 1), 0).sum()) for a, b in spans_)
     z2_buf, i_buf = np.empty(cap), np.empty(cap, dtype=np.intp)
     j_buf = np.empty(cap, dtype=np.intp)
     tab = ctx.table
