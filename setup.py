@@ -9,6 +9,7 @@ module that uses it runs its numpy or pure-Python functions, which give the same
 - `ceasewatch.analysis._masscore`: the Gaussian masses of attribution's p_side (Owen's T).
 - `ceasewatch.analysis._groupcore`: association's grouping walk (integers only; the fits
   stay in numpy).
+- `ceasewatch.analysis._paircore`: association's candidate-pair tests (`_candidates`).
 
 Kernels of the analysis must give the bits of their numpy counterparts: they are compiled
 with `FLOAT_FLAGS` (no fused multiply-add, no reassociation), so each + - * / and sqrt is
@@ -42,6 +43,12 @@ setup(
             "ceasewatch.analysis._groupcore",
             ["src/ceasewatch/analysis/_groupcore.c"],
             extra_compile_args=["-O2"],
+            optional=True,
+        ),
+        Extension(
+            "ceasewatch.analysis._paircore",
+            ["src/ceasewatch/analysis/_paircore.c"],
+            extra_compile_args=FLOAT_FLAGS,
             optional=True,
         ),
     ]

@@ -14,11 +14,11 @@ import os
 
 import pytest
 
-from ceasewatch.analysis import _area_index, _assoc_group, _batchfit
+from ceasewatch.analysis import _area_index, _assoc_group, _batchfit, _candidates
 
 
 @pytest.fixture(autouse=True)
 def _numpy_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if os.environ.get("CEASEWATCH_NUMPY") == "1" and not request.module.__name__.endswith("core"):
-        for module in (_batchfit, _area_index, _assoc_group):
+        for module in (_batchfit, _area_index, _assoc_group, _candidates):
             monkeypatch.setattr(module, "ACCELERATED", False)

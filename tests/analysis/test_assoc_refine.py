@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
+from ceasewatch.analysis import _assoc_refine
 from ceasewatch.analysis import associate as associate_module
+from ceasewatch.analysis._assoc_group import Grouped, group
+from ceasewatch.analysis._batchfit import IntArray
+from ceasewatch.analysis._candidates import Ctx, Static, candidate_pairs
 from ceasewatch.analysis.associate import associate
-from ceasewatch.analysis.observations import Obs
+from ceasewatch.analysis.localise import ObsTable
+from ceasewatch.analysis.observations import Obs, normalise
+from ceasewatch.geo.theater import Theater
+from ceasewatch.sim import default_window, simulate
 
 
 def _ob(
@@ -65,3 +73,41 @@ def test_the_moves_do_not_depend_on_the_input_order() -> None:
     ids = [[SCENE[k].id for k in g] for g in associate(SCENE).groups]
     again = sorted(reversed(SCENE), key=lambda o: (o.t_s, o.id))
     assert [[again[k].id for k in g] for g in associate(again).groups] == ids
+
+
+def _targets_loop(ctx: Ctx, grouped: Grouped) -> tuple[list[int], ...]:
+    """`_targets`'s last step one try at a time (the reference): the tries before it
+    come from `_targets` with every try allowed and no relabelling."""
+    st = ctx.static
+    s, g_from, g_to, _ = _targets_all(ctx, grouped)
+    who, kind = st.who_list, st.kind_list
+    m, p = grouped.members.tolist(), grouped.ptr.tolist()
+    out: tuple[list[int], ...] = ([], [], [], [])
+    for k_, a_, b_ in zip(s.tolist(), g_from.tolist(), g_to.tolist(), strict=True):
+        gb = m[p[b_] : p[b_ + 1]]
+        if who[k_] in {who[j] for j in gb}:
+            continue
+        in_b = kind[k_] in {kind[j] for j in gb}
+        in_a = kind[k_] in {kind[j] for j in m[p[a_] : p[a_ + 1]] if j != k_}
+        for lst, v in zip(out, (k_, a_, b_, int(not in_b) - int(not in_a)), strict=True):
+            lst.append(v)
+    return out
+
+
+def _targets_all(ctx: Ctx, grouped: Grouped) -> tuple[IntArray, ...]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_assoc_refine, "_count_of", lambda keys, asked: np.zeros(len(asked), int))
+        return _assoc_refine._targets(ctx, grouped)
+
+
+def test_targets_are_those_of_the_loop(demo_theater: Theater) -> None:
+    start, _ = default_window(demo_theater)
+    scenario = simulate(demo_theater, 5, start, 6, fire_rate_per_h=30)
+    obs, _ = normalise(scenario.observations.sightings, demo_theater)
+    ctx = Ctx(obs, {}, ObsTable.of(obs), Static.of(obs))
+    grouped = group(ctx, candidate_pairs(ctx))
+    got = _assoc_refine._targets(ctx, grouped)
+    want = _targets_loop(ctx, grouped)
+    assert len(want[0]) > 50 and len(set(want[3])) >= 2
+    for g, w in zip(got, want, strict=True):
+        assert g.tolist() == w

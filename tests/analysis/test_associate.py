@@ -188,3 +188,11 @@ def test_few_sightings() -> None:
     far = one._replace(id="b", t_s=1e5, observer="q")
     assert associate([one, far], workers=2).groups == [[0], [1]]
     assert np.array_equal(Grouped.of([], []).first, np.zeros(0, dtype=np.intp))
+
+
+def test_distinct_is_unique() -> None:
+    rng = np.random.default_rng(5)
+    for n, m in ((1, 0), (10, 3), (1000, 5000), (50, 1)):
+        v = rng.integers(0, n, m).astype(np.intp)
+        got = _assoc_group._distinct(v, n)
+        assert got.dtype == np.unique(v).dtype and np.array_equal(got, np.unique(v))

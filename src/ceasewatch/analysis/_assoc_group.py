@@ -251,6 +251,14 @@ class _Job:
     index_of: IntArray  # sighting -> its group in `base` (-1: none)
 
 
+def _distinct(values: IntArray, n: int) -> IntArray:
+    """`np.unique` of values in [0, n) (sorted, each once), by marking them."""
+    seen = np.zeros(n, dtype=bool)
+    seen[values] = True
+    out: IntArray = np.flatnonzero(seen)
+    return out
+
+
 def _task(job: _Job, k: int) -> tuple[IntArray, Grouped]:
     """Run the components of task k; return the groups of `base` it replaced (indices)
     and the groups its components now hold (sorted by first member)."""
@@ -261,11 +269,11 @@ def _task(job: _Job, k: int) -> tuple[IntArray, Grouped]:
     base = job.base.take(touched)
     if len(job.base):
         idx = job.index_of[np.concatenate(ends)]
-        touched = np.unique(idx[idx >= 0])
+        touched = _distinct(idx[idx >= 0], len(job.base))
         base = job.base.take(touched)
     # The task's sightings, numbered 0, 1, ... in their order: lists, not dicts, hold
     # what the loop looks up, and a group's first member stays its first.
-    ids = np.unique(np.concatenate([*ends, base.members]))
+    ids = _distinct(np.concatenate([*ends, base.members]), len(job.index_of))
     li, lj = np.searchsorted(ids, ends[0]), np.searchsorted(ids, ends[1])
     qptr = np.array(job.cut[c0 : c1 + 1], dtype=np.intp) - a
     local = Grouped(np.searchsorted(ids, base.members), base.ptr, base.fx, base.fy, base.has_fix)

@@ -119,19 +119,25 @@ def _targets(ctx: Ctx, grouped: Grouped) -> tuple[IntArray, IntArray, IntArray, 
     s, g_from, g_to, px, py = s[keep], g_from[keep], g_to[keep], px[keep], py[keep]
     keep = bearing_z(ctx.table, s, px, py) <= OUTLIER_Z
     s, g_from, g_to = s[keep], g_from[keep], g_to[keep]
-    # Its observer not in B; whether another member of B, of A, reports its kind.
-    who, kind = st.who_list, st.kind_list
-    m, p = grouped.members.tolist(), grouped.ptr.tolist()
-    allowed: list[bool] = []
-    relabel: list[int] = []
-    for k_, a_, b_ in zip(s.tolist(), g_from.tolist(), g_to.tolist(), strict=True):
-        gb = m[p[b_] : p[b_ + 1]]
-        allowed.append(who[k_] not in {who[j] for j in gb})
-        in_b = kind[k_] in {kind[j] for j in gb}
-        in_a = kind[k_] in {kind[j] for j in m[p[a_] : p[a_ + 1]] if j != k_}
-        relabel.append(int(not in_b) - int(not in_a))
-    keep = np.array(allowed, dtype=bool)
-    return s[keep], g_from[keep], g_to[keep], np.array(relabel, dtype=np.intp)[keep]
+    # Its observer not in B; whether another member of B, of A, reports its kind (A
+    # holds s itself: another member there is a second of its kind).
+    members_who = owner * len(st.observers) + st.who[s_all]
+    allowed = ~_count_of(members_who, g_to * len(st.observers) + st.who[s]).astype(bool)
+    n_kinds = int(st.kind.max()) + 1
+    members_kind = owner * n_kinds + st.kind[s_all]
+    in_b = _count_of(members_kind, g_to * n_kinds + st.kind[s]) >= 1
+    in_a = _count_of(members_kind, g_from * n_kinds + st.kind[s]) >= 2
+    relabel = (~in_b).astype(np.intp) - (~in_a).astype(np.intp)
+    return s[allowed], g_from[allowed], g_to[allowed], relabel[allowed]
+
+
+def _count_of(keys: IntArray, asked: IntArray) -> IntArray:
+    """How many times each asked value occurs in keys."""
+    values, counts = np.unique(keys, return_counts=True)
+    at = np.minimum(np.searchsorted(values, asked), max(len(values) - 1, 0))
+    found = values[at] == asked if len(values) else np.zeros(len(asked), dtype=bool)
+    out: IntArray = np.where(found, counts[at] if len(values) else 0, 0)
+    return out
 
 
 def reassign(ctx: Ctx, grouped: Grouped) -> Grouped:

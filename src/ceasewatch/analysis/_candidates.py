@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +20,14 @@ from ceasewatch._fork import fork_map, spans
 from ceasewatch.analysis._batchfit import BoolArray, FloatArray, IntArray, ObsTable, ragged
 from ceasewatch.analysis.localise import chi2_quantile, chi2_quantiles
 from ceasewatch.analysis.observations import MAX_RANGE_M, Obs
+
+try:
+    from ceasewatch.analysis import _paircore
+except ImportError:  # pragma: no cover (not built)
+    _paircore = None  # type: ignore[assignment]
+
+#: True when `_pairs_in`'s tests run in C (`_paircore`, the same bits), False when numpy does.
+ACCELERATED = _paircore is not None
 
 __all__ = [
     "CLOCK_SIGMA_S",
@@ -91,12 +101,15 @@ class Static:
     @classmethod
     def of(cls, obs: Sequence[Obs]) -> Static:
         """Columns of the observations, taken once (one pass over the objects per field)."""
-        col = dict(zip(Obs._fields, zip(*obs, strict=True), strict=True)) if obs else {}
-        empty: tuple[object, ...] = ()
-        observer: tuple[str, ...] = col.get("observer", empty)
-        kinds: tuple[str, ...] = col.get("kind", empty)
-        rmin: tuple[float | None, ...] = col.get("rmin_m", empty)
-        rmax: tuple[float | None, ...] = col.get("rmax_m", empty)
+
+        # One field at a time (`zip(*obs)` over a million rows costs seconds).
+        def col(name: str) -> list[Any]:
+            return list(map(operator.itemgetter(Obs._fields.index(name)), obs))
+
+        observer: list[str] = col("observer")
+        kinds: list[str] = col("kind")
+        rmin: list[float | None] = col("rmin_m")
+        rmax: list[float | None] = col("rmax_m")
         who_code = {o: c for c, o in enumerate(dict.fromkeys(observer))}
         kind_code = {k: c for c, k in enumerate(dict.fromkeys(kinds))}
         class_code: dict[str, int] = {}
@@ -111,12 +124,12 @@ class Static:
         band_hi = np.array([r or 0.0 for r in rmax], dtype=np.float64)
         band_lo = np.array([r or 0.0 for r in rmin], dtype=np.float64)
         reach = np.where(has_band, band_hi, reach_of[kind] if len(kind) else band_hi)
-        heard = np.array(col.get("heard", empty), dtype=bool)
-        sigma = np.array(col.get("sigma", empty), dtype=np.float64)
+        heard = np.array(col("heard"), dtype=bool)
+        sigma = np.fromiter(col("sigma"), dtype=np.float64, count=len(obs))
         wide = np.minimum(3.0 * sigma, math.pi / 2).tolist()
         delays = reach[heard] / SPEED_OF_SOUND_M_S
         return cls(
-            t=np.array(col.get("t_s", empty), dtype=np.float64),
+            t=np.fromiter(col("t_s"), dtype=np.float64, count=len(obs)),
             who=np.array(who_list, dtype=np.intp),
             what=what_of[kind] if len(kind) else kind,
             kind=kind,
@@ -256,26 +269,60 @@ def candidate_pairs(ctx: Ctx, workers: int = 1, chunk: int = 4096) -> Pairs:
         for a, b in spans(len(firsts), -(-n // TASK_ROWS))
     ]
     heard = ctx.heard.astype(np.float64)
-    found = fork_map(_pairs_task, (ctx, end, heard, tasks), len(tasks), workers)
+    found = fork_map(
+        _pairs_task,
+        (ctx, end, heard, None if ACCELERATED else _emission_bounds(ctx), tasks),
+        len(tasks),
+        workers,
+    )
     z2 = np.concatenate([f[0] for f in found])
     i = np.concatenate([f[1] for f in found])
     j = np.concatenate([f[2] for f in found])
     kind = ctx.static.kind
     # Pairs of one kind first; pairs of confusable kinds (a shot reported as an
-    # explosion) after them all, so they only join what the others left apart.
+    # explosion) after them all, so they only join what the others left apart. The pairs
+    # come sorted by (i, j) (rows in order, each row's j in order), which a stable sort
+    # keeps among equal z²: the order is that of `np.lexsort((j, i, z2, other))`.
     other = kind[i] != kind[j]
-    order = np.lexsort((j, i, z2, other))
+    order = np.lexsort((z2, other))
     return Pairs(i[order], j[order], len(other) - int(other.sum()))
 
 
 _Found = tuple[FloatArray, IntArray, IntArray]
 
 
+def _emission_bounds(ctx: Ctx) -> tuple[FloatArray, FloatArray]:
+    """Bounds on the emission time `_pairs_in` can give each row (a pair whose bounds are
+    more than 3 sigma apart cannot pass its time test: `_pairs_in` skips it).
+
+    Each kept pair's distance lies in [lo, hi] or is the band middle, and the emission
+    time corr - heard * d / 343 is monotone in d however it rounds, so these bounds, taken
+    with the same operations at the ends of [min(lo, mid), max(hi, mid)], hold the
+    computed emission times themselves. A NaN bound keeps every pair of its row.
+    """
+    st = ctx.static
+    heard = ctx.heard.astype(np.float64)
+    d_lo, d_hi = np.fmin(st.lo, st.mid), np.fmax(st.hi, st.mid)
+    early = ctx.corr - heard * d_hi / SPEED_OF_SOUND_M_S
+    late = ctx.corr - heard * d_lo / SPEED_OF_SOUND_M_S
+    return early, late
+
+
 def _pairs_task(
-    shared: tuple[Ctx, IntArray, FloatArray, list[list[tuple[int, int]]]], k: int
+    shared: tuple[
+        Ctx,
+        IntArray,
+        FloatArray,
+        tuple[FloatArray, FloatArray] | None,
+        list[list[tuple[int, int]]],
+    ],
+    k: int,
 ) -> _Found:
-    ctx, end, heard, tasks = shared
-    found = [_pairs_in(ctx, end, heard, a, b) for a, b in tasks[k]]
+    ctx, end, heard, bounds, tasks = shared
+    if bounds is None:  # `ACCELERATED` when the task was cut
+        found = _pairs_c(ctx, end, heard, tasks[k])
+    else:
+        found = [_pairs_in(ctx, end, heard, a, b, bounds=bounds) for a, b in tasks[k]]
     return (
         np.concatenate([np.zeros(0), *(f[0] for f in found)]),
         np.concatenate([np.zeros(0, dtype=np.intp), *(f[1] for f in found)]),
@@ -283,22 +330,69 @@ def _pairs_task(
     )
 
 
-def _pairs_in(ctx: Ctx, end: IntArray, heard: FloatArray, i0: int, i1: int) -> _Found:
+def _pairs_c(
+    ctx: Ctx, end: IntArray, heard: FloatArray, spans_: list[tuple[int, int]]
+) -> list[_Found]:
+    """`_pairs_in` of each span by `_paircore`, through buffers reused from span to span
+    (fresh large arrays cost page faults)."""
+    if not spans_:
+        return []
+    st = ctx.static
+    cap = max(int(np.maximum(end[a:b] - np.arange(a + 1, b + 1), 0).sum()) for a, b in spans_)
+    z2_buf, i_buf = np.empty(cap), np.empty(cap, dtype=np.intp)
+    j_buf = np.empty(cap, dtype=np.intp)
+    tab = ctx.table
+    c_ = np.ascontiguousarray
+    cols = (c_(end), c_(st.who), c_(st.what), c_(st.has_band), c_(tab.x), c_(tab.y))
+    cols2 = (c_(tab.s), c_(tab.c), c_(st.lo), c_(st.hi), c_(st.mid), c_(st.tol_sin))
+    cols3 = (c_(ctx.corr), c_(heard), c_(ctx.tvar))
+    min_sin = math.sin(math.radians(2.0))
+    out: list[_Found] = []
+    for a, b in spans_:
+        m = _paircore.pairs(
+            a, b, min_sin, TIME_Z * TIME_Z, *cols, *cols2, *cols3, z2_buf, i_buf, j_buf
+        )
+        out.append((z2_buf[:m].copy(), i_buf[:m].copy(), j_buf[:m].copy()))
+    return out
+
+
+def _pairs_in(
+    ctx: Ctx,
+    end: IntArray,
+    heard: FloatArray,
+    i0: int,
+    i1: int,
+    *,
+    bounds: tuple[FloatArray, FloatArray],
+) -> _Found:
     """The candidate pairs (z², i, j) whose first sighting is one of rows [i0, i1)
-    (`end`: where each row's time window ends; `heard`: 1.0 where heard, else 0.0)."""
+    (`end`: where each row's time window ends; `heard`: 1.0 where heard, else 0.0;
+    `bounds`: `_emission_bounds`), in (i, j) order.
+
+    Every test is elementwise: the pairs that cannot pass (other observer's kind class,
+    emission-time bounds apart) are dropped first and the rest computed on what is left,
+    with the same operations, so the survivors get the same bits as over all pairs.
+    """
     st = ctx.static
     x, y, sn, cs = ctx.table.x, ctx.table.y, ctx.table.s, ctx.table.c
     who, what, lo, hi, has_band, mid = st.who, st.what, st.lo, st.hi, st.has_band, st.mid
     tol_sin = st.tol_sin
     corr = ctx.corr
     var = ctx.tvar
+    early, late = bounds
+    z_max = TIME_Z * TIME_Z
     min_sin = math.sin(math.radians(2.0))
     rows = np.arange(i0, i1)
     counts = np.maximum(end[rows] - rows - 1, 0)
     total = int(counts.sum())
+    starts = np.cumsum(counts) - counts
+    j = np.arange(total) + np.repeat(rows + 1 - starts, counts)
     i = np.repeat(rows, counts)
-    j = i + 1 + (np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts))
     keep = (who[i] != who[j]) & (what[i] == what[j])
+    i, j = i[keep], j[keep]
+    gap = np.maximum(early[j] - late[i], early[i] - late[j])
+    with np.errstate(invalid="ignore", over="ignore"):
+        keep = ~(gap > 0) | (gap * gap / (var[i] + var[j]) <= z_max)
     i, j = i[keep], j[keep]
     den = sn[i] * cs[j] - cs[i] * sn[j]
     dx, dy = x[j] - x[i], y[j] - y[i]
@@ -309,24 +403,29 @@ def _pairs_in(ctx: Ctx, end: IntArray, heard: FloatArray, i0: int, i1: int) -> _
     crossed &= (lo[i] <= da) & (da <= hi[i]) & (lo[j] <= db) & (db <= hi[j])
     # Rays that do not cross where they should (nearly parallel, or noisy enough to
     # cross behind an observer) still agree if one passes within 3 sigma of the
-    # other's stated distance: try each one's band middle as the meeting point.
-    for a, b in ((i, j), (j, i)):
+    # other's stated distance: try each one's band middle as the meeting point (i's,
+    # then j's for those that i's did not bring together).
+    rest = np.flatnonzero(~crossed)
+    for first in (True, False):
+        a, b = (i[rest], j[rest]) if first else (j[rest], i[rest])
         pa_x, pa_y = x[a] + mid[a] * sn[a], y[a] + mid[a] * cs[a]
         vx, vy = pa_x - x[b], pa_y - y[b]
         dist_b = np.sqrt(vx * vx + vy * vy)
         with np.errstate(divide="ignore", invalid="ignore"):
             sin_err = np.abs(sn[b] * vy - cs[b] * vx) / dist_b
-        near = ~crossed & has_band[a] & (sn[b] * vx + cs[b] * vy > 0) & (sin_err <= tol_sin[b])
+        near = has_band[a] & (sn[b] * vx + cs[b] * vy > 0) & (sin_err <= tol_sin[b])
         near &= (lo[b] <= dist_b) & (dist_b <= hi[b])
-        if a is i:
-            da, db = np.where(near, mid[a], da), np.where(near, dist_b, db)
+        at = rest[near]
+        if first:
+            da[at], db[at] = mid[a[near]], dist_b[near]
         else:
-            da, db = np.where(near, dist_b, da), np.where(near, mid[a], db)
-        crossed |= near
+            da[at], db[at] = dist_b[near], mid[a[near]]
+        crossed[at] = True
+        rest = rest[~near]
     i, j, da, db = i[crossed], j[crossed], da[crossed], db[crossed]
     dt = (corr[i] - heard[i] * da / SPEED_OF_SOUND_M_S) - (
         corr[j] - heard[j] * db / SPEED_OF_SOUND_M_S
     )
     z2 = dt * dt / (var[i] + var[j])
-    keep = z2 <= TIME_Z * TIME_Z
+    keep = z2 <= z_max
     return z2[keep], i[keep], j[keep]
