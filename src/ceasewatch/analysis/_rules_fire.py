@@ -174,11 +174,14 @@ def _shot_choices(
         """The rows' p by side name, and which rows are plain: at most `most` entries,
         each a positive finite p (the pipeline's: zeros, NaN and the like go by the loop)."""
         m = np.zeros((len(rows), len(names)))
-        plain = np.ones(len(rows), dtype=bool)
-        for r, ps in enumerate(rows):
-            plain[r] = len(ps) <= most and all(0.0 < q < math.inf for q in ps.values())
-            for s, q in ps.items():
-                m[r, col[s]] = q
+        sizes = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
+        owner = np.repeat(np.arange(len(rows)), sizes)
+        cols = np.fromiter(map(col.__getitem__, itertools.chain.from_iterable(rows)), np.intp)
+        # The values as m's cells take them (float64; a row's keys are distinct).
+        q = np.fromiter(itertools.chain.from_iterable(map(dict.values, rows)), np.float64)
+        m[owner, cols] = q
+        bad = ~((q > 0.0) & (q < math.inf))  # not positive and finite (NaN too)
+        plain = (sizes <= most) & (np.bincount(owner[bad], minlength=len(rows)) == 0)
         return m, plain
 
     sp, plain = matrix([shots[k].p_side for k in keys], len(names))
