@@ -109,6 +109,12 @@ def _pair_shots(
 def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Iterator[Violation]:
     shots, explosions = ctx.of_kind("shot"), ctx.of_kind("explosion")
     paired = _pair_shots(shots, explosions, p)
+    # The same text for every shot:
+    paired_with = (
+        f" explosion(s) paired with it (within {p.max_delay_s:g} s and {p.max_range_m:g} m)"
+        " most probably in another side's area"
+    )
+    explosion_ids = [e.id for e in explosions]
     for k, side, prob, p_x, n_across in _shot_choices(shots, explosions, paired):
         if prob < rule.min_p:
             continue
@@ -120,12 +126,9 @@ def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> It
             time=shot.time,
             lon=shot.lon,
             lat=shot.lat,
-            description=(
-                f"shot in {side}'s area (p {p_x:.2f}); {n_across} of {len(exs)} explosion(s) "
-                f"paired with it (within {p.max_delay_s:g} s and {p.max_range_m:g} m) most "
-                "probably in another side's area"
-            ),
-            event_ids=[shot.id, *(explosions[i].id for i in exs)],
+            description=f"shot in {side}'s area (p {p_x:.2f}); {n_across} of {len(exs)}"
+            + paired_with,
+            event_ids=[shot.id, *map(explosion_ids.__getitem__, exs)],
         )
 
 
@@ -302,6 +305,7 @@ def _near_post_cells(
 def _fire_near_post(rule: Rule, p: FireNearPostParams, ctx: _Context) -> Iterator[Violation]:
     th = ctx.theater
     events = ctx.of_kind(*p.kinds)
+    within = f"{p.distance_m:g}"
     for ev, posts in zip(events, _near_posts(events, ctx, p.distance_m, rule.min_p), strict=True):
         if not posts:
             continue
@@ -349,7 +353,7 @@ def _fire_near_post(rule: Rule, p: FireNearPostParams, ctx: _Context) -> Iterato
             lat=ev.lat,
             description=(
                 f"{ev.kind} {d:.0f} m from post {post.id} ({post.org}); p {prob:.2f} that it "
-                f"was within {p.distance_m:g} m; {who}"
+                f"was within {within} m; {who}"
             ),
             event_ids=[ev.id],
         )
