@@ -10,6 +10,7 @@ import math
 import random
 from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -184,3 +185,43 @@ def test_violation_texts_are_the_json_and_csv_of_each_row(data: st.DataObject) -
         for _ in range(data.draw(st.integers(0, 8)))
     ]
     assert text.violation_texts(violations) == _violation_reference(violations)
+
+
+@pytest.mark.parametrize("nd", [1, 4, 6])
+def test_decimals_in_numpy_are_the_percent_format(nd: int) -> None:
+    """`_decimals` writes "%.{nd}f" (less trailing zeros with strip) wherever it says it
+    does, and vouches for every value clear of a rounding tie below 1e9."""
+    edges = [999999999.95, -999999999.95, 0.25, -0.25, 1e-300, -1e-300, 0.049999999999999996]
+    values = [*_tricky_numbers(50_000, 10 + nd), *edges]
+    a = np.array(values)
+    for strip in (True, False):
+        texts, ok = text._decimal_rows([b"<", (a, nd, strip), b">"], len(values))
+        assert ok.mean() > 0.6
+        for x, t, good in zip(values, texts, ok.tolist(), strict=True):
+            if not good:
+                assert not abs(x) < 1e9 or abs(x * 10**nd % 1.0 - 0.5) < 1e-6 * max(
+                    1.0, abs(x * 10**nd)
+                )
+                continue
+            want = f"%.{nd}f" % x
+            if want.lstrip("-").strip("0.") == "":
+                want = want.lstrip("-")  # -0.0...: written unsigned
+            if strip:
+                want = want.rstrip("0")
+                want += "0" if want.endswith(".") else ""
+            assert t == f"<{want}>", (x, t, want)
+
+
+def test_shape_texts_are_r1_of_each_number() -> None:
+    values = _tricky_numbers(7 * 20_000, 3)
+    a = np.array(values).reshape(-1, 7)
+    texts, ok = text._shape_texts(a)
+    for row, t, good in zip(a.tolist(), texts, ok.tolist(), strict=True):
+        if good:
+            ee, en, nn, major, minor, orient, crlb = map(text.r1, row)
+            assert t == (
+                f'"cov_m2":[[{ee},{en}],[{en},{nn}]],"semi_major_m":{major},'
+                f'"semi_minor_m":{minor},"orientation_deg":{orient},"crlb_m":{crlb}'
+            )
+        else:
+            assert not all(abs(x) < 1e9 for x in row)

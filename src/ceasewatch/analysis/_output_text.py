@@ -126,22 +126,86 @@ def event_line(e: Event) -> str:
 
 
 def _fixed_column(values: list[float], nd: int) -> list[str]:
-    """[rn(x, nd) for x in values]: the fixed-point text less trailing zeros, and `rn`
-    itself where that text is not its answer (outside [1e-4, 1e9), NaN, "-0.0")."""
-    texts = [
-        t if t[-1] != "." else t + "0"
-        for t in map(str.rstrip, map(_FIXED[nd].__mod__, values), repeat("0"))
-    ]
+    """[rn(x, nd) for x in values]: the fixed-point text less trailing zeros (written in
+    numpy, `_decimal_rows`), and `rn` itself where that text is not its answer (outside
+    [1e-4, 1e9), NaN, "-0.0") or where numpy cannot vouch for it (near a rounding tie)."""
     a = np.array(values, dtype=np.float64)
+    texts, ok = _decimal_rows([(a, nd, True)], len(values))
     with np.errstate(all="ignore"):
         mag = np.abs(a)
-        odd = ~((mag >= 1e-4) & (mag < 1e9)) | ((a < 0.0) & (a > -0.1))
+        odd = ~((mag >= 1e-4) & (mag < 1e9)) | ((a < 0.0) & (a > -0.1)) | ~ok
     for i in np.flatnonzero(odd).tolist():
         texts[i] = rn(values[i], nd)
     return texts
 
 
-def _one_decimal(a: FloatArray) -> tuple[list[list[float]], BoolArray]:
+#: A row's piece: constant text, or a column of numbers written "%.{nd}f" (`strip`: less
+#: the trailing zeros past the first decimal).
+_Piece = bytes | tuple[FloatArray, int, bool]
+
+#: Rows per block of `_decimal_rows` (its (rows x bytes) arrays stay small: fresh memory
+#: costs more than the arithmetic).
+_TEXT_BLOCK = 16_384
+
+_DOT, _MINUS = ord("."), ord("-")
+
+
+def _decimals(a: FloatArray, nd: int, strip: bool) -> tuple[npt.NDArray[np.uint8], BoolArray]:
+    """ "%.{nd}f" % x of each x in a (1 <= nd <= 6; less trailing zeros past the first
+    decimal if strip) as a row of ASCII bytes, NUL where the text is shorter, and which
+    rows are that text: |x| < 1e9 and x * 10**nd clear of a rounding tie (so that rint of
+    the rounded product is the correctly rounded value of the exact one)."""
+    scale = float(10**nd)
+    with np.errstate(all="ignore"):
+        y = a * scale
+        frac = y - np.floor(y)  # exact
+        # |fl(t) - t| <= 2**-53 |t|: a margin of twice that keeps t on fl(t)'s side of .5.
+        ok: BoolArray = (np.abs(a) < 1e9) & (np.abs(frac - 0.5) > np.abs(y) * 2.3e-16)
+        k = np.where(ok, np.rint(y), 0.0).astype(np.int64)
+    neg = (a < 0.0) & (k != 0)  # "%.1f" % -0.01 is "-0.0": not written here (k == 0)
+    m = np.abs(k)
+    q, f = m // 10**nd, m % 10**nd
+    out = np.zeros((len(a), 12 + nd), dtype=np.uint8)
+    out[:, 0] = np.where(neg, _MINUS, 0)
+    for j in range(10):  # q < 10**10
+        p = 10 ** (9 - j)
+        digit = (q // p % 10 + 48).astype(np.uint8)
+        out[:, 1 + j] = digit if j == 9 else np.where(q >= p, digit, 0)
+    out[:, 11] = _DOT
+    for i in range(1, nd + 1):
+        p = 10 ** (nd - i)
+        digit = (f // p % 10 + 48).astype(np.uint8)
+        keep = i == 1 or not strip
+        out[:, 11 + i] = digit if keep else np.where(f % (10 * p) != 0, digit, 0)
+    return out, ok
+
+
+def _decimal_rows(pieces: Sequence[_Piece], n: int) -> tuple[list[str], BoolArray]:
+    """Each row's text of the pieces (constant texts, without NUL or newline, and columns
+    of n numbers; `_decimals`), and which rows are that text (a row with a number
+    `_decimals` cannot vouch for has a wrong text)."""
+    texts: list[str] = []
+    ok = np.ones(n, dtype=bool)
+    newline = np.full((min(n, _TEXT_BLOCK), 1), 10, dtype=np.uint8)
+    for a in range(0, n, _TEXT_BLOCK):
+        b = min(a + _TEXT_BLOCK, n)
+        parts = []
+        for piece in pieces:
+            if isinstance(piece, bytes):
+                const = np.frombuffer(piece, dtype=np.uint8)[None, :]
+                parts.append(np.broadcast_to(const, (b - a, len(piece))))
+            else:
+                col, nd, strip = piece
+                chars, good = _decimals(col[a:b], nd, strip)
+                parts.append(chars)
+                ok[a:b] &= good
+        parts.append(newline[: b - a])
+        flat = np.concatenate(parts, axis=1).ravel()
+        texts += flat[flat != 0].tobytes().decode("ascii").split("\n")[:-1]
+    return texts, ok
+
+
+def _one_decimal(a: FloatArray) -> tuple[FloatArray, BoolArray]:
     """Values "%.1f" writes as `r1` does, and which rows (of a 2-D array) it can write.
 
     "%.1f" writes what `r1` writes below 1e9 but "-0.0" for a small negative value:
@@ -151,7 +215,7 @@ def _one_decimal(a: FloatArray) -> tuple[list[list[float]], BoolArray]:
     with np.errstate(all="ignore"):
         mag = np.abs(a)
         ok: BoolArray = np.asarray((mag < 1e9).all(axis=-1))  # False for NaN
-    rows: list[list[float]] = np.where(mag < 0.05, 0.0, a).tolist()
+    rows: FloatArray = np.where(mag < 0.05, 0.0, a)
     return rows, ok
 
 
@@ -223,10 +287,14 @@ _HMSU = attrgetter("hour", "minute", "second", "microsecond")
 _EVENT = (
     '{"type":"Feature","geometry":{"type":"Point","coordinates":[%s,%s]},'
     '"properties":{"id":"%s","time":"%sZ","kind":"%s","count":%s,"sightings":%s,'
-    '"outliers":%s,"craters":%s,"cov_m2":[[%.1f,%.1f],[%.1f,%.1f]],"semi_major_m":%.1f,'
-    '"semi_minor_m":%.1f,"orientation_deg":%.1f,"crlb_m":%.1f,"p_side":{%s},"d_line_m":%s,'
-    '"observers":%s}}'
+    '"outliers":%s,"craters":%s,%s,"p_side":{%s},"d_line_m":%s,"observers":%s}}'
 )
+#: The numbers between "craters" and "p_side" (written "%.1f").
+_SHAPE = (
+    '"cov_m2":[[%.1f,%.1f],[%.1f,%.1f]],"semi_major_m":%.1f,"semi_minor_m":%.1f,'
+    '"orientation_deg":%.1f,"crlb_m":%.1f'
+)
+_SHAPE_PIECES = _SHAPE.encode("ascii").split(b"%.1f")
 
 
 def _quoted(col: list[str]) -> list[str]:
@@ -259,7 +327,7 @@ def event_lines(events: Sequence[Event]) -> list[str]:
     cee, cen, cnn = covs[:, 0], covs[:, 1], covs[:, 3]
     major, minor, orient, ok = _ellipses(cee, cen, cnn)
     crlb = np.array([e.crlb_m for e in events], dtype=np.float64)
-    ones, ok1 = _one_decimal(np.stack([cee, cen, cnn, major, minor, orient, crlb], axis=1))
+    shapes, ok1 = _shape_texts(np.stack([cee, cen, cnn, major, minor, orient, crlb], axis=1))
     ok &= ok1
     d_lines = [e.d_line_m for e in events]
     d_texts = iter(_fixed_column([d for d in d_lines if d is not None], 1))
@@ -271,19 +339,32 @@ def event_lines(events: Sequence[Event]) -> list[str]:
     p_col = [",".join(pairs[a:b]) for a, b in pairwise(cuts)]
     cols = zip(
         lonlat[0::2], lonlat[1::2], ids, _clock(times), kinds, [e.count for e in events],
-        _lists(sightings), _lists(outliers), _lists(craters), ones, p_col, d_col,
+        _lists(sightings), _lists(outliers), _lists(craters), shapes, p_col, d_col,
         _lists(observers), strict=True,
     )  # fmt: skip
-    lines = [
-        _EVENT % (lo, la, i, t, k, n, s, o, c, ee, en, en, nn, a, b, r, cr, p, d, ob)
-        for lo, la, i, t, k, n, s, o, c, (ee, en, nn, a, b, r, cr), p, d, ob in cols
-    ]
+    lines = list(map(_EVENT.__mod__, cols))
     for i in np.flatnonzero(~ok).tolist():
         lines[i] = event_line(events[i])
     return lines
 
 
 _P_SIDE, _COV = attrgetter("p_side"), attrgetter("cov_m2")
+
+
+def _shape_texts(a: FloatArray) -> tuple[list[str], BoolArray]:
+    """`_SHAPE` of each row of (cee, cen, cnn, major, minor, orientation, crlb) as
+    `event_line` writes it (`r1`), and which rows it can write (`_one_decimal`): the
+    digits in numpy (`_decimal_rows`), rows near a rounding tie by %-format."""
+    z, ok = _one_decimal(a)  # values of magnitude under 0.05 written 0.0
+    order = (0, 1, 1, 2, 3, 4, 5, 6)  # cen twice
+    pieces: list[_Piece] = [_SHAPE_PIECES[0]]
+    for c, const in zip(order, _SHAPE_PIECES[1:], strict=True):
+        pieces += [(np.ascontiguousarray(z[:, c]), 1, False), const]
+    texts, clear = _decimal_rows(pieces, len(z))
+    for i in np.flatnonzero(~clear).tolist():
+        ee, en, nn, major, minor, orient, crlb = z[i].tolist()
+        texts[i] = _SHAPE % (ee, en, en, nn, major, minor, orient, crlb)
+    return texts, ok
 
 
 _VIOLATION = (

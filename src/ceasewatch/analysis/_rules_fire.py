@@ -109,6 +109,12 @@ def _pair_shots(
 def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> Iterator[Violation]:
     shots, explosions = ctx.of_kind("shot"), ctx.of_kind("explosion")
     paired = _pair_shots(shots, explosions, p)
+    # The same text for every shot:
+    paired_with = (
+        f" explosion(s) paired with it (within {p.max_delay_s:g} s and {p.max_range_m:g} m)"
+        " most probably in another side's area"
+    )
+    explosion_ids = [e.id for e in explosions]
     for k, side, prob, p_x, n_across in _shot_choices(shots, explosions, paired):
         if prob < rule.min_p:
             continue
@@ -120,12 +126,9 @@ def _shots_across_line(rule: Rule, p: FireAcrossLineParams, ctx: _Context) -> It
             time=shot.time,
             lon=shot.lon,
             lat=shot.lat,
-            description=(
-                f"shot in {side}'s area (p {p_x:.2f}); {n_across} of {len(exs)} explosion(s) "
-                f"paired with it (within {p.max_delay_s:g} s and {p.max_range_m:g} m) most "
-                "probably in another side's area"
-            ),
-            event_ids=[shot.id, *(explosions[i].id for i in exs)],
+            description=f"shot in {side}'s area (p {p_x:.2f}); {n_across} of {len(exs)}"
+            + paired_with,
+            event_ids=[shot.id, *map(explosion_ids.__getitem__, exs)],
         )
 
 
@@ -174,11 +177,14 @@ def _shot_choices(
         """The rows' p by side name, and which rows are plain: at most `most` entries,
         each a positive finite p (the pipeline's: zeros, NaN and the like go by the loop)."""
         m = np.zeros((len(rows), len(names)))
-        plain = np.ones(len(rows), dtype=bool)
-        for r, ps in enumerate(rows):
-            plain[r] = len(ps) <= most and all(0.0 < q < math.inf for q in ps.values())
-            for s, q in ps.items():
-                m[r, col[s]] = q
+        sizes = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
+        owner = np.repeat(np.arange(len(rows)), sizes)
+        cols = np.fromiter(map(col.__getitem__, itertools.chain.from_iterable(rows)), np.intp)
+        # The values as m's cells take them (float64; a row's keys are distinct).
+        q = np.fromiter(itertools.chain.from_iterable(map(dict.values, rows)), np.float64)
+        m[owner, cols] = q
+        bad = ~((q > 0.0) & (q < math.inf))  # not positive and finite (NaN too)
+        plain = (sizes <= most) & (np.bincount(owner[bad], minlength=len(rows)) == 0)
         return m, plain
 
     sp, plain = matrix([shots[k].p_side for k in keys], len(names))
@@ -299,6 +305,7 @@ def _near_post_cells(
 def _fire_near_post(rule: Rule, p: FireNearPostParams, ctx: _Context) -> Iterator[Violation]:
     th = ctx.theater
     events = ctx.of_kind(*p.kinds)
+    within = f"{p.distance_m:g}"
     for ev, posts in zip(events, _near_posts(events, ctx, p.distance_m, rule.min_p), strict=True):
         if not posts:
             continue
@@ -346,7 +353,7 @@ def _fire_near_post(rule: Rule, p: FireNearPostParams, ctx: _Context) -> Iterato
             lat=ev.lat,
             description=(
                 f"{ev.kind} {d:.0f} m from post {post.id} ({post.org}); p {prob:.2f} that it "
-                f"was within {p.distance_m:g} m; {who}"
+                f"was within {within} m; {who}"
             ),
             event_ids=[ev.id],
         )

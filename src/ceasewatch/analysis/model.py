@@ -125,11 +125,14 @@ def replace_event(e: Event, **changes: Any) -> Event:
 
 def violation_of(values: tuple[Any, ...]) -> Violation:
     """`Violation(*values)`."""
-    if not _VIOLATION_PLAIN:
+    if not _VIOLATION_PLAIN or len(values) != len(VIOLATION_FIELDS):
         return Violation(*values)
-    new = object.__new__(Violation)
-    new.__dict__.update(zip(VIOLATION_FIELDS, values, strict=True))
+    new = _new(Violation)
+    _set(new, "__dict__", dict(zip(VIOLATION_FIELDS, values)))  # noqa: B905 (same length)
     return new
+
+
+_new, _set = object.__new__, object.__setattr__
 
 
 def violation_values(v: Violation) -> tuple[Any, ...]:
