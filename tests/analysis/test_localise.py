@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import math
+import random
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ceasewatch.analysis._batchfit import range_prior, range_priors
 from ceasewatch.analysis.events import ellipse
 from ceasewatch.analysis.localise import crlb, fit, robust_fit, single_fix
 from ceasewatch.analysis.observations import Obs
@@ -104,3 +106,19 @@ def test_ellipse_axes_and_orientation() -> None:
     assert az == 90.0
     _, _, az45 = ellipse(250.0, 150.0, 250.0)
     assert math.isclose(az45, 45.0)
+
+
+def test_range_priors_are_range_prior_of_each() -> None:
+    """The columns ObsTable.of takes at once, against the per-sighting function (bits)."""
+    rng = random.Random(7)
+    values = [None, 0.0, -0.0, 1.0, 250.0, 3000.0, 1e-300, 1e300, math.inf, math.nan]
+    obs = []
+    for k in range(3000):
+        lo = rng.choice([*values, rng.uniform(0, 5000)])
+        hi = rng.choice([*values, rng.uniform(0, 20000)])
+        kind = rng.choice(["explosion", "shot", "burst", "flash", "unknown-kind"])
+        obs.append(Obs(f"s{k}", 0.0, "o", "org", 0.0, 0.0, 0.0, 0.01, lo, hi, kind, 1, False))
+    mid, sigma = range_priors(obs)
+    want = np.array([range_prior(o) for o in obs], dtype=np.float64).reshape(-1, 2)
+    assert mid.tobytes() == want[:, 0].tobytes()
+    assert sigma.tobytes() == want[:, 1].tobytes()

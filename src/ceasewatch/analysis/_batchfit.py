@@ -77,6 +77,29 @@ def range_prior(o: Obs) -> tuple[float, float]:
     return mid, max(sigma, 1.0)
 
 
+def range_priors(obs: Sequence[Obs]) -> tuple[FloatArray, FloatArray]:
+    """`range_prior` of each observation, as two arrays (the same bits: the same
+    operations, and `math.hypot` per element)."""
+    rmin = [o.rmin_m for o in obs]
+    rmax = [o.rmax_m for o in obs]
+    has = np.array([r is not None for r in rmax], dtype=bool)
+    # No band: the kind's reach.
+    reach = np.array([o.max_range_m for o in obs], dtype=np.float64)
+    mid = 0.5 * reach
+    sigma = reach / math.sqrt(12.0)
+    rows = np.flatnonzero(has)
+    if len(rows):
+        hi = np.array([rmax[i] for i in rows.tolist()], dtype=np.float64)
+        # `o.rmin_m or 0.0`: None and zeros (of either sign) become 0.0.
+        lo = np.array([rmin[i] or 0.0 for i in rows.tolist()], dtype=np.float64)
+        with np.errstate(all="ignore"):  # inf - inf is NaN, as in Python, without a word
+            mid[rows] = m = 0.5 * (lo + hi)
+            a, b = (hi - lo) / math.sqrt(12.0), RANGE_REL_SIGMA * m
+        hyp = np.array(list(map(math.hypot, a.tolist(), b.tolist())), dtype=np.float64)
+        sigma[rows] = np.maximum(hyp, 1.0)  # NaN stays NaN, as max(NaN, 1.0) does
+    return mid, sigma
+
+
 _GROSS_VAR = GROSS_ERROR_PRIOR * math.radians(GROSS_ERROR_RMS_DEG) ** 2
 
 
@@ -118,8 +141,7 @@ class ObsTable:
         x = np.array([o.x_m for o in obs], dtype=np.float64)
         y = np.array([o.y_m for o in obs], dtype=np.float64)
         sigma = np.array([o.sigma for o in obs], dtype=np.float64)
-        prior = np.array([range_prior(o) for o in obs], dtype=np.float64).reshape(-1, 2)
-        rm, rs = prior[:, 0].copy(), prior[:, 1].copy()  # contiguous, for `_fitcore`
+        rm, rs = range_priors(obs)
         band = np.array([o.rmax_m is not None for o in obs], dtype=np.intp)
         w = 1.0 / (sigma * sigma)
         rob = np.sqrt(sigma * sigma + _GROSS_VAR)
