@@ -36,6 +36,7 @@ setup(
         Extension(
             "ceasewatch.analysis._masscore",
             ["src/ceasewatch/analysis/_masscore.c"],
+            depends=["src/ceasewatch/analysis/_buffers.h"],
             extra_compile_args=FLOAT_FLAGS,
             optional=True,
         ),
@@ -48,6 +49,7 @@ setup(
         Extension(
             "ceasewatch.analysis._paircore",
             ["src/ceasewatch/analysis/_paircore.c"],
+            depends=["src/ceasewatch/analysis/_buffers.h"],
             extra_compile_args=FLOAT_FLAGS,
             optional=True,
         ),

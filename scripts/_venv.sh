@@ -1,6 +1,6 @@
 # Sourced by scripts/ceasewatch and scripts/test: create or reuse ./.venv and install
 # ceasewatch into it (editable), re-installing only when pyproject.toml, setup.py or the C
-# sources of the extensions (src/ceasewatch/**/*.c) have changed.
+# sources of the extensions (src/ceasewatch/**/*.c, *.h) have changed.
 # Needs nothing but the machine's python3 (>= 3.11) and access to PyPI on first run.
 # Usage: . scripts/_venv.sh [extra]      e.g. ". scripts/_venv.sh dev"
 set -euo pipefail
@@ -17,7 +17,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$_py" -m venv "$VENV"
 fi
 _stamp="$VENV/.ceasewatch-installed"
-_want="$(cat "$_root/pyproject.toml" "$_root/setup.py" $(find "$_root/src/ceasewatch" -name '*.c' | sort) \
+_want="$(cat "$_root/pyproject.toml" "$_root/setup.py" $(find "$_root/src/ceasewatch" -name '*.[ch]' | sort) \
   | sha256sum | cut -c1-16)-${_extra}"
 if [ ! -f "$_stamp" ] || [ "$(cat "$_stamp")" != "$_want" ]; then
   echo "Installing ceasewatch${_extra:+ [$_extra]} into $VENV ..." >&2

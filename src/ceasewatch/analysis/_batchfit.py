@@ -267,14 +267,7 @@ def py_fit_many(
     start: tuple[FloatArray, FloatArray] | None = None,
     max_iter: int = 30,
 ) -> Fits:
-    """Weighted least-squares fix of each group's bearings (and distance priors).
-
-    Gauss-Newton from `start` (default, and where it holds NaN: the pseudo-linear
-    estimate); a step never goes more than half-way to the nearest observer (bearings
-    wrap there); a group stops when its step is under 5 cm or its cost stops changing.
-    The covariance is the inverse Fisher information at the fix (1e12 m² when it is
-    singular).
-    """
+    """`fit_many` in numpy: the reference of the C kernel, and its fallback."""
     n = len(ptr) - 1
     if start is None:
         x, y = _start(t, flat, ptr)

@@ -12,46 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-typedef struct {
-    Py_buffer view;
-    Py_ssize_t len;
-    int held;
-} Buf;
-
-/* kind: 'd' float64, 'n' intp, '?' bool. */
-static int get_buf(PyObject *obj, Buf *b, char kind, int writable, const char *name)
-{
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    b->held = 0;
-    if (PyObject_GetBuffer(obj, &b->view, flags) < 0) {
-        PyErr_Format(PyExc_TypeError, "%s: a C-contiguous%s array is required", name,
-                     writable ? " writable" : "");
-        return -1;
-    }
-    b->held = 1;
-    const char *f = b->view.format ? b->view.format : "B";
-    if (*f == '@' || *f == '=' || *f == '<') f++;
-    int ok;
-    switch (kind) {
-    case 'd':
-        ok = strcmp(f, "d") == 0 && b->view.itemsize == 8;
-        break;
-    case 'n':
-        ok = (strcmp(f, "l") == 0 || strcmp(f, "q") == 0 || strcmp(f, "n") == 0) &&
-             b->view.itemsize == (Py_ssize_t)sizeof(Py_ssize_t);
-        break;
-    default:
-        ok = strcmp(f, "?") == 0 && b->view.itemsize == 1;
-    }
-    if (!ok) {
-        PyErr_Format(PyExc_TypeError, "%s: expected a %s array, not format '%s' (itemsize %zd)",
-                     name, kind == 'd' ? "float64" : kind == 'n' ? "intp" : "bool",
-                     b->view.format ? b->view.format : "B", b->view.itemsize);
-        return -1;
-    }
-    b->len = b->view.len / b->view.itemsize;
-    return 0;
-}
+#include "_buffers.h"
 
 enum {
     B_END, B_WHO, B_WHAT, B_BAND, B_X, B_Y, B_SN, B_CS, B_LO, B_HI, B_MID, B_TOL, B_CORR,
