@@ -227,8 +227,7 @@ def py_fisher(
     robust: bool = False,
     share: float | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(f11, f12, f22): the Fisher information of each group at (x, y); `robust` uses the
-    gross-error sigmas (for a share `share` of gross errors; default the prior's)."""
+    """`fisher` in numpy: the reference of the C kernel, and its fallback."""
     r = _Rows(t, flat, ptr, np.arange(len(ptr) - 1))
     if not robust:
         w = r.w

@@ -151,8 +151,11 @@ typedef struct {
     double f11, f12, f22, g1, g2, cost, nearest;
 } normal_t;
 
-static inline void normal_of(const table_t *t, const double *w, const Py_ssize_t *rows,
-                             Py_ssize_t len, double x, double y, int with_res, normal_t *o) {
+/* The weight of a row is w[ob], or 1 / (w[ob]² + gv) when `sigmas` (w: the sigmas); the
+ * gradient and cost (and t->rm, t->s, t->c) only `with_res`. */
+static inline void normal_of(const table_t *t, const double *w, int sigmas, double gv,
+                             const Py_ssize_t *rows, Py_ssize_t len, double x, double y,
+                             int with_res, normal_t *o) {
     double f11 = 0.0, f12 = 0.0, f22 = 0.0, g1 = 0.0, g2 = 0.0, cost = 0.0, nearest = 0.0;
     for (Py_ssize_t i = 0; i < len; i++) {
         Py_ssize_t ob = rows[i];
@@ -161,14 +164,21 @@ static inline void normal_of(const table_t *t, const double *w, const Py_ssize_t
         double d2 = np_max1(r2);
         double d = sqrt(d2);
         double jx = dy / d2, jy = (-dx) / d2;
-        double rr = t->rm[ob] - d;
         double kx = dx / d, ky = dy / d;
-        double wo = w[ob], wr = t->wr[ob];
+        double wo;
+        if (sigmas) {
+            double sig = w[ob];
+            wo = 1.0 / (sig * sig + gv);
+        } else {
+            wo = w[ob];
+        }
+        double wr = t->wr[ob];
         double wjx = wo * jx, wjy = wo * jy, wkx = wr * kx, wky = wr * ky;
         f11 += wjx * jx + wkx * kx;
         f12 += wjx * jy + wkx * ky;
         f22 += wjy * jy + wky * ky;
         if (with_res) {
+            double rr = t->rm[ob] - d;
             double s = t->s[ob], c = t->c[ob];
             double res = ieee_atan2(s * dy - c * dx, s * dx + c * dy);
             g1 += wjx * res + wkx * rr;
@@ -293,7 +303,7 @@ static PyObject *fit_many(PyObject *self, PyObject *const *args, Py_ssize_t narg
         double cost_prev = INFINITY;
         normal_t nm;
         for (long it = 0; it < max_iter; it++) {
-            normal_of(&t, t.w, grp, len, x, y, 1, &nm);
+            normal_of(&t, t.w, 0, 0.0, grp, len, x, y, 1, &nm);
             double det = nm.f11 * nm.f22 - nm.f12 * nm.f12;
             int ok = det > 0.0;
             double safe = ok ? det : 1.0;
@@ -313,7 +323,7 @@ static PyObject *fit_many(PyObject *self, PyObject *const *args, Py_ssize_t narg
             cost_prev = nm.cost;
             if (done) break;
         }
-        normal_of(&t, t.w, grp, len, x, y, 1, &nm);
+        normal_of(&t, t.w, 0, 0.0, grp, len, x, y, 1, &nm);
         double det = nm.f11 * nm.f22 - nm.f12 * nm.f12;
         int ok = det > 0.0;
         double safe = ok ? det : 1.0;
@@ -386,32 +396,11 @@ static PyObject *fisher(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     for (Py_ssize_t g = 0; g < n; g++) {
         const Py_ssize_t *grp = flat + ptr[g];
         Py_ssize_t len = ptr[g + 1] - ptr[g];
-        double x = px[g], y = py[g];
-        double f11 = 0.0, f12 = 0.0, f22 = 0.0;
-        for (Py_ssize_t i = 0; i < len; i++) {
-            Py_ssize_t ob = grp[i];
-            double dx = x - t.x[ob], dy = y - t.y[ob];
-            double r2 = dx * dx + dy * dy;
-            double d2 = np_max1(r2);
-            double d = sqrt(d2);
-            double jx = dy / d2, jy = (-dx) / d2;
-            double kx = dx / d, ky = dy / d;
-            double wo;
-            if (mode) {
-                double sig = wcol[ob];
-                wo = 1.0 / (sig * sig + gv);
-            } else {
-                wo = wcol[ob];
-            }
-            double wr = t.wr[ob];
-            double wjx = wo * jx, wjy = wo * jy, wkx = wr * kx, wky = wr * ky;
-            f11 += wjx * jx + wkx * kx;
-            f12 += wjx * jy + wkx * ky;
-            f22 += wjy * jy + wky * ky;
-        }
-        out[0][g] = f11;
-        out[1][g] = f12;
-        out[2][g] = f22;
+        normal_t nm;
+        normal_of(&t, wcol, mode, gv, grp, len, px[g], py[g], 0, &nm);
+        out[0][g] = nm.f11;
+        out[1][g] = nm.f12;
+        out[2][g] = nm.f22;
     }
     Py_END_ALLOW_THREADS;
     bufs_release(&b);

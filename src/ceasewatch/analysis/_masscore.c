@@ -96,62 +96,10 @@ static double ieee_exp(double x)
     return ldexp(p, (int)m);
 }
 
-/* _q: the upper normal tail by the erfc fit. */
-static double q_tail(double x)
-{
-    double z = fabs(x) / sc[S_SQRT2];
-    double t = 0.5 * z;
-    t += 1.0;
-    t = 1.0 / t;
-    double poly = 0.0;
-    for (int c = 0; c < N_ERFC; c++) {
-        poly *= t;
-        poly += erfc_c[c];
-    }
-    double arg = -z;
-    arg *= z;
-    arg += poly;
-    double q = 0.5 * t;
-    q *= ieee_exp(arg);
-    return q;
-}
-
-/* _owens_t for h, a >= 0 (or NaN). */
-static double owens_t(double h, double a)
-{
-    int small = a <= 1.0;
-    double ah = h * a;
-    double hh = small ? h : ah;
-    double aa = small ? a : 1.0 / a;
-    double hh2 = -0.5 * hh;
-    hh2 *= hh;
-    double t = 0.0;
-    for (Py_ssize_t j = 0; j < n_nodes; j++) {
-        double r = aa * nodes_x[j];
-        r *= r;
-        r += 1.0;
-        double e = ieee_exp(hh2 * r);
-        e *= nodes_w[j];
-        e /= r;
-        t += e;
-    }
-    t *= aa / sc[S_TWO_PI];
-    if (!small) {
-        double qh = q_tail(h), qah = q_tail(ah);
-        t = 0.5 * ((1.0 - qh) * qah + (1.0 - qah) * qh) - t;
-    }
-    return t;
-}
-
 /* np.sign: 0.0 for either zero, the NaN itself for NaN. */
 static double np_sign(double a)
 {
     return a > 0.0 ? 1.0 : a < 0.0 ? -1.0 : a == 0.0 ? 0.0 : a;
-}
-
-static double owens_t_signed(double h, double a)
-{
-    return np_sign(a) * owens_t(fabs(h), fabs(a));
 }
 
 /* np.minimum: NaN propagates (the first NaN). */
